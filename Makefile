@@ -1,0 +1,154 @@
+# ward: top-level build.  `make` builds everything into $(O)/; `make test` installs what is
+# missing, builds and runs every test; `make run` starts the main job.
+#
+# Each part adds its sources by living in its folder (lib/, cli/, server/, tests/unit/, ...):
+# nothing here needs editing to add a file.  The pkg-config lists below are the only per-part
+# knobs.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+O        ?= build
+CC       ?= cc
+VERSION  := 0.1.0
+
+# pkg-config modules each part links against.
+LIB_PKGS    := libhs libutf8proc icu-uc icu-i18n libpsl libidn2 libjpeg libpng libwebp nettle
+CLI_PKGS    := jansson
+SERVER_PKGS := libmicrohttpd jansson sqlite3 libsodium liboath libqrencode libcurl inih
+TEST_PKGS   := cmocka
+
+pc = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pl = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Wno-unused-parameter
+OPTFLAGS  ?= -O2 -g
+SANFLAGS  ?=
+CFLAGS_ALL = -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPTFLAGS) $(WARNFLAGS) $(SANFLAGS) \
+             -fPIC -fvisibility=hidden -Iinclude -Ilib -DWARD_VERSION=\"$(VERSION)\" \
+             -DWARD_DATADIR=\"$(PREFIX)/share/ward\" -DWARD_SYSCONFDIR=\"/etc/ward\" $(EXTRA_CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) $(EXTRA_LDFLAGS)
+GIF_LIBS := -lgif
+
+LIB_SRC    := $(wildcard lib/*.c)
+CLI_SRC    := $(wildcard cli/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(O)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(O)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(O)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+
+LIB_LIBS    := $(call pl,$(LIB_PKGS)) $(GIF_LIBS) -lm -lpthread
+SERVER_LIBS := $(call pl,$(SERVER_PKGS))
+
+WARDD := $(if $(wildcard server/main.c),$(O)/wardd)
+SRVLIB := $(if $(SERVER_SRC),$(O)/libwardsrv.a)
+
+.PHONY: all clean install uninstall test test-quick run bench fuzz-long format check-format deps
+all: $(O)/libward.a $(O)/libward.so $(O)/ward $(WARDD) $(UNIT_BIN) $(O)/ward.pc
+
+$(O)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(call pc,$(LIB_PKGS)) $(FILE_CFLAGS) -MMD -MP -c $< -o $@
+
+# PDQ must stay bit-identical to the reference: no fused multiply-adds.
+$(O)/lib/pdq.o: FILE_CFLAGS := -ffp-contract=off
+
+$(O)/cli/%.o: cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(call pc,$(CLI_PKGS) $(SERVER_PKGS)) -Iserver -MMD -MP -c $< -o $@
+
+$(O)/server/%.o: server/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(call pc,$(SERVER_PKGS)) -Iserver -MMD -MP -c $< -o $@
+
+$(O)/libward.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/libward.so: $(LIB_OBJ) lib/libward.map
+	$(CC) -shared -Wl,-soname,libward.so.0 -Wl,--version-script=lib/libward.map \
+	    $(LDFLAGS_ALL) -o $@ $(LIB_OBJ) $(LIB_LIBS)
+
+$(O)/libwardsrv.a: $(SERVER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/ward: $(CLI_OBJ) $(SRVLIB) $(O)/libward.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(SRVLIB) $(O)/libward.a $(LIB_LIBS) \
+	    $(call pl,$(CLI_PKGS)) $(if $(SRVLIB),$(SERVER_LIBS))
+
+$(O)/wardd: $(O)/server/main.o $(SRVLIB) $(O)/libward.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(SERVER_LIBS) $(LIB_LIBS)
+
+# Unit tests link the static library so they can reach internal (lib/*_int.h) functions.
+$(O)/tests/%: tests/unit/%.c $(O)/libward.a $(SRVLIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(call pc,$(LIB_PKGS) $(TEST_PKGS) $(SERVER_PKGS)) -Iserver -o $@ $< \
+	    $(SRVLIB) $(O)/libward.a $(LDFLAGS_ALL) $(call pl,$(TEST_PKGS)) $(if $(SRVLIB),$(SERVER_LIBS)) $(LIB_LIBS) \
+	    $(call pl,$(CLI_PKGS))
+
+$(O)/ward.pc: ward.pc.in
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@REQUIRES@|$(LIB_PKGS)|g' $< > $@
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/include/ward $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/share/ward/rules $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(O)/ward $(DESTDIR)$(PREFIX)/bin/ward
+	$(if $(WARDD),install -m 755 $(O)/wardd $(DESTDIR)$(PREFIX)/sbin/wardd)
+	install -m 644 $(O)/libward.a $(DESTDIR)$(PREFIX)/lib/libward.a
+	install -m 755 $(O)/libward.so $(DESTDIR)$(PREFIX)/lib/libward.so.0
+	ln -sf libward.so.0 $(DESTDIR)$(PREFIX)/lib/libward.so
+	install -m 644 include/ward/*.h $(DESTDIR)$(PREFIX)/include/ward/
+	install -m 644 $(O)/ward.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/ward.pc
+	install -m 644 rules/*.rules $(DESTDIR)$(PREFIX)/share/ward/rules/
+	for m in docs/*.[158]; do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	if [ -d web ] && [ -n "$$(ls web)" ]; then install -d $(DESTDIR)$(PREFIX)/share/ward/web && cp -r web/. $(DESTDIR)$(PREFIX)/share/ward/web/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ward $(DESTDIR)$(PREFIX)/sbin/wardd \
+	    $(DESTDIR)$(PREFIX)/lib/libward.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/ward.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/ward $(DESTDIR)$(PREFIX)/share/ward
+
+deps:
+	scripts/deps.sh
+
+# The contract: install what is missing, build, run every test (also under ASan+UBSan, and a
+# short fuzzing run).  Output ends with "N passed, N failed".
+test: deps
+	$(MAKE) all
+	tests/run.sh
+
+# Without installing packages or the sanitizer pass: for the edit-compile-test loop.
+test-quick: all
+	WARD_TEST_QUICK=1 tests/run.sh
+
+run: deps all
+	scripts/run.sh
+
+bench: all
+	bench/run.sh
+
+fuzz-long: deps
+	WARD_FUZZ_SECONDS=$${WARD_FUZZ_SECONDS:-600} tests/fuzz/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(O)
+
+# `make print-VAR` prints a variable (the fuzz runner reads the pkg-config lists this way).
+print-%:
+	@echo $($*)

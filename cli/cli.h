@@ -1,0 +1,37 @@
+/* cli.h: what ward's subcommands share.  Each subcommand lives in cli/cmd_NAME.c and is listed
+ * once, in the table in cli/ward.c, which drives dispatch, `ward --help` and `ward help CMD`. */
+#ifndef WARD_CLI_H
+#define WARD_CLI_H
+
+#include <stdio.h>
+
+#include <ward/ward.h>
+
+/* Exit statuses, as grep and clamscan use them. */
+enum { EXIT_CLEAN = 0, EXIT_FOUND = 1, EXIT_TROUBLE = 2 };
+
+typedef struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+	const char *summary;               /* one line for `ward --help` */
+	const char *usage;                 /* full help for `ward CMD --help` */
+} cli_command;
+
+/* The table, terminated by an entry with name NULL. */
+extern const cli_command cli_commands[];
+
+/* Prints "ward: " + message to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the usage of the named command to f. */
+void cli_usage(FILE *f, const char *name);
+
+/* Loads the engine from path (NULL: default), printing a clear message on failure. */
+ward_status cli_load_engine(const char *path, ward_engine **out);
+
+/* Subcommands. */
+int cmd_areas(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+
+#endif

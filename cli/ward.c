@@ -1,0 +1,121 @@
+/* ward.c: `ward`, the command-line tool.  The table below is the one list of subcommands. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const cli_command cli_commands[] = {
+	{"scan", cmd_scan, "scan text, files and directories for the nine areas of concern",
+	 "usage: ward scan [OPTIONS] [FILE|DIR|-]...\n"
+	 "Scans files (standard input when none or -) and directories, recursively.\n"
+	 "\n"
+	 "  -j, --json               JSON Lines: one object per finding\n"
+	 "  -r, --rules PATH         rule file or directory (default: $WARD_RULES, ./rules,\n"
+	 "                           the installed rules)\n"
+	 "  -s, --min-severity SEV   report only findings of SEV or above\n"
+	 "                           (low, medium, high, critical)\n"
+	 "  -a, --area AREA          report only this area (repeatable; see `ward areas`)\n"
+	 "  -q, --quiet              print nothing; the exit status tells\n"
+	 "      --no-progress        no progress bar, even on a terminal\n"
+	 "      --no-cache           do not read or write the compiled rule cache\n"
+	 "\n"
+	 "Exit status: 0 nothing found, 1 findings, 2 an error (the message names the file).\n"},
+	{"rules", cmd_rules, "check, test and list rule databases",
+	 "usage: ward rules check [FILE|DIR]...   parse and compile; report errors by line\n"
+	 "       ward rules test  [FILE|DIR]...   run the inline examples of every rule\n"
+	 "       ward rules list  [FILE|DIR]      list the rules: id, area, severity\n"
+	 "       ward rules export-grep [FILE|DIR]\n"
+	 "                                        print the plain phrases as grep -E patterns\n"
+	 "                                        (for benchmarks against grep)\n"
+	 "With no FILE, the default rule database.  Exit status 0 when all is well, 1 when an\n"
+	 "example fails, 2 on a syntax or compile error.\n"},
+	{"areas", cmd_areas, "list the nine areas of concern and the seed's advice",
+	 "usage: ward areas [--json] [AREA]\n"
+	 "Lists the nine areas of concern with their stable ids; with AREA, the advice for it.\n"},
+	{NULL, NULL, NULL, NULL},
+};
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("ward: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_usage(FILE *f, const char *name)
+{
+	for (const cli_command *c = cli_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0) {
+			fputs(c->usage, f);
+			return;
+		}
+}
+
+ward_status cli_load_engine(const char *path, ward_engine **out)
+{
+	ward_diag d;
+	memset(&d, 0, sizeof d);
+	ward_status st = ward_engine_load(path, 0, out, &d);
+	if (st != WARD_OK) {
+		if (d.file[0] && d.line)
+			cli_error("%s:%u: %s", d.file, d.line, d.message[0] ? d.message : ward_strerror(st));
+		else if (d.file[0])
+			cli_error("%s: %s", d.file, d.message[0] ? d.message : ward_strerror(st));
+		else
+			cli_error("cannot load rules: %s", d.message[0] ? d.message : ward_strerror(st));
+	}
+	return st;
+}
+
+static void main_usage(FILE *f)
+{
+	fprintf(f, "usage: ward COMMAND [OPTIONS] [ARGS]\n"
+	           "ward finds the nine areas of online concern for children in what a school "
+	           "manages,\nand explains each finding.\n\nCommands:\n");
+	for (const cli_command *c = cli_commands; c->name; c++)
+		fprintf(f, "  %-8s %s\n", c->name, c->summary);
+	fprintf(f, "\n`ward COMMAND --help` for a command's options; `man ward` for more.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		main_usage(stderr);
+		return EXIT_TROUBLE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
+		main_usage(stdout);
+		return EXIT_CLEAN;
+	}
+	if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+		printf("ward %s\n", ward_version());
+		return EXIT_CLEAN;
+	}
+	if (strcmp(name, "help") == 0) {
+		if (argc > 2)
+			cli_usage(stdout, argv[2]);
+		else
+			main_usage(stdout);
+		return EXIT_CLEAN;
+	}
+	for (const cli_command *c = cli_commands; c->name; c++) {
+		if (strcmp(c->name, name) != 0)
+			continue;
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--") == 0)
+				break;
+			if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+				fputs(c->usage, stdout);
+				return EXIT_CLEAN;
+			}
+		}
+		return c->run(argc - 1, argv + 1);
+	}
+	cli_error("unknown command '%s' (see ward --help)", name);
+	return EXIT_TROUBLE;
+}
