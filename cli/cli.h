@@ -3,6 +3,7 @@
 #ifndef WARD_CLI_H
 #define WARD_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <ward/ward.h>
@@ -28,6 +29,21 @@ void cli_usage(FILE *f, const char *name);
 
 /* Loads the engine from path (NULL: default), printing a clear message on failure. */
 ward_status cli_load_engine(const char *path, ward_engine **out);
+
+/* Copies n bytes of untrusted text to out (capacity cap, NUL-terminated) as valid UTF-8 with
+ * control and bidi characters replaced by spaces: safe for a terminal and for JSON.
+ * Returns the length written. */
+size_t cli_clean_text(const char *in, size_t n, char *out, size_t cap);
+
+/* A progress bar on stderr, shown only on a terminal and for large inputs. */
+typedef struct cli_progress {
+	uint64_t total, done;
+	double started, last;
+	int enabled, shown;
+} cli_progress;
+void cli_progress_init(cli_progress *p, uint64_t total, int enabled);
+void cli_progress_add(cli_progress *p, uint64_t n);
+void cli_progress_done(cli_progress *p);
 
 /* Subcommands. */
 int cmd_areas(int argc, char **argv);

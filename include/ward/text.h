@@ -75,6 +75,13 @@ WARD_API const ward_rule_info *ward_engine_rule(const ward_engine *e, size_t i);
 /* The rule with this id, or NULL. */
 WARD_API const ward_rule_info *ward_engine_find_rule(const ward_engine *e, const char *id);
 
+/* The plain phrases of e's rules as written (for exporting to other tools).  For i below the
+ * number of patterns, returns the phrase of pattern i, or "" when pattern i is not a plain
+ * phrase (a regex, an all-of term, an unless); NULL once i is past the end.  *rule (may be
+ * NULL) gets the phrase's rule, or NULL.  Valid until ward_engine_free. */
+WARD_API const char *ward_engine_phrase(const ward_engine *e, size_t i,
+                                        const ward_rule_info **rule);
+
 /* Each rule's inline examples: those marked to match must give a finding of that rule, those
  * marked not to must not.  cb (may be NULL) is told of every failure; *failed and *total
  * (either may be NULL) receive the counts.  Returns WARD_OK even when examples fail. */

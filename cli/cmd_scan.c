@@ -1,0 +1,302 @@
+/* cmd_scan.c: `ward scan`, text from files, directories and standard input. */
+#include <errno.h>
+#include <fcntl.h>
+#include <fts.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define READ_CHUNK ((size_t)1 << 20)
+
+typedef struct scan_opts {
+	int json, quiet, progress;
+	int min_sev;
+	uint32_t areas;      /* bit per area to report; 0 = all */
+	const char *rules;
+	unsigned load_flags;
+} scan_opts;
+
+typedef struct scan_run {
+	const scan_opts *o;
+	ward_scanner *sc;
+	const char *file;    /* name being scanned, as given */
+	uint64_t findings;   /* findings reported */
+	uint64_t files;      /* files scanned */
+	uint32_t seen;       /* areas found */
+	int errors;
+	cli_progress prog;
+	char *buf;           /* READ_CHUNK bytes */
+} scan_run;
+
+static int on_finding(const ward_finding *f, void *ctx)
+{
+	scan_run *r = ctx;
+	const ward_rule_info *ri = f->rule;
+	char ex[4 * WARD_EXCERPT_MAX + 8], match[4 * WARD_EXCERPT_MAX + 8];
+	if ((int)ri->severity < r->o->min_sev || (r->o->areas && !(ri->areas & r->o->areas)))
+		return 0;
+	r->findings++;
+	r->seen |= ri->areas;
+	if (r->o->quiet)
+		return 0;
+	size_t mlen = f->excerpt_len - f->excerpt_match;
+	if (f->end - f->start < mlen)
+		mlen = (size_t)(f->end - f->start);
+	cli_clean_text(f->excerpt, f->excerpt_len, ex, sizeof ex);
+	cli_clean_text(f->excerpt + f->excerpt_match, mlen, match, sizeof match);
+	if (r->o->json) {
+		json_t *areas = json_array();
+		for (int a = 0; a < WARD_AREA_COUNT; a++)
+			if (ri->areas & (1u << a))
+				json_array_append_new(areas, json_string(ward_area_get((ward_area)a)->id));
+		json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:f, s:s, s:s, s:s}",
+		                      "file", r->file, "line", (json_int_t)f->line, "start",
+		                      (json_int_t)f->start, "end", (json_int_t)f->end, "area",
+		                      ward_area_get(ri->area)->id, "areas", areas, "rule", ri->id,
+		                      "severity", ward_severity_name(ri->severity), "weight",
+		                      ri->weight, "description", ri->description, "excerpt", ex,
+		                      "match", match);
+		if (o && ri->stage)
+			json_object_set_new(o, "stage", json_string(ri->stage));
+		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(o);
+	} else {
+		cli_progress_done(&r->prog);
+		printf("%s:%llu:%llu-%llu: %s %s %s\n    %s\n    > %s\n", r->file,
+		       (unsigned long long)f->line, (unsigned long long)f->start,
+		       (unsigned long long)f->end, ward_severity_name(ri->severity),
+		       ward_area_get(ri->area)->id, ri->id, ri->description, ex);
+	}
+	return 0;
+}
+
+static int scan_fd(scan_run *r, int fd, const char *name)
+{
+	ward_status st;
+	r->file = name;
+	if ((st = ward_stream_begin(r->sc, on_finding, r)) != WARD_OK)
+		goto fail;
+	for (;;) {
+		ssize_t k = read(fd, r->buf, READ_CHUNK);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			cli_progress_done(&r->prog);
+			cli_error("%s: %s", name, strerror(errno));
+			ward_stream_end(r->sc);
+			r->errors++;
+			return -1;
+		}
+		if (k == 0)
+			break;
+		cli_progress_add(&r->prog, (uint64_t)k);
+		if ((st = ward_stream_write(r->sc, r->buf, (size_t)k)) != WARD_OK) {
+			ward_stream_end(r->sc);
+			goto fail;
+		}
+	}
+	if ((st = ward_stream_end(r->sc)) != WARD_OK)
+		goto fail;
+	r->files++;
+	return 0;
+fail:
+	cli_progress_done(&r->prog);
+	cli_error("%s: %s", name, ward_strerror(st));
+	r->errors++;
+	return -1;
+}
+
+static void scan_file(scan_run *r, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		cli_progress_done(&r->prog);
+		cli_error("%s: %s", path, strerror(errno));
+		r->errors++;
+		return;
+	}
+	scan_fd(r, fd, path);
+	close(fd);
+}
+
+static int fts_cmp(const FTSENT **a, const FTSENT **b)
+{
+	return strcmp((*a)->fts_name, (*b)->fts_name);
+}
+
+/* Scans a path: a file, or a directory recursively (symbolic links inside are not followed). */
+static void scan_path(scan_run *r, const char *path)
+{
+	char *const paths[] = {(char *)path, NULL};
+	FTS *fts = fts_open(paths, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR, fts_cmp);
+	if (!fts) {
+		cli_error("%s: %s", path, strerror(errno));
+		r->errors++;
+		return;
+	}
+	FTSENT *e;
+	while ((e = fts_read(fts)) != NULL) {
+		switch (e->fts_info) {
+		case FTS_F:
+			scan_file(r, e->fts_path);
+			break;
+		case FTS_DNR:
+		case FTS_ERR:
+		case FTS_NS:
+			cli_progress_done(&r->prog);
+			cli_error("%s: %s", e->fts_path, strerror(e->fts_errno));
+			r->errors++;
+			break;
+		default:
+			break; /* directories, links, devices, sockets: skipped */
+		}
+	}
+	fts_close(fts);
+}
+
+/* Total size of regular files under the paths, for the progress bar. */
+static uint64_t total_size(char **paths, int n)
+{
+	uint64_t sum = 0;
+	for (int i = 0; i < n; i++) {
+		struct stat sb;
+		if (strcmp(paths[i], "-") == 0 || stat(paths[i], &sb) != 0)
+			continue;
+		if (S_ISREG(sb.st_mode)) {
+			sum += (uint64_t)sb.st_size;
+			continue;
+		}
+		char *const p[] = {paths[i], NULL};
+		FTS *fts = fts_open(p, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR, NULL);
+		FTSENT *e;
+		while (fts && (e = fts_read(fts)) != NULL)
+			if (e->fts_info == FTS_F)
+				sum += (uint64_t)e->fts_statp->st_size;
+		if (fts)
+			fts_close(fts);
+	}
+	return sum;
+}
+
+static void print_advice(uint32_t seen)
+{
+	printf("\nWhat to do (the seed's advice for practitioners):\n");
+	for (int a = 0; a < WARD_AREA_COUNT; a++) {
+		if (!(seen & (1u << a)))
+			continue;
+		const ward_area_info *ai = ward_area_get((ward_area)a);
+		printf("\n%s: %s\n", ai->id, ai->seed_words);
+		const char *p = ai->guidance;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			printf("  - %.*s\n", (int)n, p);
+			p += n + (nl ? 1 : 0);
+		}
+	}
+	printf("\nIn every case:\n");
+	const char *p = ward_general_guidance();
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		printf("  - %.*s\n", (int)n, p);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
+int cmd_scan(int argc, char **argv)
+{
+	enum { OPT_NO_PROGRESS = 256, OPT_NO_CACHE };
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"rules", required_argument, NULL, 'r'},
+		{"min-severity", required_argument, NULL, 's'},
+		{"area", required_argument, NULL, 'a'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
+		{0, 0, 0, 0},
+	};
+	scan_opts o = {.progress = 1};
+	scan_run r;
+	ward_engine *e = NULL;
+	int c, rc = EXIT_TROUBLE;
+	memset(&r, 0, sizeof r);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jr:s:a:q", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': o.json = 1; break;
+		case 'r': o.rules = optarg; break;
+		case 'q': o.quiet = 1; break;
+		case OPT_NO_PROGRESS: o.progress = 0; break;
+		case OPT_NO_CACHE: o.load_flags |= WARD_LOAD_NOCACHE; break;
+		case 's':
+			if ((o.min_sev = ward_severity_from_name(optarg)) < 0) {
+				cli_error("unknown severity '%s': use low, medium, high or critical", optarg);
+				return EXIT_TROUBLE;
+			}
+			break;
+		case 'a': {
+			int a = ward_area_from_id(optarg);
+			if (a < 0) {
+				cli_error("unknown area '%s' (ward areas lists them)", optarg);
+				return EXIT_TROUBLE;
+			}
+			o.areas |= 1u << a;
+			break;
+		}
+		default:
+			cli_usage(stderr, "scan");
+			return EXIT_TROUBLE;
+		}
+	}
+	if (o.load_flags) {
+		ward_diag d;
+		ward_status st = ward_engine_load(o.rules, o.load_flags, &e, &d);
+		if (st != WARD_OK) {
+			cli_error("%s%s%.0u: %s", d.file, d.line ? ":" : "", d.line,
+			          d.message[0] ? d.message : ward_strerror(st));
+			return EXIT_TROUBLE;
+		}
+	} else if (cli_load_engine(o.rules, &e) != WARD_OK) {
+		return EXIT_TROUBLE;
+	}
+	r.o = &o;
+	r.buf = malloc(READ_CHUNK);
+	if (!r.buf || ward_scanner_new(e, &r.sc) != WARD_OK) {
+		cli_error("out of memory");
+		goto done;
+	}
+	char *stdin_only[] = {"-"};
+	char **paths = optind < argc ? argv + optind : stdin_only;
+	int npaths = optind < argc ? argc - optind : 1;
+	cli_progress_init(&r.prog, total_size(paths, npaths), o.progress && !o.quiet);
+	for (int i = 0; i < npaths; i++) {
+		if (strcmp(paths[i], "-") == 0)
+			scan_fd(&r, STDIN_FILENO, "(standard input)");
+		else
+			scan_path(&r, paths[i]);
+	}
+	cli_progress_done(&r.prog);
+	if (!o.quiet && !o.json && r.findings)
+		print_advice(r.seen);
+	if (!o.quiet && !o.json)
+		fprintf(stderr, "ward: %llu finding%s in %llu file%s\n",
+		        (unsigned long long)r.findings, r.findings == 1 ? "" : "s",
+		        (unsigned long long)r.files, r.files == 1 ? "" : "s");
+	rc = r.errors ? EXIT_TROUBLE : r.findings ? EXIT_FOUND : EXIT_CLEAN;
+done:
+	fflush(stdout);
+	ward_scanner_free(r.sc);
+	ward_engine_free(e);
+	free(r.buf);
+	return rc;
+}

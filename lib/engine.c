@@ -1,0 +1,895 @@
+/*
+ * engine.c: compiling rule databases to Vectorscan and scanning text with them.
+ *
+ * A scan normalises a block of input (normalise.c), runs the compiled database over the
+ * normalised bytes, then applies the rule logic that a regex engine cannot: all-of terms
+ * within a window of words, and "unless" phrases near a finding.  Each finding is mapped back
+ * to byte offsets in the original input.  Large inputs are cut into blocks at line or word
+ * boundaries with an overlap, so memory stays bounded and nothing is reported twice.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hs.h>
+#include <nettle/sha2.h>
+
+#include "text_int.h"
+
+#define BLOCK ((size_t)1 << 20)       /* input bytes scanned at once */
+#define OVERLAP ((size_t)2048)        /* bytes re-scanned across a cut */
+#define MAX_HITS ((size_t)1 << 22)    /* per block; beyond this, hits are dropped */
+#define MAX_RULE_FILE ((size_t)16 << 20)
+#define UNLESS_WINDOW 8
+
+struct ward_engine {
+	ruleset rs;
+	hs_database_t *db;
+};
+
+typedef struct hit {
+	uint32_t pat;
+	uint32_t from, to;   /* normalised offsets, trimmed of boundary spaces */
+	uint32_t wfrom, wto; /* word indexes of from and to */
+} hit;
+
+typedef struct cand {
+	uint32_t rule;
+	uint32_t from, to, wfrom, wto;
+} cand;
+
+struct ward_scanner {
+	const ward_engine *e;
+	hs_scratch_t *scratch;
+	norm_buf nb;
+	hit *hits;
+	size_t nhits, caphits;
+	bool hits_overflow;
+	cand *cands;
+	size_t ncands, capcands;
+	/* streaming */
+	ward_finding_cb cb;
+	void *ctx;
+	char *sbuf;
+	size_t slen;
+	uint64_t sbase, sline, reported_upto;
+	bool streaming;
+};
+
+/* ---------- loading ---------- */
+
+static ward_status read_file(const char *path, char **out, size_t *len, ward_diag *diag)
+{
+	ward_status st = WARD_OK;
+	char *buf = NULL;
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		diag_set(diag, path, 0, "%s", strerror(errno));
+		return errno == ENOENT ? WARD_ENOENT : WARD_EIO;
+	}
+	if (fstat(fd, &sb) != 0) {
+		diag_set(diag, path, 0, "%s", strerror(errno));
+		st = WARD_EIO;
+		goto done;
+	}
+	if ((size_t)sb.st_size > MAX_RULE_FILE) {
+		diag_set(diag, path, 0, "rule file larger than %zu MB", MAX_RULE_FILE >> 20);
+		st = WARD_ETOOBIG;
+		goto done;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (!buf) {
+		st = WARD_ENOMEM;
+		goto done;
+	}
+	size_t got = 0;
+	while (got < (size_t)sb.st_size) {
+		ssize_t k = read(fd, buf + got, (size_t)sb.st_size - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			diag_set(diag, path, 0, "read failed: %s", k < 0 ? strerror(errno) : "file shrank");
+			st = WARD_EIO;
+			goto done;
+		}
+		got += (size_t)k;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+done:
+	free(buf);
+	close(fd);
+	return st;
+}
+
+static int rules_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 6 && strcmp(d->d_name + n - 6, ".rules") == 0;
+}
+
+static ward_status parse_path(ruleset *rs, const char *path, ward_diag *diag)
+{
+	ward_status st = WARD_OK;
+	struct stat sb;
+	struct dirent **list = NULL;
+	int n = 0;
+	char *text = NULL;
+	size_t len = 0;
+	if (stat(path, &sb) != 0) {
+		diag_set(diag, path, 0, "%s", strerror(errno));
+		return errno == ENOENT ? WARD_ENOENT : WARD_EIO;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		if ((st = read_file(path, &text, &len, diag)) == WARD_OK)
+			st = rules_parse(rs, text, len, path, diag);
+		goto done;
+	}
+	n = scandir(path, &list, rules_filter, alphasort);
+	if (n < 0) {
+		diag_set(diag, path, 0, "%s", strerror(errno));
+		st = WARD_EIO;
+		n = 0;
+		goto done;
+	}
+	if (n == 0) {
+		diag_set(diag, path, 0, "no .rules files in this directory");
+		st = WARD_ENOENT;
+		goto done;
+	}
+	for (int i = 0; i < n && st == WARD_OK; i++) {
+		char full[4096];
+		int k = snprintf(full, sizeof full, "%s/%s", path, list[i]->d_name);
+		if (k < 0 || (size_t)k >= sizeof full) {
+			diag_set(diag, path, 0, "path too long");
+			st = WARD_EINVAL;
+			break;
+		}
+		free(text);
+		text = NULL;
+		if ((st = read_file(full, &text, &len, diag)) == WARD_OK)
+			st = rules_parse(rs, text, len, full, diag);
+	}
+done:
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	free(text);
+	return st;
+}
+
+/* ---------- compiling and the cache ---------- */
+
+static int cache_dir(char *buf, size_t n)
+{
+	const char *d = getenv("WARD_CACHE_DIR");
+	int k;
+	if (d && *d)
+		k = snprintf(buf, n, "%s", d);
+	else if ((d = getenv("XDG_CACHE_HOME")) && *d)
+		k = snprintf(buf, n, "%s/ward", d);
+	else if ((d = getenv("HOME")) && *d)
+		k = snprintf(buf, n, "%s/.cache/ward", d);
+	else
+		return -1;
+	return (k < 0 || (size_t)k >= n) ? -1 : 0;
+}
+
+static int cache_path(const ward_engine *e, char *buf, size_t n)
+{
+	char dir[3072];
+	uint8_t key[32];
+	char hex[65];
+	struct sha256_ctx c;
+	hs_platform_info_t plat;
+	if (cache_dir(dir, sizeof dir) != 0)
+		return -1;
+	memset(&plat, 0, sizeof plat);
+	hs_populate_platform(&plat);
+	sha256_init(&c);
+	sha256_update(&c, sizeof e->rs.digest, e->rs.digest);
+	sha256_update(&c, strlen(hs_version()), (const uint8_t *)hs_version());
+	sha256_update(&c, sizeof plat, (const uint8_t *)&plat);
+	sha256_update(&c, strlen(WARD_VERSION), (const uint8_t *)WARD_VERSION);
+	sha256_digest(&c, sizeof key, key);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	int k = snprintf(buf, n, "%s/rules-%s.hsdb", dir, hex);
+	return (k < 0 || (size_t)k >= n) ? -1 : 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s", dir);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+static void cache_load(ward_engine *e, const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	if (read_file(path, &buf, &len, NULL) != WARD_OK)
+		return;
+	hs_database_t *db = NULL;
+	if (hs_deserialize_database(buf, len, &db) == HS_SUCCESS)
+		e->db = db;
+	free(buf);
+}
+
+/* Best effort: a cache that cannot be written only makes the next start slower. */
+static void cache_store(const ward_engine *e, const char *path)
+{
+	char *bytes = NULL;
+	size_t len = 0;
+	char dir[4096], tmp[4200];
+	if (hs_serialize_database(e->db, &bytes, &len) != HS_SUCCESS)
+		return;
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	int fd = -1;
+	if (mkdir_p(dir) != 0 || (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		goto done;
+	size_t put = 0;
+	while (put < len) {
+		ssize_t k = write(fd, bytes + put, len - put);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		put += (size_t)k;
+	}
+	if (close(fd) == 0 && put == len)
+		rename(tmp, path);
+	fd = -1;
+	unlink(tmp);
+done:
+	free(bytes);
+}
+
+static ward_status compile(ward_engine *e, ward_diag *diag)
+{
+	ward_status st = WARD_OK;
+	size_t n = e->rs.npats;
+	const char **exprs = calloc(n, sizeof *exprs);
+	unsigned *flags = calloc(n, sizeof *flags);
+	unsigned *ids = calloc(n, sizeof *ids);
+	hs_compile_error_t *err = NULL;
+	if (!exprs || !flags || !ids) {
+		st = WARD_ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		exprs[i] = e->rs.pats[i].expr;
+		flags[i] = e->rs.pats[i].is_regex ? HS_FLAG_SOM_LEFTMOST : 0;
+		ids[i] = (unsigned)i;
+	}
+	if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &e->db, &err) !=
+	    HS_SUCCESS) {
+		if (err && err->expression >= 0 && (size_t)err->expression < n) {
+			const pat *p = &e->rs.pats[err->expression];
+			diag_set(diag, p->file, p->line, "pattern rejected: %s", err->message);
+		} else {
+			diag_set(diag, "", 0, "rule database could not be compiled: %s",
+			         err ? err->message : "unknown reason");
+		}
+		st = WARD_ECOMPILE;
+	}
+done:
+	if (err)
+		hs_free_compile_error(err);
+	free(exprs);
+	free(flags);
+	free(ids);
+	return st;
+}
+
+static ward_status engine_build(ward_engine *e, unsigned flags, ward_diag *diag)
+{
+	ward_status st;
+	char cpath[4096];
+	if ((st = rules_finish(&e->rs, diag)) != WARD_OK)
+		return st;
+	bool cached = !(flags & WARD_LOAD_NOCACHE) && cache_path(e, cpath, sizeof cpath) == 0;
+	if (cached)
+		cache_load(e, cpath);
+	if (!e->db) {
+		if ((st = compile(e, diag)) != WARD_OK)
+			return st;
+		if (cached)
+			cache_store(e, cpath);
+	}
+	return WARD_OK;
+}
+
+static const char *default_rules_path(void)
+{
+	const char *p = getenv("WARD_RULES");
+	struct stat sb;
+	if (p && *p)
+		return p;
+	if (stat("rules", &sb) == 0 && S_ISDIR(sb.st_mode))
+		return "rules";
+	return WARD_DATADIR "/rules";
+}
+
+ward_status ward_engine_load(const char *path, unsigned flags, ward_engine **out,
+                             ward_diag *diag)
+{
+	ward_status st;
+	ward_engine *e;
+	if (diag)
+		memset(diag, 0, sizeof *diag);
+	if (!out)
+		return WARD_EINVAL;
+	*out = NULL;
+	e = calloc(1, sizeof *e);
+	if (!e)
+		return WARD_ENOMEM;
+	if (!path)
+		path = default_rules_path();
+	if ((st = parse_path(&e->rs, path, diag)) == WARD_OK)
+		st = engine_build(e, flags, diag);
+	if (st != WARD_OK) {
+		if (diag && !diag->file[0])
+			snprintf(diag->file, sizeof diag->file, "%s", path);
+		ward_engine_free(e);
+		return st;
+	}
+	*out = e;
+	return WARD_OK;
+}
+
+ward_status ward_engine_load_string(const char *text, size_t len, const char *name,
+                                    unsigned flags, ward_engine **out, ward_diag *diag)
+{
+	ward_status st;
+	ward_engine *e;
+	if (diag)
+		memset(diag, 0, sizeof *diag);
+	if (!out || (!text && len))
+		return WARD_EINVAL;
+	*out = NULL;
+	e = calloc(1, sizeof *e);
+	if (!e)
+		return WARD_ENOMEM;
+	if ((st = rules_parse(&e->rs, text ? text : "", len, name ? name : "(string)", diag)) ==
+	    WARD_OK)
+		st = engine_build(e, flags, diag);
+	if (st != WARD_OK) {
+		ward_engine_free(e);
+		return st;
+	}
+	*out = e;
+	return WARD_OK;
+}
+
+void ward_engine_free(ward_engine *e)
+{
+	if (!e)
+		return;
+	hs_free_database(e->db);
+	rules_free(&e->rs);
+	free(e);
+}
+
+size_t ward_engine_rule_count(const ward_engine *e)
+{
+	return e ? e->rs.nrules : 0;
+}
+
+const ward_rule_info *ward_engine_rule(const ward_engine *e, size_t i)
+{
+	return e && i < e->rs.nrules ? &e->rs.rules[i].info : NULL;
+}
+
+const ward_rule_info *ward_engine_find_rule(const ward_engine *e, const char *id)
+{
+	for (size_t i = 0; e && id && i < e->rs.nrules; i++)
+		if (strcmp(e->rs.rules[i].info.id, id) == 0)
+			return &e->rs.rules[i].info;
+	return NULL;
+}
+
+const char *ward_engine_phrase(const ward_engine *e, size_t i, const ward_rule_info **ri)
+{
+	if (!e || i >= e->rs.npats)
+		return NULL;
+	const pat *p = &e->rs.pats[i];
+	if (ri)
+		*ri = p->kind == PAT_TRIGGER && p->src ? &e->rs.rules[p->rule].info : NULL;
+	return p->kind == PAT_TRIGGER && p->src ? p->src : "";
+}
+
+/* ---------- scanning ---------- */
+
+ward_status ward_scanner_new(const ward_engine *e, ward_scanner **out)
+{
+	if (!e || !out)
+		return WARD_EINVAL;
+	ward_scanner *s = calloc(1, sizeof *s);
+	if (!s)
+		return WARD_ENOMEM;
+	s->e = e;
+	if (hs_alloc_scratch(e->db, &s->scratch) != HS_SUCCESS) {
+		free(s);
+		return WARD_ENOMEM;
+	}
+	*out = s;
+	return WARD_OK;
+}
+
+void ward_scanner_free(ward_scanner *s)
+{
+	if (!s)
+		return;
+	hs_free_scratch(s->scratch);
+	norm_buf_free(&s->nb);
+	free(s->hits);
+	free(s->cands);
+	free(s->sbuf);
+	free(s);
+}
+
+static int on_match(unsigned id, unsigned long long from, unsigned long long to,
+                    unsigned flags, void *ctx)
+{
+	ward_scanner *s = ctx;
+	const pat *p = &s->e->rs.pats[id];
+	(void)flags;
+	if (s->nhits == s->caphits) {
+		size_t nc = s->caphits ? s->caphits * 2 : 256;
+		hit *nh;
+		if (nc > MAX_HITS || !(nh = realloc(s->hits, nc * sizeof *nh))) {
+			s->hits_overflow = true;
+			return 0;
+		}
+		s->hits = nh;
+		s->caphits = nc;
+	}
+	hit *h = &s->hits[s->nhits++];
+	h->pat = id;
+	h->from = (uint32_t)(p->is_regex ? from : to - p->litlen);
+	h->to = (uint32_t)to;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Trims boundary spaces off each hit and gives it word indexes (spaces before it). */
+static ward_status index_words(ward_scanner *s)
+{
+	const char *o = s->nb.out;
+	size_t n = s->nhits;
+	for (size_t i = 0; i < n; i++) {
+		hit *h = &s->hits[i];
+		while (h->from < h->to && o[h->from] == ' ')
+			h->from++;
+		while (h->to > h->from && o[h->to - 1] == ' ')
+			h->to--;
+	}
+	/* (position << 24 | index*2+which) sorted, then one walk counting spaces */
+	if (n > ((size_t)1 << 22))
+		return WARD_ETOOBIG;
+	uint64_t *keys = malloc(2 * n * sizeof *keys);
+	if (!keys)
+		return WARD_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		keys[2 * i] = (uint64_t)s->hits[i].from << 24 | (2 * i);
+		keys[2 * i + 1] = (uint64_t)s->hits[i].to << 24 | (2 * i + 1);
+	}
+	qsort(keys, 2 * n, sizeof *keys, cmp_u64);
+	size_t pos = 0;
+	uint32_t words = 0;
+	for (size_t k = 0; k < 2 * n; k++) {
+		size_t at = (size_t)(keys[k] >> 24);
+		size_t ref = (size_t)(keys[k] & 0xffffff);
+		for (; pos < at; pos++)
+			words += o[pos] == ' ';
+		if (ref & 1)
+			s->hits[ref >> 1].wto = words;
+		else
+			s->hits[ref >> 1].wfrom = words;
+	}
+	free(keys);
+	return WARD_OK;
+}
+
+static ward_status add_cand(ward_scanner *s, uint32_t ri, uint32_t from, uint32_t to,
+                            uint32_t wfrom, uint32_t wto)
+{
+	if (s->ncands == s->capcands) {
+		size_t nc = s->capcands ? s->capcands * 2 : 64;
+		cand *c = realloc(s->cands, nc * sizeof *c);
+		if (!c)
+			return WARD_ENOMEM;
+		s->cands = c;
+		s->capcands = nc;
+	}
+	s->cands[s->ncands++] = (cand){ri, from, to, wfrom, wto};
+	return WARD_OK;
+}
+
+static int cmp_term_hits(const void *a, const void *b, void *arg)
+{
+	const ward_scanner *s = arg;
+	const hit *x = &s->hits[*(const uint32_t *)a], *y = &s->hits[*(const uint32_t *)b];
+	uint32_t cx = s->e->rs.pats[x->pat].combo, cy = s->e->rs.pats[y->pat].combo;
+	if (cx != cy)
+		return cx < cy ? -1 : 1;
+	if (x->wfrom != y->wfrom)
+		return x->wfrom < y->wfrom ? -1 : 1;
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/* all-of: one finding per window in which every term of a combination occurs. */
+static ward_status eval_combos(ward_scanner *s)
+{
+	ward_status st = WARD_OK;
+	const ruleset *rs = &s->e->rs;
+	size_t nt = 0;
+	uint32_t *idx = malloc(s->nhits * sizeof *idx);
+	if (!idx)
+		return WARD_ENOMEM;
+	for (size_t i = 0; i < s->nhits; i++)
+		if (rs->pats[s->hits[i].pat].kind == PAT_TERM)
+			idx[nt++] = (uint32_t)i;
+	qsort_r(idx, nt, sizeof *idx, cmp_term_hits, s);
+	for (size_t i = 0; i < nt && st == WARD_OK;) {
+		uint32_t ci = rs->pats[s->hits[idx[i]].pat].combo;
+		const combo *cb = &rs->combos[ci];
+		int32_t last[16];
+		for (int t = 0; t < 16; t++)
+			last[t] = -1;
+		for (; i < nt && rs->pats[s->hits[idx[i]].pat].combo == ci; i++) {
+			const hit *h = &s->hits[idx[i]];
+			last[rs->pats[h->pat].term] = (int32_t)idx[i];
+			uint32_t lo = UINT32_MAX, hi = 0, wlo = UINT32_MAX, whi = 0;
+			bool all = true;
+			for (uint16_t t = 0; t < cb->nterms && all; t++) {
+				if (last[t] < 0 || h->wfrom - s->hits[last[t]].wfrom > cb->window) {
+					all = false;
+					break;
+				}
+				const hit *g = &s->hits[last[t]];
+				lo = g->from < lo ? g->from : lo;
+				hi = g->to > hi ? g->to : hi;
+				wlo = g->wfrom < wlo ? g->wfrom : wlo;
+				whi = g->wto > whi ? g->wto : whi;
+			}
+			if (!all)
+				continue;
+			st = add_cand(s, cb->rule, lo, hi, wlo, whi);
+			for (int t = 0; t < 16; t++)
+				last[t] = -1;
+		}
+	}
+	free(idx);
+	return st;
+}
+
+static int cmp_cand_rule(const void *a, const void *b)
+{
+	const cand *x = a, *y = b;
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+static int cmp_cand_pos(const void *a, const void *b)
+{
+	const cand *x = a, *y = b;
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static bool unless_near(const ward_scanner *s, const cand *c)
+{
+	const ruleset *rs = &s->e->rs;
+	for (size_t i = 0; i < s->nhits; i++) {
+		const hit *h = &s->hits[i];
+		const pat *p = &rs->pats[h->pat];
+		if (p->kind != PAT_UNLESS || p->rule != c->rule)
+			continue;
+		uint32_t lo = c->wfrom > UNLESS_WINDOW ? c->wfrom - UNLESS_WINDOW : 0;
+		if (h->wto + 0 >= lo && h->wfrom <= c->wto + UNLESS_WINDOW)
+			return true;
+	}
+	return false;
+}
+
+/* Builds an excerpt of the original block around [start, end): same line(s), bounded. */
+static void excerpt(const char *p, size_t n, size_t start, size_t end, ward_finding *f)
+{
+	size_t lo = start > 48 ? start - 48 : 0;
+	for (size_t i = start; i > lo; i--)
+		if (p[i - 1] == '\n') {
+			lo = i;
+			break;
+		}
+	size_t hi = lo + WARD_EXCERPT_MAX;
+	if (hi > n)
+		hi = n;
+	for (size_t i = end; i < hi; i++)
+		if (p[i] == '\n') {
+			hi = i;
+			break;
+		}
+	if (hi < end && end - lo <= WARD_EXCERPT_MAX)
+		hi = end;
+	f->excerpt = p + lo;
+	f->excerpt_len = hi > lo ? hi - lo : 0;
+	f->excerpt_match = start - lo;
+}
+
+/* Scans block p[0..n) whose first byte is at absolute offset base and on line line0.
+ * Findings ending at or before skip_upto were reported by the previous block. */
+static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t base,
+                              uint64_t line0, uint64_t skip_upto)
+{
+	ward_status st;
+	const ruleset *rs = &s->e->rs;
+	if ((st = norm_run(&s->nb, p, n)) != WARD_OK)
+		return st;
+	s->nhits = 0;
+	s->ncands = 0;
+	s->hits_overflow = false;
+	if (hs_scan(s->e->db, s->nb.out, (unsigned)s->nb.len, 0, s->scratch, on_match, s) !=
+	    HS_SUCCESS)
+		return WARD_EINTERNAL;
+	if (s->nhits == 0)
+		return WARD_OK;
+	if ((st = index_words(s)) != WARD_OK)
+		return st;
+	for (size_t i = 0; i < s->nhits; i++) {
+		const hit *h = &s->hits[i];
+		const pat *pt = &rs->pats[h->pat];
+		if (pt->kind == PAT_TRIGGER && h->to > h->from &&
+		    (st = add_cand(s, pt->rule, h->from, h->to, h->wfrom, h->wto)) != WARD_OK)
+			return st;
+	}
+	if (rs->ncombos && (st = eval_combos(s)) != WARD_OK)
+		return st;
+	/* drop unless'd candidates and overlapping duplicates of one rule */
+	qsort(s->cands, s->ncands, sizeof *s->cands, cmp_cand_rule);
+	size_t k = 0;
+	for (size_t i = 0; i < s->ncands; i++) {
+		cand *c = &s->cands[i];
+		if (k > 0 && s->cands[k - 1].rule == c->rule && c->from < s->cands[k - 1].to) {
+			if (c->to > s->cands[k - 1].to)
+				s->cands[k - 1].to = c->to;
+			continue;
+		}
+		if (rs->rules[c->rule].has_unless && unless_near(s, c))
+			continue;
+		s->cands[k++] = *c;
+	}
+	s->ncands = k;
+	qsort(s->cands, s->ncands, sizeof *s->cands, cmp_cand_pos);
+	uint64_t line = line0;
+	size_t lpos = 0;
+	for (size_t i = 0; i < s->ncands; i++) {
+		const cand *c = &s->cands[i];
+		size_t start = s->nb.map[c->from], end = s->nb.map[c->to];
+		if (end < start)
+			end = start;
+		if (base + end <= skip_upto)
+			continue;
+		for (; lpos < start; lpos++)
+			line += p[lpos] == '\n';
+		ward_finding f;
+		memset(&f, 0, sizeof f);
+		f.rule = &rs->rules[c->rule].info;
+		f.start = base + start;
+		f.end = base + end;
+		f.line = line;
+		excerpt(p, n, start, end, &f);
+		if (s->cb && s->cb(&f, s->ctx) != 0)
+			return WARD_ESTOPPED;
+	}
+	return WARD_OK;
+}
+
+static size_t count_nl(const char *p, size_t n)
+{
+	size_t c = 0;
+	const char *end = p + n;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		c++;
+		p++;
+	}
+	return c;
+}
+
+/* Where to end a full block of n >= BLOCK bytes: a newline, else a space, else a UTF-8
+ * character boundary near BLOCK. */
+static size_t block_cut(const char *p, size_t n)
+{
+	size_t lim = n < BLOCK ? n : BLOCK;
+	for (size_t i = lim; i > lim - 65536; i--)
+		if (p[i - 1] == '\n')
+			return i;
+	for (size_t i = lim; i > lim - 4096; i--)
+		if (p[i - 1] == ' ' || p[i - 1] == '\t')
+			return i;
+	size_t i = lim;
+	while (i > lim - 4 && ((unsigned char)p[i] & 0xC0) == 0x80)
+		i--;
+	return i;
+}
+
+/* Where the next block starts: OVERLAP bytes before cut, just after a space or newline. */
+static size_t block_next(const char *p, size_t cut)
+{
+	if (cut <= OVERLAP)
+		return cut;
+	for (size_t i = cut - OVERLAP; i < cut; i++)
+		if (p[i] == '\n' || p[i] == ' ' || p[i] == '\t')
+			return i + 1;
+	return cut;
+}
+
+/* Scans the full blocks at the front of p[0..n), which starts at absolute offset base on
+ * line *line; returns in *used the bytes the caller may drop. */
+static ward_status scan_full_blocks(ward_scanner *s, const char *p, size_t n, uint64_t base,
+                                    uint64_t *line, size_t *used)
+{
+	ward_status st = WARD_OK;
+	size_t pos = 0;
+	while (n - pos > BLOCK) {
+		size_t cut = block_cut(p + pos, n - pos);
+		if ((st = scan_block(s, p + pos, cut, base + pos, *line, s->reported_upto)) != WARD_OK)
+			break;
+		s->reported_upto = base + pos + cut;
+		size_t next = block_next(p + pos, cut);
+		*line += count_nl(p + pos, next);
+		pos += next;
+	}
+	*used = pos;
+	return st;
+}
+
+ward_status ward_scan(ward_scanner *s, const char *buf, size_t len, ward_finding_cb cb,
+                      void *ctx)
+{
+	ward_status st;
+	if (!s || (!buf && len) || s->streaming)
+		return WARD_EINVAL;
+	s->cb = cb;
+	s->ctx = ctx;
+	s->reported_upto = 0;
+	uint64_t line = 1;
+	size_t used = 0;
+	if ((st = scan_full_blocks(s, buf, len, 0, &line, &used)) == WARD_OK)
+		st = scan_block(s, buf + used, len - used, used, line, s->reported_upto);
+	s->cb = NULL;
+	return st;
+}
+
+ward_status ward_stream_begin(ward_scanner *s, ward_finding_cb cb, void *ctx)
+{
+	if (!s)
+		return WARD_EINVAL;
+	if (!s->sbuf && !(s->sbuf = malloc(2 * BLOCK)))
+		return WARD_ENOMEM;
+	s->cb = cb;
+	s->ctx = ctx;
+	s->slen = 0;
+	s->sbase = 0;
+	s->sline = 1;
+	s->reported_upto = 0;
+	s->streaming = true;
+	return WARD_OK;
+}
+
+ward_status ward_stream_write(ward_scanner *s, const char *buf, size_t len)
+{
+	ward_status st = WARD_OK;
+	if (!s || !s->streaming || (!buf && len))
+		return WARD_EINVAL;
+	while (len > 0) {
+		size_t room = 2 * BLOCK - s->slen, k = len < room ? len : room;
+		memcpy(s->sbuf + s->slen, buf, k);
+		s->slen += k;
+		buf += k;
+		len -= k;
+		if (s->slen > BLOCK) {
+			size_t used = 0;
+			st = scan_full_blocks(s, s->sbuf, s->slen, s->sbase, &s->sline, &used);
+			memmove(s->sbuf, s->sbuf + used, s->slen - used);
+			s->slen -= used;
+			s->sbase += used;
+			if (st != WARD_OK)
+				break;
+		}
+	}
+	return st;
+}
+
+ward_status ward_stream_end(ward_scanner *s)
+{
+	if (!s || !s->streaming)
+		return WARD_EINVAL;
+	ward_status st = scan_block(s, s->sbuf, s->slen, s->sbase, s->sline, s->reported_upto);
+	s->streaming = false;
+	s->cb = NULL;
+	s->slen = 0;
+	return st;
+}
+
+/* ---------- inline examples ---------- */
+
+typedef struct ex_ctx {
+	const ward_rule_info *want;
+	bool found;
+} ex_ctx;
+
+static int ex_cb(const ward_finding *f, void *ctx)
+{
+	ex_ctx *x = ctx;
+	if (f->rule == x->want) {
+		x->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+ward_status ward_engine_test_examples(const ward_engine *e, ward_example_cb cb, void *ctx,
+                                      size_t *failed, size_t *total)
+{
+	ward_status st;
+	ward_scanner *s = NULL;
+	size_t nf = 0, nt = 0;
+	if (!e)
+		return WARD_EINVAL;
+	if ((st = ward_scanner_new(e, &s)) != WARD_OK)
+		return st;
+	for (size_t i = 0; i < e->rs.nrules; i++) {
+		const rule *r = &e->rs.rules[i];
+		for (size_t j = 0; j < r->nexamples; j++) {
+			const char *ex = r->examples[j];
+			ex_ctx x = {&r->info, false};
+			st = ward_scan(s, ex + 1, strlen(ex + 1), ex_cb, &x);
+			if (st != WARD_OK && st != WARD_ESTOPPED)
+				goto done;
+			st = WARD_OK;
+			nt++;
+			bool want = ex[0] == '+';
+			if (x.found != want) {
+				nf++;
+				if (cb)
+					cb(&r->info, want, ex + 1, ctx);
+			}
+		}
+	}
+done:
+	ward_scanner_free(s);
+	if (failed)
+		*failed = nf;
+	if (total)
+		*total = nt;
+	return st;
+}

@@ -1,0 +1,506 @@
+/*
+ * normalise.c: the form of text that rules match against, with a map back to the input.
+ *
+ * Children and abusers defeat keyword lists with case, lookalike letters, leetspeak, spacing
+ * and stretched letters.  The normaliser undoes those so that one plain-English phrase in a
+ * rule catches them all, while every output byte remembers which input character produced it,
+ * so findings point at the original words.
+ *
+ * Output: lower-case words separated by single spaces, a space at each end.  Words hold a-z,
+ * digits (only in words without letters) and UTF-8 letters of other scripts that have no
+ * ASCII lookalike.  Steps, in order, per character: invalid UTF-8 becomes a separator;
+ * default-ignorable characters (zero-width, bidi controls) are dropped; NFKC-style
+ * compatibility decomposition, case folding and mark stripping (utf8proc); letters of other
+ * scripts that look like Latin letters are folded with ICU's UTS #39 confusable skeleton.
+ * Per word: leetspeak read as letters when the word has a letter; apostrophes and hyphens
+ * inside words dropped; repeated letters squeezed to one.  Across words: three or more single
+ * letters split by one separator each are joined (s.e.c.r.e.t, s e c r e t).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicode/uspoof.h>
+#include <unicode/ustring.h>
+#include <utf8proc.h>
+
+#include "text_int.h"
+
+enum cls {
+	C_SEP = 0, /* ends a word */
+	C_LET,     /* letter (a-z, or a byte of a UTF-8 letter) */
+	C_DIG,     /* 0-9 */
+	C_LEET,    /* symbol read as a letter inside a word: @ $ ! | + */
+	C_JOIN,    /* apostrophe or hyphen: dropped inside a word, a separator outside */
+	C_IGN,     /* dropped entirely */
+};
+
+#define WORD_MAX 256
+#define CACHE_SLOTS 4096
+#define UNIT_MAX 24
+
+/* How one code point normalises: up to UNIT_MAX output bytes, each with its class. */
+typedef struct fold {
+	uint32_t cp;
+	uint8_t n;
+	uint8_t bytes[UNIT_MAX];
+	uint8_t cls[UNIT_MAX];
+} fold;
+
+typedef struct norm_cache {
+	fold slot[CACHE_SLOTS];
+} norm_cache;
+
+static uint8_t ascii_cls[128];
+static char ascii_low[128];
+static USpoofChecker *spoof;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_tables(void)
+{
+	for (int c = 0; c < 128; c++) {
+		ascii_cls[c] = C_SEP;
+		ascii_low[c] = (char)c;
+		if (c >= 'a' && c <= 'z')
+			ascii_cls[c] = C_LET;
+		else if (c >= 'A' && c <= 'Z') {
+			ascii_cls[c] = C_LET;
+			ascii_low[c] = (char)(c - 'A' + 'a');
+		} else if (c >= '0' && c <= '9')
+			ascii_cls[c] = C_DIG;
+	}
+	ascii_cls['@'] = ascii_cls['$'] = ascii_cls['!'] = ascii_cls['|'] = ascii_cls['+'] = C_LEET;
+	ascii_cls['\''] = ascii_cls['`'] = ascii_cls['-'] = C_JOIN;
+	UErrorCode err = U_ZERO_ERROR;
+	spoof = uspoof_open(&err);
+	if (U_FAILURE(err))
+		spoof = NULL; /* lookalike folding is then limited to what utf8proc does */
+}
+
+static char leet_letter(char c)
+{
+	switch (c) {
+	case '0': return 'o';
+	case '1': return 'i';
+	case '2': return 'z';
+	case '3': return 'e';
+	case '4': return 'a';
+	case '5': return 's';
+	case '6': return 'g';
+	case '7': return 't';
+	case '8': return 'b';
+	case '9': return 'g';
+	case '@': return 'a';
+	case '$': return 's';
+	case '!': return 'i';
+	case '|': return 'l';
+	case '+': return 't';
+	default: return c;
+	}
+}
+
+static void fold_push(fold *f, uint8_t byte, uint8_t cls)
+{
+	if (f->n < UNIT_MAX) {
+		f->bytes[f->n] = byte;
+		f->cls[f->n] = cls;
+		f->n++;
+	}
+}
+
+static void fold_push_utf8(fold *f, int32_t cp, uint8_t cls)
+{
+	uint8_t tmp[4];
+	ssize_t k = utf8proc_encode_char(cp, tmp);
+	if (k <= 0 || f->n + k > UNIT_MAX)
+		return;
+	for (ssize_t i = 0; i < k; i++)
+		fold_push(f, tmp[i], cls);
+}
+
+/* Folds one non-ASCII letter with the confusable skeleton; 1 if it became ASCII letters. */
+static int fold_confusable(fold *f, int32_t cp)
+{
+	UChar in[2], out[16];
+	int32_t inlen = 0;
+	UErrorCode err = U_ZERO_ERROR;
+	if (!spoof)
+		return 0;
+	U16_APPEND_UNSAFE(in, inlen, cp);
+	int32_t n = uspoof_getSkeleton(spoof, 0, in, inlen, out, 16, &err);
+	if (U_FAILURE(err) || n <= 0 || n > 3)
+		return 0;
+	for (int32_t i = 0; i < n; i++) {
+		UChar u = out[i];
+		if (!((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z')))
+			return 0;
+	}
+	for (int32_t i = 0; i < n; i++)
+		fold_push(f, (uint8_t)ascii_low[out[i]], C_LET);
+	return 1;
+}
+
+static void fold_compute(fold *f, int32_t cp)
+{
+	int32_t dec[UNIT_MAX];
+	int last = 0;
+	f->cp = (uint32_t)cp;
+	f->n = 0;
+	if (cp == 0x2019 || cp == 0x2018 || cp == 0x02BC || cp == 0x2032) {
+		fold_push(f, '\'', C_JOIN);
+		return;
+	}
+	if (cp == 0x2010 || cp == 0x2011) {
+		fold_push(f, '-', C_JOIN);
+		return;
+	}
+	const utf8proc_property_t *prop = utf8proc_get_property(cp);
+	if (prop->ignorable || prop->category == UTF8PROC_CATEGORY_CF) {
+		fold_push(f, 0, C_IGN);
+		return;
+	}
+	utf8proc_ssize_t n = utf8proc_decompose_char(
+		cp, dec, UNIT_MAX,
+		UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_IGNORE, &last);
+	if (n < 0 || n > UNIT_MAX) {
+		fold_push(f, ' ', C_SEP);
+		return;
+	}
+	for (utf8proc_ssize_t i = 0; i < n; i++) {
+		int32_t d = dec[i];
+		if (d < 128) {
+			fold_push(f, (uint8_t)ascii_low[d], ascii_cls[d]);
+			continue;
+		}
+		utf8proc_category_t cat = utf8proc_category(d);
+		switch (cat) {
+		case UTF8PROC_CATEGORY_LU:
+		case UTF8PROC_CATEGORY_LL:
+		case UTF8PROC_CATEGORY_LT:
+		case UTF8PROC_CATEGORY_LM:
+		case UTF8PROC_CATEGORY_LO:
+			if (!fold_confusable(f, d))
+				fold_push_utf8(f, utf8proc_tolower(d), C_LET);
+			break;
+		case UTF8PROC_CATEGORY_MN:
+		case UTF8PROC_CATEGORY_MC:
+		case UTF8PROC_CATEGORY_ME:
+			break; /* marks left after stripping: drop */
+		case UTF8PROC_CATEGORY_ND:
+			fold_push_utf8(f, d, C_LET);
+			break;
+		default:
+			fold_push(f, ' ', C_SEP);
+			break;
+		}
+	}
+	if (f->n == 0)
+		fold_push(f, 0, C_IGN);
+}
+
+static const fold *fold_get(norm_cache *c, int32_t cp)
+{
+	fold *f = &c->slot[(uint32_t)cp % CACHE_SLOTS];
+	if (f->cp != (uint32_t)cp || f->n == 0)
+		fold_compute(f, cp);
+	return f;
+}
+
+/* Decodes one UTF-8 character at p (n bytes available); returns its length (>= 1) and the
+ * code point, or -1 in *cp for an invalid sequence (which then counts as one byte). */
+static size_t utf8_next(const uint8_t *p, size_t n, int32_t *cp)
+{
+	utf8proc_int32_t c;
+	utf8proc_ssize_t k = utf8proc_iterate(p, n > 4 ? 4 : (utf8proc_ssize_t)n, &c);
+	if (k <= 0) {
+		*cp = -1;
+		return 1;
+	}
+	*cp = c;
+	return (size_t)k;
+}
+
+static ward_status grow(norm_buf *nb, size_t need)
+{
+	if (need <= nb->cap)
+		return WARD_OK;
+	size_t cap = nb->cap ? nb->cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	char *o = realloc(nb->out, cap + 1);
+	if (!o)
+		return WARD_ENOMEM;
+	nb->out = o;
+	uint32_t *m = realloc(nb->map, (cap + 1) * sizeof *m);
+	if (!m)
+		return WARD_ENOMEM;
+	nb->map = m;
+	nb->cap = cap;
+	return WARD_OK;
+}
+
+/* State of the word being built. */
+typedef struct wstate {
+	size_t ws;             /* output index where the word starts */
+	size_t n;              /* bytes in the word (at out[ws..]) */
+	uint8_t cls[WORD_MAX + UNIT_MAX];
+	bool has_let, has_dig, has_leet;
+	uint32_t trimmed_at;   /* input offset of trailing symbols dropped from the word, or
+	                          UINT32_MAX: the word's end for the map */
+	size_t gap;            /* separator characters since the last word */
+	bool gap_nl;           /* ... one of them a newline */
+	size_t chain_start;    /* output index of the first letter of a single-letter chain */
+	size_t chain_n;        /* single letters in the chain */
+} wstate;
+
+static void squeeze(norm_buf *nb, size_t from)
+{
+	char *o = nb->out;
+	uint32_t *m = nb->map;
+	size_t w = from;
+	for (size_t r = from; r < nb->len; r++) {
+		char c = o[r];
+		if (w > from && c == o[w - 1] && c >= 'a' && c <= 'z')
+			continue;
+		o[w] = c;
+		m[w] = m[r];
+		w++;
+	}
+	nb->len = w;
+}
+
+/* Rewrites the word at out[ws..ws+n) per its classes: leetspeak, digits, removal. */
+static void word_fix(norm_buf *nb, wstate *w)
+{
+	char *o = nb->out + w->ws;
+	uint32_t *m = nb->map + w->ws;
+	size_t n = w->n, k = 0;
+	if (w->has_let) {
+		/* "12yo", "3pm": a number then letters is two words, not leetspeak. */
+		size_t d = 0;
+		while (d < n && w->cls[d] == C_DIG)
+			d++;
+		bool split = d > 0 && !w->has_leet;
+		for (size_t i = d; split && i < n; i++)
+			if (w->cls[i] != C_LET)
+				split = false;
+		if (split) {
+			memmove(o + d + 1, o + d, n - d);
+			memmove(m + d + 1, m + d, (n - d) * sizeof *m);
+			o[d] = ' ';
+			m[d] = m[d + 1];
+			nb->len = w->ws + n + 1;
+			squeeze(nb, w->ws + d + 1);
+			return;
+		}
+		/* trailing symbols are punctuation ("please!"), not leetspeak */
+		while (n > 0 && w->cls[n - 1] == C_LEET)
+			n--;
+		if (n < w->n)
+			w->trimmed_at = m[n];
+		for (size_t i = 0; i < n; i++) {
+			char c = o[i];
+			if (w->cls[i] == C_DIG || w->cls[i] == C_LEET)
+				c = leet_letter(c);
+			o[k] = c;
+			m[k] = m[i];
+			k++;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (w->cls[i] == C_DIG) {
+				o[k] = o[i];
+				m[k] = m[i];
+				k++;
+			}
+	}
+	nb->len = w->ws + k;
+	if (k > 1 && w->has_let)
+		squeeze(nb, w->ws);
+}
+
+/* Ends the current word (if any); sep_at is the input offset just past it. */
+static void word_end(norm_buf *nb, wstate *w, uint32_t sep_at)
+{
+	if (w->n == 0)
+		return;
+	w->trimmed_at = UINT32_MAX;
+	word_fix(nb, w);
+	if (w->trimmed_at != UINT32_MAX)
+		sep_at = w->trimmed_at;
+	size_t len = nb->len - w->ws;
+	w->n = 0;
+	w->has_let = w->has_dig = w->has_leet = false;
+	if (len == 0) {
+		/* nothing left of the word (symbols only): it was a separator */
+		w->gap++;
+		return;
+	}
+	bool single = len == 1 && nb->out[w->ws] >= 'a' && nb->out[w->ws] <= 'z';
+	if (single && w->chain_n > 0 && w->gap == 1 && !w->gap_nl) {
+		w->chain_n++;
+		if (w->chain_n == 3) {
+			/* "s e c" -> "sec": drop the spaces between the chain's letters */
+			size_t cs = w->chain_start;
+			char *o = nb->out;
+			uint32_t *m = nb->map;
+			o[cs + 1] = o[cs + 2];
+			m[cs + 1] = m[cs + 2];
+			o[cs + 2] = o[cs + 4];
+			m[cs + 2] = m[cs + 4];
+			nb->len = cs + 3;
+		} else if (w->chain_n > 3) {
+			/* join onto the chain: remove the space before this letter */
+			nb->out[w->ws - 1] = nb->out[w->ws];
+			nb->map[w->ws - 1] = nb->map[w->ws];
+			nb->len = w->ws;
+		}
+		if (w->chain_n >= 3)
+			squeeze(nb, w->chain_start);
+	} else if (single) {
+		w->chain_start = w->ws;
+		w->chain_n = 1;
+	} else {
+		w->chain_n = 0;
+	}
+	if (nb->out[nb->len - 1] != ' ') {
+		nb->out[nb->len] = ' ';
+		nb->map[nb->len] = sep_at;
+		nb->len++;
+	}
+	w->gap = 0;
+	w->gap_nl = false;
+}
+
+static inline void word_add(norm_buf *nb, wstate *w, uint8_t byte, uint8_t cls, uint32_t at)
+{
+	if (w->n == 0)
+		w->ws = nb->len;
+	nb->out[nb->len] = (char)byte;
+	nb->map[nb->len] = at;
+	nb->len++;
+	w->cls[w->n++] = cls;
+	if (cls == C_LET)
+		w->has_let = true;
+	else if (cls == C_DIG)
+		w->has_dig = true;
+	else
+		w->has_leet = true;
+}
+
+ward_status norm_run(norm_buf *nb, const char *in, size_t len)
+{
+	ward_status st = WARD_OK;
+	const uint8_t *p = (const uint8_t *)in;
+	wstate w;
+	pthread_once(&init_once, init_tables);
+	if (len >= WARD_NORM_MAX_INPUT)
+		return WARD_ETOOBIG;
+	memset(&w, 0, sizeof w);
+	if (!nb->cache) {
+		nb->cache = calloc(1, sizeof *nb->cache);
+		if (!nb->cache)
+			return WARD_ENOMEM;
+	}
+	/* Most text shrinks or keeps its size; grow when a character could overflow. */
+	if ((st = grow(nb, len + len / 8 + 64)) != WARD_OK)
+		goto done;
+	nb->len = 0;
+	nb->out[nb->len] = ' ';
+	nb->map[nb->len++] = 0;
+	size_t i = 0;
+	while (i < len) {
+		if (nb->len + UNIT_MAX + 4 >= nb->cap &&
+		    (st = grow(nb, nb->len + UNIT_MAX + 4 + (len - i) / 4 + 64)) != WARD_OK)
+			goto done;
+		uint8_t b = p[i];
+		if (b < 0x80) {
+			uint8_t c = ascii_cls[b];
+			if (c == C_LET || c == C_DIG || c == C_LEET) {
+				if (w.n >= WORD_MAX)
+					word_end(nb, &w, (uint32_t)i);
+				word_add(nb, &w, (uint8_t)ascii_low[b], c, (uint32_t)i);
+			} else if (c == C_JOIN && w.n > 0) {
+				/* dropped inside a word */
+			} else {
+				word_end(nb, &w, (uint32_t)i);
+				w.gap++;
+				if (b == '\n')
+					w.gap_nl = true;
+			}
+			i++;
+			continue;
+		}
+		int32_t cp;
+		size_t k = utf8_next(p + i, len - i, &cp);
+		if (cp < 0) {
+			word_end(nb, &w, (uint32_t)i);
+			w.gap++;
+			i += k;
+			continue;
+		}
+		const fold *f = fold_get(nb->cache, cp);
+		bool counted = false;
+		for (uint8_t u = 0; u < f->n; u++) {
+			uint8_t c = f->cls[u];
+			if (c == C_IGN)
+				continue;
+			if (c == C_LET || c == C_DIG || c == C_LEET) {
+				if (w.n >= WORD_MAX)
+					word_end(nb, &w, (uint32_t)i);
+				word_add(nb, &w, f->bytes[u], c, (uint32_t)i);
+			} else if (c == C_JOIN && w.n > 0) {
+				/* dropped inside a word */
+			} else {
+				word_end(nb, &w, (uint32_t)i);
+				if (!counted)
+					w.gap++;
+				counted = true;
+			}
+		}
+		i += k;
+	}
+	word_end(nb, &w, (uint32_t)len);
+	if (nb->len == 1 || nb->out[nb->len - 1] != ' ') {
+		nb->out[nb->len] = ' ';
+		nb->map[nb->len++] = (uint32_t)len;
+	}
+	nb->map[nb->len] = (uint32_t)len;
+	nb->out[nb->len] = '\0';
+done:
+	return st;
+}
+
+void norm_buf_free(norm_buf *nb)
+{
+	if (!nb)
+		return;
+	free(nb->out);
+	free(nb->map);
+	free(nb->cache);
+	memset(nb, 0, sizeof *nb);
+}
+
+ward_status ward_normalise(const char *in, size_t len, char **out, size_t *out_len,
+                           uint32_t **map)
+{
+	norm_buf nb;
+	ward_status st;
+	memset(&nb, 0, sizeof nb);
+	if (!out || (!in && len))
+		return WARD_EINVAL;
+	st = norm_run(&nb, in ? in : "", len);
+	if (st != WARD_OK) {
+		norm_buf_free(&nb);
+		return st;
+	}
+	*out = nb.out;
+	if (out_len)
+		*out_len = nb.len;
+	if (map)
+		*map = nb.map;
+	else
+		free(nb.map);
+	free(nb.cache);
+	return WARD_OK;
+}

@@ -1,0 +1,91 @@
+/* text_int.h: internals of the text engine shared by normalise.c, rules.c and engine.c. */
+#ifndef WARD_TEXT_INT_H
+#define WARD_TEXT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ward/ward.h>
+
+/* ---- normaliser (normalise.c) ---- */
+
+/* Growable output of the normaliser; reused between calls to avoid allocation. */
+typedef struct norm_buf {
+	char *out;      /* normalised bytes, NUL-terminated */
+	uint32_t *map;  /* map[i]: offset in the input of the character behind out[i] */
+	size_t len;     /* bytes in out, not counting the NUL */
+	size_t cap;     /* capacity of out and map, in entries */
+	struct norm_cache *cache; /* per-buffer cache of non-ASCII code point foldings */
+} norm_buf;
+
+/* Normalises in[0..len) into nb (see ward_normalise for the form).  len must be below
+ * WARD_NORM_MAX_INPUT.  nb's buffers are reused and grown as needed. */
+ward_status norm_run(norm_buf *nb, const char *in, size_t len);
+void norm_buf_free(norm_buf *nb);
+
+#define WARD_NORM_MAX_INPUT ((size_t)64 << 20)
+
+/* ---- rules (rules.c) ---- */
+
+typedef enum pat_kind { PAT_TRIGGER = 0, PAT_TERM, PAT_UNLESS } pat_kind;
+
+/* One pattern given to the matcher: a normalised literal or a regex over normalised text. */
+typedef struct pat {
+	uint32_t rule;     /* index into engine rules */
+	uint8_t kind;      /* pat_kind */
+	uint8_t is_regex;  /* 1: regex (needs start-of-match); 0: literal */
+	uint16_t term;     /* for PAT_TERM: term index within its combo */
+	uint32_t combo;    /* for PAT_TERM: index into engine combos */
+	uint32_t litlen;   /* for literals: length of the literal */
+	char *expr;        /* the expression given to Vectorscan (escaped for literals) */
+	const char *src;   /* the phrase as the rule wrote it (NULL for regexes) */
+	unsigned line;     /* rule-file line, for compile errors */
+	const char *file;
+} pat;
+
+/* An all-of combination: every term within window words. */
+typedef struct combo {
+	uint32_t rule;
+	uint16_t nterms;
+	uint32_t window;
+} combo;
+
+typedef struct rule {
+	ward_rule_info info;
+	char **examples;   /* examples, each prefixed by '+' or '-' */
+	size_t nexamples;
+	bool has_unless;
+} rule;
+
+typedef struct ruleset {
+	rule *rules;
+	size_t nrules, caprules;
+	pat *pats;
+	size_t npats, cappats;
+	combo *combos;
+	size_t ncombos, capcombos;
+	char **files;      /* file names (rule info points at these) */
+	size_t nfiles;
+	struct strpool *pool;
+	uint8_t digest[32];   /* SHA-256 of every source byte, for the compiled cache */
+	void *digest_ctx;
+} ruleset;
+
+/* Parses rule text into rs (which accumulates across files).  name is the file name for
+ * messages.  On error fills diag. */
+ward_status rules_parse(ruleset *rs, const char *text, size_t len, const char *name,
+                        ward_diag *diag);
+/* Checks what only a whole database can tell (duplicate ids, at least one rule) and finishes
+ * the digest. */
+ward_status rules_finish(ruleset *rs, ward_diag *diag);
+void rules_free(ruleset *rs);
+
+/* Copies s into rs's pool; valid until rules_free. */
+char *rules_strdup(ruleset *rs, const char *s, size_t n);
+
+/* Sets diag (if not NULL): file, line and a formatted message. */
+void diag_set(ward_diag *diag, const char *file, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
