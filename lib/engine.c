@@ -673,6 +673,8 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 	}
 	if (rs->ncombos && (st = eval_combos(s)) != WARD_OK)
 		return st;
+	if (s->ncands == 0)
+		return WARD_OK;
 	/* drop unless'd candidates and overlapping duplicates of one rule */
 	qsort(s->cands, s->ncands, sizeof *s->cands, cmp_cand_rule);
 	size_t k = 0;

@@ -161,13 +161,21 @@ static void fold_compute(fold *f, int32_t cp)
 	}
 	utf8proc_ssize_t n = utf8proc_decompose_char(
 		cp, dec, UNIT_MAX,
-		UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_IGNORE, &last);
+		UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
+			UTF8PROC_IGNORE,
+		&last);
 	if (n < 0 || n > UNIT_MAX) {
 		fold_push(f, ' ', C_SEP);
 		return;
 	}
 	for (utf8proc_ssize_t i = 0; i < n; i++) {
-		int32_t d = dec[i];
+		int32_t d = dec[i], again[4];
+		/* case folding can give a character that has a compatibility form of its own
+		 * (fullwidth R folds to fullwidth r): decompose once more */
+		if (d >= 128 && utf8proc_decompose_char(d, again, 4,
+		                                        UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK,
+		                                        &last) == 1)
+			d = again[0];
 		if (d < 128) {
 			fold_push(f, (uint8_t)ascii_low[d], ascii_cls[d]);
 			continue;
@@ -461,7 +469,7 @@ ward_status norm_run(norm_buf *nb, const char *in, size_t len)
 		i += k;
 	}
 	word_end(nb, &w, (uint32_t)len);
-	if (nb->len == 1 || nb->out[nb->len - 1] != ' ') {
+	if (nb->out[nb->len - 1] != ' ') {
 		nb->out[nb->len] = ' ';
 		nb->map[nb->len++] = (uint32_t)len;
 	}

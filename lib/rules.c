@@ -29,7 +29,8 @@ typedef struct strpool {
 	char data[];
 } strpool;
 
-char *rules_strdup(ruleset *rs, const char *s, size_t n)
+/* n + 1 bytes from rs's pool; valid until rules_free. */
+static char *rules_alloc(ruleset *rs, size_t n)
 {
 	strpool *p = rs->pool;
 	if (!p || p->cap - p->used < n + 1) {
@@ -43,9 +44,17 @@ char *rules_strdup(ruleset *rs, const char *s, size_t n)
 		rs->pool = p = q;
 	}
 	char *d = p->data + p->used;
-	memcpy(d, s, n);
-	d[n] = '\0';
 	p->used += n + 1;
+	return d;
+}
+
+char *rules_strdup(ruleset *rs, const char *s, size_t n)
+{
+	char *d = rules_alloc(rs, n);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
 	return d;
 }
 
@@ -402,7 +411,7 @@ static ward_status statement(pctx *c, char *kw, char *arg)
 		if (!*arg)
 			return perr(c, "%s needs text", kw);
 		size_t n = strlen(arg);
-		char *e = rules_strdup(c->rs, "", n + 1);
+		char *e = rules_alloc(c->rs, n + 1);
 		if (!e)
 			return WARD_ENOMEM;
 		e[0] = kw[7];

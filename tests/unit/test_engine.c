@@ -1,0 +1,341 @@
+/* Unit tests for the rule reader and the scanner. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <ward/ward.h>
+
+static const char RULES[] =
+	"# test rules\n"
+	"rule grooming.secrecy.test\n"
+	"  area grooming\n"
+	"  severity medium\n"
+	"  stage secrecy\n"
+	"  description Asks for secrecy\n"
+	"  phrase dont tell anyone | our little secret\n"
+	"  unless surprise party\n"
+	"  example+ please don't tell anyone\n"
+	"  example- don't tell anyone about the surprise party\n"
+	"end\n"
+	"rule grooming.meet.test\n"
+	"  area grooming, exploitation\n"
+	"  severity high\n"
+	"  weight 5\n"
+	"  description Meeting in secret\n"
+	"  all 6: meet up | meet; secret\n"
+	"  example+ lets meet up but keep it secret\n"
+	"  example- meet the team on saturday\n"
+	"end\n"
+	"rule adult-content.prefix.test\n"
+	"  area adult-content\n"
+	"  severity low\n"
+	"  description Prefix words\n"
+	"  phrase adult vid* site\n"
+	"  regex \\bhow old (r|are) (u|you)\\b\n"
+	"  example+ an adult videos site\n"
+	"end\n";
+
+typedef struct found {
+	char rule[64];
+	uint64_t start, end, line;
+} found;
+
+typedef struct results {
+	found f[256];
+	size_t n;
+} results;
+
+static int collect(const ward_finding *f, void *ctx)
+{
+	results *r = ctx;
+	if (r->n < 256) {
+		snprintf(r->f[r->n].rule, sizeof r->f[r->n].rule, "%s", f->rule->id);
+		r->f[r->n].start = f->start;
+		r->f[r->n].end = f->end;
+		r->f[r->n].line = f->line;
+		r->n++;
+	}
+	return 0;
+}
+
+static int setup(void **state)
+{
+	ward_engine *e = NULL;
+	ward_diag d;
+	ward_status st = ward_engine_load_string(RULES, sizeof RULES - 1, "test.rules",
+	                                         WARD_LOAD_NOCACHE, &e, &d);
+	if (st != WARD_OK) {
+		fprintf(stderr, "%s:%u: %s\n", d.file, d.line, d.message);
+		return -1;
+	}
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ward_engine_free(*state);
+	return 0;
+}
+
+static void scan_str(ward_engine *e, const char *s, results *r)
+{
+	ward_scanner *sc = NULL;
+	memset(r, 0, sizeof *r);
+	assert_int_equal(ward_scanner_new(e, &sc), WARD_OK);
+	assert_int_equal(ward_scan(sc, s, strlen(s), collect, r), WARD_OK);
+	ward_scanner_free(sc);
+}
+
+static void test_load_and_info(void **state)
+{
+	ward_engine *e = *state;
+	assert_int_equal(ward_engine_rule_count(e), 3);
+	const ward_rule_info *r = ward_engine_find_rule(e, "grooming.meet.test");
+	assert_non_null(r);
+	assert_int_equal(r->area, WARD_AREA_GROOMING);
+	assert_true(r->areas & (1u << WARD_AREA_EXPLOITATION));
+	assert_int_equal(r->severity, WARD_SEV_HIGH);
+	assert_true(r->weight == 5.0);
+	r = ward_engine_find_rule(e, "grooming.secrecy.test");
+	assert_string_equal(r->stage, "secrecy");
+	assert_true(r->weight == 2.0); /* medium's default */
+	assert_int_equal(r->line, 2);
+	assert_null(ward_engine_find_rule(e, "nope"));
+}
+
+static void test_examples(void **state)
+{
+	size_t failed = 9, total = 0;
+	assert_int_equal(ward_engine_test_examples(*state, NULL, NULL, &failed, &total), WARD_OK);
+	assert_int_equal(total, 5);
+	assert_int_equal(failed, 0);
+}
+
+static void test_offsets_point_at_original(void **state)
+{
+	results r;
+	const char *s = "Hi!\nplease D0N'T  t.e.l.l  any0ne, ok?";
+	scan_str(*state, s, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.f[0].rule, "grooming.secrecy.test");
+	assert_int_equal(r.f[0].line, 2);
+	assert_int_equal(r.f[0].start, (uint64_t)(strstr(s, "D0N") - s));
+	assert_int_equal(r.f[0].end, (uint64_t)(strstr(s, ", ok") - s));
+}
+
+static void test_unless(void **state)
+{
+	results r;
+	scan_str(*state, "don't tell anyone about the surprise party for mum", &r);
+	assert_int_equal(r.n, 0);
+	/* far from the unless phrase, it still counts */
+	scan_str(*state,
+	         "the surprise party is on friday and it will be great fun for all of us. "
+	         "later: our little secret",
+	         &r);
+	assert_int_equal(r.n, 1);
+}
+
+static void test_all_of_window(void **state)
+{
+	results r;
+	scan_str(*state, "we could meet up later, it is our secret", &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.f[0].rule, "grooming.meet.test");
+	scan_str(*state, "meet me at the park with your friends and your dog then home for a secret", &r);
+	assert_int_equal(r.n, 0); /* too far apart */
+	scan_str(*state, "secret ... meet", &r); /* any order */
+	assert_int_equal(r.n, 1);
+}
+
+static void test_prefix_and_regex(void **state)
+{
+	results r;
+	scan_str(*state, "the adult video site and the adult vidz site", &r);
+	assert_int_equal(r.n, 2);
+	scan_str(*state, "adult vid site", &r);
+	assert_int_equal(r.n, 1);
+	scan_str(*state, "How old r u?", &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.f[0].start, 0);
+	assert_int_equal(r.f[0].end, 11);
+}
+
+/* A stream written in pieces of any size gives exactly what one whole scan gives, across
+ * block boundaries too. */
+static void test_stream_equals_whole(void **state)
+{
+	ward_engine *e = *state;
+	size_t n = 3u << 20;
+	char *big = malloc(n);
+	const char *filler = "ordinary homework about rivers and mountains. ";
+	size_t fl = strlen(filler), pos = 0, planted = 0;
+	while (pos + 64 < n) {
+		if (pos % 300000 < fl) {
+			memcpy(big + pos, "our little secret\n", 18);
+			pos += 18;
+			planted++;
+		} else {
+			memcpy(big + pos, filler, fl);
+			pos += fl;
+		}
+	}
+	memset(big + pos, ' ', n - pos);
+	results *whole = calloc(1, sizeof *whole), *part = calloc(1, sizeof *part);
+	ward_scanner *sc = NULL;
+	assert_int_equal(ward_scanner_new(e, &sc), WARD_OK);
+	assert_int_equal(ward_scan(sc, big, n, collect, whole), WARD_OK);
+	assert_int_equal(whole->n, planted);
+	assert_int_equal(ward_stream_begin(sc, collect, part), WARD_OK);
+	size_t at = 0, step = 1;
+	while (at < n) {
+		size_t k = step < n - at ? step : n - at;
+		assert_int_equal(ward_stream_write(sc, big + at, k), WARD_OK);
+		at += k;
+		step = step * 7 % 100003 + 1;
+	}
+	assert_int_equal(ward_stream_end(sc), WARD_OK);
+	assert_int_equal(part->n, whole->n);
+	for (size_t i = 0; i < whole->n; i++) {
+		assert_int_equal(part->f[i].start, whole->f[i].start);
+		assert_int_equal(part->f[i].end, whole->f[i].end);
+		assert_int_equal(part->f[i].line, whole->f[i].line);
+		assert_memory_equal(big + whole->f[i].start, "our little secret", 17);
+	}
+	ward_scanner_free(sc);
+	free(whole);
+	free(part);
+	free(big);
+}
+
+/* One line far longer than a block, with a phrase on the cut. */
+static void test_huge_line(void **state)
+{
+	size_t n = (1u << 20) * 2 + 5000;
+	char *big = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		big[i] = "abcd "[i % 5];
+	size_t at = (1u << 20) - 6;
+	memcpy(big + at, " our little secret ", 19);
+	results r;
+	memset(&r, 0, sizeof r);
+	ward_scanner *sc = NULL;
+	assert_int_equal(ward_scanner_new(*state, &sc), WARD_OK);
+	assert_int_equal(ward_scan(sc, big, n, collect, &r), WARD_OK);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.f[0].start, at + 1);
+	ward_scanner_free(sc);
+	free(big);
+}
+
+static int stop_first(const ward_finding *f, void *ctx)
+{
+	(void)f;
+	(*(int *)ctx)++;
+	return 1;
+}
+
+static void test_stop_and_binary(void **state)
+{
+	ward_scanner *sc = NULL;
+	int calls = 0;
+	const char s[] = "our little secret and our little secret";
+	assert_int_equal(ward_scanner_new(*state, &sc), WARD_OK);
+	assert_int_equal(ward_scan(sc, s, sizeof s - 1, stop_first, &calls), WARD_ESTOPPED);
+	assert_int_equal(calls, 1);
+	unsigned char bin[4096];
+	for (size_t i = 0; i < sizeof bin; i++)
+		bin[i] = (unsigned char)(i * 131 + 7);
+	results r;
+	memset(&r, 0, sizeof r);
+	assert_int_equal(ward_scan(sc, (const char *)bin, sizeof bin, collect, &r), WARD_OK);
+	assert_int_equal(ward_scan(sc, "", 0, collect, &r), WARD_OK);
+	ward_scanner_free(sc);
+}
+
+typedef struct bad {
+	const char *text;
+	unsigned line;
+	const char *msg;
+} bad;
+
+static void test_syntax_errors(void **state)
+{
+	(void)state;
+	static const bad cases[] = {
+		{"rule a\n area nowhere\nend\n", 2, "unknown area"},
+		{"rule a\n area grooming\n severity huge\nend\n", 3, "unknown severity"},
+		{"rule a\n area grooming\n severity low\n description d\nend\n", 5, "nothing to match"},
+		{"rule a\n area grooming\n severity low\n description d\n phrase x\n", 5, "no end"},
+		{"\n\nphrase x\n", 3, "outside a rule"},
+		{"rule A!\n", 1, "bad rule id"},
+		{"rule a\n area grooming\n severity low\n description d\n all 3: x\nend\n", 5, "at least two"},
+		{"rule a\n area grooming\n severity low\n description d\n phrase ...\nend\n", 5, "no letters"},
+		{"rule a\n area grooming\n severity low\n weight -1\nend\n", 4, "weight"},
+		{"rule a\n area grooming\n severity low\n description d\n frobnicate\nend\n", 5, "unknown statement"},
+		{"rule a\n area grooming\n severity low\n description d\n phrase x\nend\n"
+		 "rule a\n area grooming\n severity low\n description d\n phrase y\nend\n", 7, "already used"},
+		{"rule a\n area grooming\n severity low\n description d\n regex (unclosed\nend\n", 5, "pattern rejected"},
+		{"", 0, "no rules"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		ward_engine *e = NULL;
+		ward_diag d;
+		ward_status st = ward_engine_load_string(cases[i].text, strlen(cases[i].text), "bad.rules",
+		                                         WARD_LOAD_NOCACHE, &e, &d);
+		assert_int_not_equal(st, WARD_OK);
+		assert_null(e);
+		if (d.line != cases[i].line || !strstr(d.message, cases[i].msg))
+			fail_msg("case %zu: got line %u \"%s\"", i, d.line, d.message);
+	}
+	ward_engine *e = NULL;
+	ward_diag d;
+	assert_int_equal(ward_engine_load("/nonexistent/rules", 0, &e, &d), WARD_ENOENT);
+	assert_string_equal(d.file, "/nonexistent/rules");
+	assert_int_equal(ward_engine_load_string("rule a\0", 7, "nul.rules", 0, &e, &d), WARD_ESYNTAX);
+}
+
+static void test_taxonomy(void **state)
+{
+	(void)state;
+	assert_int_equal(WARD_AREA_COUNT, 9);
+	for (int i = 0; i < WARD_AREA_COUNT; i++) {
+		const ward_area_info *a = ward_area_get((ward_area)i);
+		assert_non_null(a);
+		assert_int_equal(ward_area_from_id(a->id), i);
+		assert_true(strlen(a->guidance) > 20);
+	}
+	assert_null(ward_area_get(WARD_AREA_COUNT));
+	assert_int_equal(ward_area_from_id("peer-images"), WARD_AREA_PEER_IMAGES);
+	assert_int_equal(ward_area_from_id("nope"), -1);
+	assert_string_equal(ward_severity_name(WARD_SEV_CRITICAL), "critical");
+	assert_int_equal(ward_severity_from_name("high"), WARD_SEV_HIGH);
+	assert_string_equal(ward_strerror(WARD_ENOMEM), "out of memory");
+	assert_string_equal(ward_strerror((ward_status)999), "unknown error");
+	assert_non_null(strstr(ward_area_get(WARD_AREA_HOUSEHOLD_IMAGES)->guidance, "parents"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load_and_info),
+		cmocka_unit_test(test_examples),
+		cmocka_unit_test(test_offsets_point_at_original),
+		cmocka_unit_test(test_unless),
+		cmocka_unit_test(test_all_of_window),
+		cmocka_unit_test(test_prefix_and_regex),
+		cmocka_unit_test(test_stream_equals_whole),
+		cmocka_unit_test(test_huge_line),
+		cmocka_unit_test(test_stop_and_binary),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_taxonomy),
+	};
+	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
+}

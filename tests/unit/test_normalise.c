@@ -1,0 +1,186 @@
+/* Unit tests for the normaliser: each transformation, and the map back to the input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <ward/ward.h>
+
+static char *norm(const char *in)
+{
+	char *out = NULL;
+	size_t n = 0;
+	assert_int_equal(ward_normalise(in, strlen(in), &out, &n, NULL), WARD_OK);
+	assert_int_equal(strlen(out), n);
+	return out;
+}
+
+#define NORM_EQ(in, want)                                                                          \
+	do {                                                                                       \
+		char *got_ = norm(in);                                                             \
+		assert_string_equal(got_, want);                                                   \
+		free(got_);                                                                        \
+	} while (0)
+
+static void test_case_and_spaces(void **state)
+{
+	(void)state;
+	NORM_EQ("Hello,   World!", " helo world ");
+	NORM_EQ("", " ");
+	NORM_EQ("  \t\n ", " ");
+}
+
+static void test_nfkc_and_fullwidth(void **state)
+{
+	(void)state;
+	NORM_EQ("\xEF\xBC\xB3\xEF\xBC\xA5\xEF\xBC\xA3\xEF\xBC\xB2\xEF\xBC\xA5\xEF\xBC\xB4", " secret "); /* ＳＥＣＲＥＴ */
+	NORM_EQ("\xEF\xAC\x81nd", " find ");                  /* ﬁ ligature */
+	NORM_EQ("caf\xC3\xA9 na\xC3\xAFve", " cafe naive "); /* accents stripped */
+}
+
+static void test_confusables(void **state)
+{
+	(void)state;
+	/* Cyrillic ѕ, е, с inside a Latin word; Cyrillic с alone reads as c */
+	NORM_EQ("\xD1\x95\xD0\xB5\xD1\x81r\xD0\xB5t", " secret ");
+	NORM_EQ("\xD1\x81" "at", " cat ");
+	NORM_EQ("ph\xD0\xBEt\xD0\xBE", " photo ");
+	/* Greek omicron */
+	NORM_EQ("ph\xCE\xBFt\xCE\xBF", " photo ");
+}
+
+static void test_zero_width_and_bidi(void **state)
+{
+	(void)state;
+	NORM_EQ("se\xE2\x80\x8B" "cr\xE2\x80\x8C" "et", " secret "); /* ZWSP, ZWNJ */
+	NORM_EQ("sec\xE2\x80\xAEret", " secret ");                    /* RLO */
+	NORM_EQ("se\xC2\xAD" "cret", " secret ");                     /* soft hyphen */
+}
+
+static void test_leetspeak(void **state)
+{
+	(void)state;
+	NORM_EQ("s3cr3t", " secret ");
+	NORM_EQ("ph0t0", " photo ");
+	NORM_EQ("$ecret", " secret ");
+	NORM_EQ("p@rents", " parents ");
+	NORM_EQ("m33t", " met "); /* squeezed too */
+	/* numbers stay numbers; a number then letters is two words */
+	NORM_EQ("in 2024 at 3pm", " in 2024 at 3 pm ");
+	NORM_EQ("12yo", " 12 yo ");
+	/* trailing punctuation is not leetspeak */
+	NORM_EQ("please!", " please ");
+	NORM_EQ("costs $5", " costs 5 ");
+}
+
+static void test_apostrophes_hyphens(void **state)
+{
+	(void)state;
+	NORM_EQ("don't", " dont ");
+	NORM_EQ("don\xE2\x80\x99t", " dont "); /* right single quotation mark */
+	NORM_EQ("e-mail", " email ");
+	NORM_EQ("- well -", " wel ");
+}
+
+static void test_separated_letters(void **state)
+{
+	(void)state;
+	NORM_EQ("s.e.c.r.e.t", " secret ");
+	NORM_EQ("s e c r e t", " secret ");
+	NORM_EQ("s_e_c_r_e_t now", " secret now ");
+	NORM_EQ("s-e-c-r-e-t", " secret ");
+	/* two single letters are left alone, as are letters on separate lines */
+	NORM_EQ("a b", " a b ");
+	NORM_EQ("a\nb\nc", " a b c ");
+	/* a gap of two separators breaks the chain */
+	NORM_EQ("I  a m", " i a m ");
+}
+
+static void test_stretched(void **state)
+{
+	(void)state;
+	NORM_EQ("pleeeeease", " please ");
+	NORM_EQ("sooooo coool", " so col ");
+	NORM_EQ("PLEEEASE", " please ");
+}
+
+static void test_invalid_utf8_and_nul(void **state)
+{
+	(void)state;
+	const char in[] = "ab\xff\xfe" "cd\0ef\xC3";
+	char *out = NULL;
+	size_t n = 0;
+	uint32_t *map = NULL;
+	assert_int_equal(ward_normalise(in, sizeof in - 1, &out, &n, &map), WARD_OK);
+	assert_string_equal(out, " ab cd ef ");
+	assert_int_equal(map[n], sizeof in - 1);
+	free(out);
+	free(map);
+}
+
+/* The map sends every output byte to the input character that produced it. */
+static void test_map(void **state)
+{
+	(void)state;
+	const char *in = "Say: d0n'7 T3LL\xE2\x80\x8B anyone!!";
+	char *out = NULL;
+	size_t n = 0;
+	uint32_t *map = NULL;
+	assert_int_equal(ward_normalise(in, strlen(in), &out, &n, &map), WARD_OK);
+	assert_string_equal(out, " say dont tel anyone ");
+	const char *p = strstr(out, "dont");
+	assert_non_null(p);
+	assert_int_equal(map[p - out], 5);            /* 'd' */
+	assert_int_equal(in[map[p - out + 3]], '7'); /* 't' came from '7' */
+	p = strstr(out, "anyone");
+	assert_int_equal(map[p - out], (uint32_t)(strstr(in, "anyone") - in));
+	/* the space after "anyone" maps to just past it, before the "!!" */
+	assert_int_equal(map[p - out + 6], (uint32_t)(strstr(in, "!!") - in));
+	assert_int_equal(map[n], strlen(in));
+	for (size_t i = 1; i <= n; i++)
+		assert_true(map[i] >= map[i - 1]);
+	free(out);
+	free(map);
+}
+
+static void test_long_word_and_size(void **state)
+{
+	(void)state;
+	size_t n = 100000;
+	char *in = malloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		in[i] = (char)('a' + i % 26);
+	in[n] = '\0';
+	char *out = NULL;
+	size_t on = 0;
+	uint32_t *map = NULL;
+	assert_int_equal(ward_normalise(in, n, &out, &on, &map), WARD_OK);
+	assert_true(on > n); /* split into words of at most 256 letters */
+	assert_int_equal(map[on], n);
+	free(in);
+	free(out);
+	free(map);
+	assert_int_equal(ward_normalise(NULL, 5, &out, &on, NULL), WARD_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_case_and_spaces),
+		cmocka_unit_test(test_nfkc_and_fullwidth),
+		cmocka_unit_test(test_confusables),
+		cmocka_unit_test(test_zero_width_and_bidi),
+		cmocka_unit_test(test_leetspeak),
+		cmocka_unit_test(test_apostrophes_hyphens),
+		cmocka_unit_test(test_separated_letters),
+		cmocka_unit_test(test_stretched),
+		cmocka_unit_test(test_invalid_utf8_and_nul),
+		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_long_word_and_size),
+	};
+	return cmocka_run_group_tests_name("normalise", tests, NULL, NULL);
+}
