@@ -333,7 +333,8 @@ static void word_end(norm_buf *nb, wstate *w, uint32_t sep_at)
 	if (w->n == 0)
 		return;
 	w->trimmed_at = UINT32_MAX;
-	word_fix(nb, w);
+	if (w->has_dig || w->has_leet)
+		word_fix(nb, w); /* pure-letter words were squeezed as they were read */
 	if (w->trimmed_at != UINT32_MAX)
 		sep_at = w->trimmed_at;
 	size_t len = nb->len - w->ws;
@@ -380,20 +381,62 @@ static void word_end(norm_buf *nb, wstate *w, uint32_t sep_at)
 	w->gap_nl = false;
 }
 
+/* Appends one byte of class cls, from input offset at, to the current word.  Words of
+ * letters only are squeezed as they are read; a word that turns out to hold digits or
+ * symbols keeps each byte's class for word_fix. */
 static inline void word_add(norm_buf *nb, wstate *w, uint8_t byte, uint8_t cls, uint32_t at)
 {
+	bool mixed = w->has_dig || w->has_leet;
 	if (w->n == 0)
 		w->ws = nb->len;
+	if (cls == C_LET) {
+		w->has_let = true;
+		if (!mixed && w->n > 0 && byte >= 'a' && byte <= 'z' &&
+		    (uint8_t)nb->out[nb->len - 1] == byte)
+			return;
+	} else {
+		if (!mixed)
+			memset(w->cls, C_LET, w->n);
+		if (cls == C_DIG)
+			w->has_dig = true;
+		else
+			w->has_leet = true;
+	}
 	nb->out[nb->len] = (char)byte;
 	nb->map[nb->len] = at;
 	nb->len++;
 	w->cls[w->n++] = cls;
-	if (cls == C_LET)
-		w->has_let = true;
-	else if (cls == C_DIG)
-		w->has_dig = true;
-	else
-		w->has_leet = true;
+}
+
+/* The common case: a run of ASCII letters in a word of letters only.  Returns the input
+ * offset after the run. */
+static inline size_t letter_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size_t len)
+{
+	size_t o = nb->len, lim = i + (WORD_MAX - w->n);
+	char *out = nb->out;
+	uint32_t *map = nb->map;
+	char prev = w->n ? out[o - 1] : 0;
+	if (w->n == 0)
+		w->ws = o;
+	if (lim > len)
+		lim = len;
+	while (i < lim) {
+		uint8_t b = p[i];
+		if (b >= 0x80 || ascii_cls[b] != C_LET)
+			break;
+		char lc = ascii_low[b];
+		if (lc != prev) {
+			out[o] = lc;
+			map[o] = (uint32_t)i;
+			o++;
+			prev = lc;
+		}
+		i++;
+	}
+	w->n += o - nb->len;
+	nb->len = o;
+	w->has_let = true;
+	return i;
 }
 
 ward_status norm_run(norm_buf *nb, const char *in, size_t len)
@@ -418,12 +461,16 @@ ward_status norm_run(norm_buf *nb, const char *in, size_t len)
 	nb->map[nb->len++] = 0;
 	size_t i = 0;
 	while (i < len) {
-		if (nb->len + UNIT_MAX + 4 >= nb->cap &&
-		    (st = grow(nb, nb->len + UNIT_MAX + 4 + (len - i) / 4 + 64)) != WARD_OK)
+		if (nb->len + WORD_MAX + UNIT_MAX + 4 >= nb->cap &&
+		    (st = grow(nb, nb->len + WORD_MAX + UNIT_MAX + 4 + (len - i) / 4 + 64)) != WARD_OK)
 			goto done;
 		uint8_t b = p[i];
 		if (b < 0x80) {
 			uint8_t c = ascii_cls[b];
+			if (c == C_LET && !w.has_dig && !w.has_leet && w.n < WORD_MAX) {
+				i = letter_run(nb, &w, p, i, len);
+				continue;
+			}
 			if (c == C_LET || c == C_DIG || c == C_LEET) {
 				if (w.n >= WORD_MAX)
 					word_end(nb, &w, (uint32_t)i);
