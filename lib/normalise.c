@@ -257,6 +257,8 @@ typedef struct wstate {
 	                          UINT32_MAX: the word's end for the map */
 	size_t gap;            /* separator characters since the last word */
 	bool gap_nl;           /* ... one of them a newline */
+	uint8_t gap_char;      /* the last separator byte seen */
+	uint8_t chain_sep;     /* the separator the chain's letters are split by */
 	size_t chain_start;    /* output index of the first letter of a single-letter chain */
 	size_t chain_n;        /* single letters in the chain */
 } wstate;
@@ -346,7 +348,10 @@ static void word_end(norm_buf *nb, wstate *w, uint32_t sep_at)
 		return;
 	}
 	bool single = len == 1 && nb->out[w->ws] >= 'a' && nb->out[w->ws] <= 'z';
-	if (single && w->chain_n > 0 && w->gap == 1 && !w->gap_nl) {
+	/* one separator, and the same one all along: "d.o.n.t t.e.l.l" is two words */
+	if (single && w->chain_n > 0 && w->gap == 1 && !w->gap_nl &&
+	    (w->chain_n == 1 || w->gap_char == w->chain_sep)) {
+		w->chain_sep = w->gap_char;
 		w->chain_n++;
 		if (w->chain_n == 3) {
 			/* "s e c" -> "sec": drop the spaces between the chain's letters */
@@ -480,6 +485,7 @@ ward_status norm_run(norm_buf *nb, const char *in, size_t len)
 			} else {
 				word_end(nb, &w, (uint32_t)i);
 				w.gap++;
+				w.gap_char = b;
 				if (b == '\n')
 					w.gap_nl = true;
 			}
@@ -511,6 +517,7 @@ ward_status norm_run(norm_buf *nb, const char *in, size_t len)
 				if (!counted)
 					w.gap++;
 				counted = true;
+				w.gap_char = 0x80; /* any non-ASCII separator */
 			}
 		}
 		i += k;

@@ -93,6 +93,8 @@ static void test_separated_letters(void **state)
 	NORM_EQ("s e c r e t", " secret ");
 	NORM_EQ("s_e_c_r_e_t now", " secret now ");
 	NORM_EQ("s-e-c-r-e-t", " secret ");
+	/* the separator changes between words */
+	NORM_EQ("d.o.n.t t e l l", " dont tel ");
 	/* two single letters are left alone, as are letters on separate lines */
 	NORM_EQ("a b", " a b ");
 	NORM_EQ("a\nb\nc", " a b c ");

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Black-box tests of `ward` as a user runs it: options, exit statuses, JSON output, bad input.
+# sanitizers: yes
+. "$(dirname "$0")/../lib.sh"
+R=$WARD_TOP/tests/cli/test.rules
+export WARD_CACHE_DIR=$t_tmp/cache
+cd "$t_tmp" || exit 1
+
+t_ok "ward --help lists the commands" "$WARD" --help
+t_grep "help names scan" '^  scan ' "$t_tmp/out"
+t_ok "ward scan --help" "$WARD" scan --help
+t_grep "scan help explains exit status" 'Exit status' "$t_tmp/out"
+t_status 2 "unknown command is an error" "$WARD" frobnicate
+t_grep "unknown command says so" "unknown command 'frobnicate'" "$t_tmp/err"
+t_ok "ward --version" "$WARD" --version
+t_ok "ward areas" "$WARD" areas
+[ "$(wc -l <"$t_tmp/out")" -eq 9 ]; t_result $? "nine areas listed"
+t_ok "ward areas --json" "$WARD" areas --json
+[ "$(jq -r .id "$t_tmp/out" | tr '\n' ' ')" = "adult-content abuse-images-sold exploitation cybersex peer-images household-images grooming live-abuse abuse-images-subject " ]
+t_result $? "area ids in the seed's order"
+t_ok "ward areas household-images" "$WARD" areas household-images
+t_grep "household advice: not the parents first" 'parents or carers' "$t_tmp/out"
+
+t_ok "rules check" "$WARD" rules check "$R"
+t_ok "rules test" "$WARD" rules test "$R"
+t_grep "rules test counts" '3 rules, 5 examples, 0 failed' "$t_tmp/out"
+t_ok "rules list" "$WARD" rules list "$R"
+t_grep "rules list shows ids" '^grooming.test.meet +grooming +high' "$t_tmp/out"
+t_ok "rules export-grep" "$WARD" rules export-grep "$R"
+t_grep "export is an ERE" '^\\bdont tell anyone\\b$' "$t_tmp/out"
+
+# a failing example gives exit 1
+sed 's/example- meet the team at the pitch/example- meet me alone/' "$R" >bad-example.rules
+t_status 1 "a failing example exits 1" "$WARD" rules test bad-example.rules
+t_grep "the failure names rule and line" 'bad-example.rules:13: rule grooming.test.meet: example should not match' "$t_tmp/out"
+printf 'rule x.y\n  area grooming\n  severity medium\n  descripton typo\nend\n' >broken.rules
+t_status 2 "a broken rule file exits 2" "$WARD" scan --rules broken.rules /dev/null
+t_grep "with file and line" 'broken.rules:4: unknown statement' "$t_tmp/err"
+
+printf 'Homework: read chapter 3.\nHe said: pl3ase d.o.n.t t e l l   any0ne, ok?\nSee you, just you al0ne.\n' >chat.txt
+t_status 1 "findings exit 1" "$WARD" scan --rules "$R" chat.txt
+t_grep "human output names file, line and offsets" '^chat.txt:2:[0-9]+-[0-9]+: medium grooming grooming.test.secrecy' "$t_tmp/out"
+t_grep "human output gives the seed's advice" 'Tell the designated safeguarding lead' "$t_tmp/out"
+t_status 1 "json output" "$WARD" scan --json --rules "$R" chat.txt
+cp "$t_tmp/out" chat.json
+[ "$(wc -l <chat.json)" -eq 2 ]; t_result $? "two findings"
+jq -e 'has("file") and has("line") and has("start") and has("end") and has("area") and has("rule") and has("severity") and has("excerpt")' chat.json >/dev/null
+t_result $? "json has the documented fields"
+# offsets point at the original words
+ok=0
+while read -r s e want; do
+	got=$(dd if=chat.txt bs=1 skip="$s" count=$((e - s)) 2>/dev/null)
+	[ "$got" = "$want" ] || { echo "# bytes $s-$e are '$got', want '$want'"; ok=1; }
+done < <(jq -r '[.start, .end, (if .rule == "grooming.test.secrecy" then "d.o.n.t t e l l   any0ne" else "See you, just you al0ne" end)] | @tsv' chat.json | tr '\t' ' ' | sed 's/ /\t/;s/ /\t/' | tr '\t' ' ')
+t_result $ok "offsets point at the original bytes"
+t_status 0 "min-severity filters" "$WARD" scan --rules "$R" --min-severity critical chat.txt
+t_status 1 "area filter keeps grooming" "$WARD" scan -q --rules "$R" --area grooming chat.txt
+t_status 0 "area filter drops other areas" "$WARD" scan -q --rules "$R" --area live-abuse chat.txt
+t_status 2 "unknown area is an error" "$WARD" scan --rules "$R" --area nowhere chat.txt
+t_status 2 "unknown severity is an error" "$WARD" scan --rules "$R" --min-severity huge chat.txt
+
+printf 'lets talk about the surprise party, dont tell anyone\n' >clean.txt
+t_status 0 "unless suppresses a known false positive" "$WARD" scan --rules "$R" clean.txt
+t_status 0 "standard input, nothing found" sh -c "echo 'homework is due on monday' | '$WARD' scan --rules '$R'"
+t_status 1 "standard input with -" sh -c "echo 'our little secret' | '$WARD' scan -q --rules '$R' -"
+
+mkdir -p tree/a/b
+cp chat.txt tree/a/b/one.txt; cp clean.txt tree/a/two.txt
+t_status 1 "directories are scanned recursively" "$WARD" scan --json --rules "$R" tree
+t_grep "nested file found" '"file":"tree/a/b/one.txt"' "$t_tmp/out"
+
+: >empty.txt
+t_status 0 "empty file" "$WARD" scan --rules "$R" empty.txt
+head -c 200000 /dev/urandom >random.bin
+printf '\0\0our little secret\0\xff\xfe' >>random.bin
+t_status 1 "binary file with NULs is scanned safely" "$WARD" scan -q --rules "$R" random.bin
+t_status 2 "missing file exits 2" "$WARD" scan --rules "$R" no-such-file.txt
+t_grep "and names the file" 'no-such-file.txt: No such file' "$t_tmp/err"
+if [ "$(id -u)" -ne 0 ]; then
+	echo secret >locked.txt; chmod 000 locked.txt
+	t_status 2 "unreadable file exits 2" "$WARD" scan --rules "$R" locked.txt
+else
+	t_status 2 "a directory that cannot be read exits 2" "$WARD" scan --rules "$R" /proc/1/fdinfo/../../1/map_files
+fi
+t_status 2 "findings and an error together exit 2" "$WARD" scan -q --rules "$R" chat.txt no-such-file.txt
+
+# A long single line streams in bounded memory (skipped under the sanitizers: slow there).
+if [[ $WARD_BUILD != */asan* ]]; then
+	{ head -c 64000000 /dev/zero | tr '\0' 'a'; printf ' our little secret '; } >long.txt
+	/usr/bin/time -f '%M' -o rss.txt "$WARD" scan -q --rules "$R" long.txt
+	rc=$?; rss=$(tail -1 rss.txt)
+	[ $rc -eq 1 ] && [ "$rss" -lt 120000 ]; t_result $? "64 MB single line: found, ${rss} KB resident"
+fi
+
+# the compiled cache is written, then used
+rm -rf "$WARD_CACHE_DIR"
+"$WARD" scan -q --rules "$R" clean.txt
+ls "$WARD_CACHE_DIR"/rules-*.hsdb >/dev/null 2>&1; t_result $? "compiled rules are cached"
+t_status 0 "a scan with the cache in place" "$WARD" scan --rules "$R" clean.txt
+echo garbage >"$(ls "$WARD_CACHE_DIR"/rules-*.hsdb)"
+t_status 1 "a corrupt cache is ignored" "$WARD" scan -q --rules "$R" chat.txt
+t_status 1 "--no-cache" "$WARD" scan -q --no-cache --rules "$R" chat.txt
+t_done
