@@ -17,6 +17,15 @@ CLI_PKGS    := jansson
 SERVER_PKGS := libmicrohttpd jansson sqlite3 libsodium liboath libqrencode libcurl inih
 TEST_PKGS   := cmocka
 
+# `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n'
+endif
+
 pc = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pl = $(shell pkg-config --libs $(1) 2>/dev/null)
 
@@ -51,42 +60,51 @@ all: $(O)/libward.a $(O)/libward.so $(O)/ward $(WARDD) $(UNIT_BIN) $(O)/ward.pc
 
 $(O)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(call pc,$(LIB_PKGS)) $(FILE_CFLAGS) -MMD -MP -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(call pc,$(LIB_PKGS)) $(FILE_CFLAGS) -MMD -MP -c $< -o $@
 
 # PDQ must stay bit-identical to the reference: no fused multiply-adds.
 $(O)/lib/pdq.o: FILE_CFLAGS := -ffp-contract=off
 
 $(O)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(call pc,$(CLI_PKGS) $(SERVER_PKGS)) -Iserver -MMD -MP -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(call pc,$(CLI_PKGS) $(SERVER_PKGS)) -Iserver -MMD -MP -c $< -o $@
 
 $(O)/server/%.o: server/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(call pc,$(SERVER_PKGS)) -Iserver -MMD -MP -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(call pc,$(SERVER_PKGS)) -Iserver -MMD -MP -c $< -o $@
 
 $(O)/libward.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(say) AR $@
+	$(Q)ar rcs $@ $^
 
 $(O)/libward.so: $(LIB_OBJ) lib/libward.map
-	$(CC) -shared -Wl,-soname,libward.so.0 -Wl,--version-script=lib/libward.map \
+	$(say) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,libward.so.0 -Wl,--version-script=lib/libward.map \
 	    $(LDFLAGS_ALL) -o $@ $(LIB_OBJ) $(LIB_LIBS)
 
 $(O)/libwardsrv.a: $(SERVER_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(say) AR $@
+	$(Q)ar rcs $@ $^
 
 $(O)/ward: $(CLI_OBJ) $(SRVLIB) $(O)/libward.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(SRVLIB) $(O)/libward.a $(LIB_LIBS) \
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(SRVLIB) $(O)/libward.a $(LIB_LIBS) \
 	    $(call pl,$(CLI_PKGS)) $(if $(SRVLIB),$(SERVER_LIBS))
 
 $(O)/wardd: $(O)/server/main.o $(SRVLIB) $(O)/libward.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(SERVER_LIBS) $(LIB_LIBS)
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(SERVER_LIBS) $(LIB_LIBS)
 
 # Unit tests link the static library so they can reach internal (lib/*_int.h) functions.
 $(O)/tests/%: tests/unit/%.c $(O)/libward.a $(SRVLIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(call pc,$(LIB_PKGS) $(TEST_PKGS) $(SERVER_PKGS)) -Iserver -o $@ $< \
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(call pc,$(LIB_PKGS) $(TEST_PKGS) $(SERVER_PKGS)) -Iserver -o $@ $< \
 	    $(SRVLIB) $(O)/libward.a $(LDFLAGS_ALL) $(call pl,$(TEST_PKGS)) $(if $(SRVLIB),$(SERVER_LIBS)) $(LIB_LIBS) \
 	    $(call pl,$(CLI_PKGS))
 
