@@ -67,8 +67,8 @@ run_units "$O" ""
 run_scripts ""
 
 if [ -z "${WARD_TEST_QUICK:-}" ]; then
-	echo "building with ASan and UBSan in $O/asan ..."
-	if make -s O="$O/asan" OPTFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	echo "building with clang, ASan and UBSan in $O/asan ..."
+	if make -s O="$O/asan" CC=clang OPTFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	        SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" all \
 	        >"$log_dir/asan-build.log" 2>&1; then
 		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
