@@ -15,5 +15,6 @@
 
 #include <ward/common.h>
 #include <ward/text.h>
+#include <ward/conv.h>
 
 #endif
