@@ -128,6 +128,8 @@ install: all
 	install -m 644 include/ward/*.h $(DESTDIR)$(PREFIX)/include/ward/
 	install -m 644 $(O)/ward.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/ward.pc
 	install -m 644 rules/*.rules $(DESTDIR)$(PREFIX)/share/ward/rules/
+	install -d $(DESTDIR)$(PREFIX)/share/ward/guidance
+	install -m 644 guidance/response.txt $(DESTDIR)$(PREFIX)/share/ward/guidance/
 	for m in docs/*.[158]; do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 	if [ -d web ] && [ -n "$$(ls web)" ]; then install -d $(DESTDIR)$(PREFIX)/share/ward/web && cp -r web/. $(DESTDIR)$(PREFIX)/share/ward/web/; fi
 

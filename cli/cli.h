@@ -49,5 +49,6 @@ void cli_progress_done(cli_progress *p);
 int cmd_areas(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
+int cmd_guide(int argc, char **argv);
 
 #endif

@@ -33,6 +33,15 @@ const cli_command cli_commands[] = {
 	{"areas", cmd_areas, "list the nine areas of concern and the seed's advice",
 	 "usage: ward areas [--json] [AREA]\n"
 	 "Lists the nine areas of concern with their stable ids; with AREA, the advice for it.\n"},
+	{"guide", cmd_guide, "the guided response: what to do, and not do, for chosen areas",
+	 "usage: ward guide [--json] [--file FILE] [--check] [AREA]...\n"
+	 "Prints the checklist (the seed's do's and don'ts), the questions that make a case\n"
+	 "urgent, and whom to contact, for the areas named (all when none).\n"
+	 "\n"
+	 "  -j, --json        JSON: checklist, triggers, contacts\n"
+	 "  -f, --file FILE   the guidance file (default: $WARD_GUIDANCE,\n"
+	 "                    ./guidance/response.txt, the installed copy)\n"
+	 "      --check       only read the file and report errors by line\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

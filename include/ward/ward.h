@@ -16,5 +16,6 @@
 #include <ward/common.h>
 #include <ward/text.h>
 #include <ward/conv.h>
+#include <ward/guide.h>
 
 #endif
