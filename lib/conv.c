@@ -71,15 +71,15 @@ int ward_conv_level_from_name(const char *name)
 void ward_conv_config_default(ward_conv_config *c)
 {
 	memset(c, 0, sizeof *c);
-	c->half_life_messages = 400;
-	c->half_life_seconds = 14.0 * 86400;
+	c->half_life_messages = 1000;
+	c->half_life_seconds = 45.0 * 86400;
 	c->stage_cap = 4;
-	c->present = 0.75;
+	c->present = 0.5;
 	c->low = 3;
-	c->medium = 6;
-	c->high = 11;
+	c->medium = 5;
+	c->high = 9;
 	c->low_stages = 2;
-	c->medium_stages = 3;
+	c->medium_stages = 4;
 	c->high_stages = 5;
 	c->medium_groups = 2;
 	c->high_groups = 3;
