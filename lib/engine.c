@@ -3,7 +3,13 @@
  *
  * A scan normalises a block of input (normalise.c), runs the compiled database over the
  * normalised bytes, then applies the rule logic that a regex engine cannot: all-of terms
- * within a window of words, and "unless" phrases near a finding.  Each finding is mapped back
+ * within a window of words, and "unless" phrases near a finding.
+ *
+ * All-of terms are often common words ("he", "send", "your"), and unless phrases only matter
+ * next to a finding, so they are not searched everywhere.  Patterns go into two databases:
+ * the main one holds the triggers and, for each combination, its most specific term (the
+ * anchor); the near one holds the other terms and the unless phrases and is run only over
+ * the words around anchor hits and around findings that have unless phrases.  Each finding is mapped back
  * to byte offsets in the original input.  Large inputs are cut into blocks at line or word
  * boundaries with an overlap, so memory stays bounded and nothing is reported twice.
  */
@@ -29,8 +35,15 @@
 
 struct ward_engine {
 	ruleset rs;
-	hs_database_t *db;
+	hs_database_t *db;     /* triggers and anchor terms: run over everything */
+	hs_database_t *near;   /* other terms and unless phrases: run around anchors; may be NULL */
+	uint16_t *anchor;      /* per combo: the term index in the main database */
+	bool *in_near;         /* per pattern: in the near database */
 };
+
+typedef struct region {
+	uint32_t start, end;
+} region;
 
 typedef struct hit {
 	uint32_t pat;
@@ -52,6 +65,9 @@ struct ward_scanner {
 	bool hits_overflow;
 	cand *cands;
 	size_t ncands, capcands;
+	region *regions;
+	size_t nregions, capregions;
+	uint32_t region_base;  /* added to offsets reported by the near database */
 	/* streaming */
 	ward_finding_cb cb;
 	void *ctx;
@@ -220,72 +236,153 @@ static int mkdir_p(const char *dir)
 	return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
+/* The cache file: "WARDHS2\0", then for each database a 64-bit length and its serialised
+ * bytes (a length of 0 for a missing near database).  Change the magic when the layout or
+ * the way patterns are split between the databases changes. */
+static const char CACHE_MAGIC[8] = "WARDHS2";
+
 static void cache_load(ward_engine *e, const char *path)
 {
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, at = sizeof CACHE_MAGIC;
+	hs_database_t *dbs[2] = {NULL, NULL};
 	if (read_file(path, &buf, &len, NULL) != WARD_OK)
 		return;
-	hs_database_t *db = NULL;
-	if (hs_deserialize_database(buf, len, &db) == HS_SUCCESS)
-		e->db = db;
+	if (len < at || memcmp(buf, CACHE_MAGIC, sizeof CACHE_MAGIC) != 0)
+		goto done;
+	for (int i = 0; i < 2; i++) {
+		uint64_t n;
+		if (len - at < sizeof n)
+			goto done;
+		memcpy(&n, buf + at, sizeof n);
+		at += sizeof n;
+		if (n > len - at)
+			goto done;
+		if (n && hs_deserialize_database(buf + at, (size_t)n, &dbs[i]) != HS_SUCCESS)
+			goto done;
+		at += (size_t)n;
+	}
+	if (!dbs[0])
+		goto done;
+	e->db = dbs[0];
+	e->near = dbs[1];
+	dbs[0] = dbs[1] = NULL;
+done:
+	hs_free_database(dbs[0]);
+	hs_free_database(dbs[1]);
 	free(buf);
+}
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	while (len > 0) {
+		ssize_t k = write(fd, c, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		len -= (size_t)k;
+	}
+	return 0;
 }
 
 /* Best effort: a cache that cannot be written only makes the next start slower. */
 static void cache_store(const ward_engine *e, const char *path)
 {
-	char *bytes = NULL;
-	size_t len = 0;
+	char *bytes[2] = {NULL, NULL};
+	size_t len[2] = {0, 0};
 	char dir[4096], tmp[4200];
-	if (hs_serialize_database(e->db, &bytes, &len) != HS_SUCCESS)
-		return;
+	int fd = -1, ok = 0;
+	if (hs_serialize_database(e->db, &bytes[0], &len[0]) != HS_SUCCESS ||
+	    (e->near && hs_serialize_database(e->near, &bytes[1], &len[1]) != HS_SUCCESS))
+		goto done;
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
 	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-	int fd = -1;
 	if (mkdir_p(dir) != 0 || (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		goto done;
-	size_t put = 0;
-	while (put < len) {
-		ssize_t k = write(fd, bytes + put, len - put);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		put += (size_t)k;
+	ok = write_all(fd, CACHE_MAGIC, sizeof CACHE_MAGIC) == 0;
+	for (int i = 0; i < 2 && ok; i++) {
+		uint64_t n = len[i];
+		ok = write_all(fd, &n, sizeof n) == 0 && write_all(fd, bytes[i], len[i]) == 0;
 	}
-	if (close(fd) == 0 && put == len)
+	if (close(fd) == 0 && ok)
 		rename(tmp, path);
-	fd = -1;
 	unlink(tmp);
 done:
-	free(bytes);
+	free(bytes[0]);
+	free(bytes[1]);
 }
 
-static ward_status compile(ward_engine *e, ward_diag *diag)
+/* Chooses each combination's anchor, the term whose shortest phrase is longest (the most
+ * specific, so the rarest in ordinary text), and marks which patterns go to the near
+ * database. */
+static ward_status plan(ward_engine *e)
+{
+	const ruleset *rs = &e->rs;
+	e->anchor = calloc(rs->ncombos ? rs->ncombos : 1, sizeof *e->anchor);
+	e->in_near = calloc(rs->npats ? rs->npats : 1, sizeof *e->in_near);
+	size_t *shortest = calloc(rs->ncombos * 16 + 1, sizeof *shortest);
+	if (!e->anchor || !e->in_near || !shortest) {
+		free(shortest);
+		return WARD_ENOMEM;
+	}
+	for (size_t i = 0; i < rs->npats; i++) {
+		const pat *p = &rs->pats[i];
+		if (p->kind != PAT_TERM)
+			continue;
+		size_t len = p->src ? strlen(p->src) : strlen(p->expr);
+		size_t *m = &shortest[p->combo * 16 + p->term];
+		if (*m == 0 || len < *m)
+			*m = len;
+	}
+	for (size_t c = 0; c < rs->ncombos; c++) {
+		uint16_t best = 0;
+		for (uint16_t t = 1; t < rs->combos[c].nterms; t++)
+			if (shortest[c * 16 + t] > shortest[c * 16 + best])
+				best = t;
+		e->anchor[c] = best;
+	}
+	for (size_t i = 0; i < rs->npats; i++) {
+		const pat *p = &rs->pats[i];
+		e->in_near[i] = p->kind == PAT_UNLESS ||
+		                (p->kind == PAT_TERM && p->term != e->anchor[p->combo]);
+	}
+	free(shortest);
+	return WARD_OK;
+}
+
+/* Compiles the patterns with in_near == near into *db (left NULL when there are none). */
+static ward_status compile_one(ward_engine *e, bool near, hs_database_t **db, ward_diag *diag)
 {
 	ward_status st = WARD_OK;
-	size_t n = e->rs.npats;
-	const char **exprs = calloc(n, sizeof *exprs);
-	unsigned *flags = calloc(n, sizeof *flags);
-	unsigned *ids = calloc(n, sizeof *ids);
+	size_t n = e->rs.npats, k = 0;
+	const char **exprs = calloc(n + 1, sizeof *exprs);
+	unsigned *flags = calloc(n + 1, sizeof *flags);
+	unsigned *ids = calloc(n + 1, sizeof *ids);
 	hs_compile_error_t *err = NULL;
 	if (!exprs || !flags || !ids) {
 		st = WARD_ENOMEM;
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
-		exprs[i] = e->rs.pats[i].expr;
-		flags[i] = e->rs.pats[i].is_regex ? HS_FLAG_SOM_LEFTMOST : 0;
-		ids[i] = (unsigned)i;
+		if (e->in_near[i] != near)
+			continue;
+		exprs[k] = e->rs.pats[i].expr;
+		flags[k] = e->rs.pats[i].is_regex ? HS_FLAG_SOM_LEFTMOST : 0;
+		ids[k] = (unsigned)i;
+		k++;
 	}
-	if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &e->db, &err) !=
+	if (k == 0)
+		goto done;
+	if (hs_compile_multi(exprs, flags, ids, (unsigned)k, HS_MODE_BLOCK, NULL, db, &err) !=
 	    HS_SUCCESS) {
-		if (err && err->expression >= 0 && (size_t)err->expression < n) {
-			const pat *p = &e->rs.pats[err->expression];
+		if (err && err->expression >= 0 && (size_t)err->expression < k) {
+			const pat *p = &e->rs.pats[ids[err->expression]];
 			diag_set(diag, p->file, p->line, "pattern rejected: %s", err->message);
 		} else {
 			diag_set(diag, "", 0, "rule database could not be compiled: %s",
@@ -302,11 +399,21 @@ done:
 	return st;
 }
 
+static ward_status compile(ward_engine *e, ward_diag *diag)
+{
+	ward_status st = compile_one(e, false, &e->db, diag);
+	if (st == WARD_OK)
+		st = compile_one(e, true, &e->near, diag);
+	if (st == WARD_OK && !e->db)
+		st = WARD_EINTERNAL; /* every rule has a trigger or an anchor */
+	return st;
+}
+
 static ward_status engine_build(ward_engine *e, unsigned flags, ward_diag *diag)
 {
 	ward_status st;
 	char cpath[4096];
-	if ((st = rules_finish(&e->rs, diag)) != WARD_OK)
+	if ((st = rules_finish(&e->rs, diag)) != WARD_OK || (st = plan(e)) != WARD_OK)
 		return st;
 	bool cached = !(flags & WARD_LOAD_NOCACHE) && cache_path(e, cpath, sizeof cpath) == 0;
 	if (cached)
@@ -387,6 +494,9 @@ void ward_engine_free(ward_engine *e)
 	if (!e)
 		return;
 	hs_free_database(e->db);
+	hs_free_database(e->near);
+	free(e->anchor);
+	free(e->in_near);
 	rules_free(&e->rs);
 	free(e);
 }
@@ -429,7 +539,9 @@ ward_status ward_scanner_new(const ward_engine *e, ward_scanner **out)
 	if (!s)
 		return WARD_ENOMEM;
 	s->e = e;
-	if (hs_alloc_scratch(e->db, &s->scratch) != HS_SUCCESS) {
+	if (hs_alloc_scratch(e->db, &s->scratch) != HS_SUCCESS ||
+	    (e->near && hs_alloc_scratch(e->near, &s->scratch) != HS_SUCCESS)) {
+		hs_free_scratch(s->scratch);
 		free(s);
 		return WARD_ENOMEM;
 	}
@@ -445,6 +557,7 @@ void ward_scanner_free(ward_scanner *s)
 	norm_buf_free(&s->nb);
 	free(s->hits);
 	free(s->cands);
+	free(s->regions);
 	free(s->sbuf);
 	free(s);
 }
@@ -455,6 +568,13 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	ward_scanner *s = ctx;
 	const pat *p = &s->e->rs.pats[id];
 	(void)flags;
+	if (!p->is_regex) {
+		/* literals carry no spaces at their ends: check the word boundaries here */
+		const char *o = s->nb.out + s->region_base;
+		if (to < p->litlen + 1u || o[to - p->litlen - 1] != ' ' ||
+		    (p->check_end && o[to] != ' '))
+			return 0;
+	}
 	if (s->nhits == s->caphits) {
 		size_t nc = s->caphits ? s->caphits * 2 : 256;
 		hit *nh;
@@ -467,8 +587,8 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	}
 	hit *h = &s->hits[s->nhits++];
 	h->pat = id;
-	h->from = (uint32_t)(p->is_regex ? from : to - p->litlen);
-	h->to = (uint32_t)to;
+	h->from = s->region_base + (uint32_t)(p->is_regex ? from : to - p->litlen);
+	h->to = s->region_base + (uint32_t)to;
 	return 0;
 }
 
@@ -621,6 +741,92 @@ static bool unless_near(const ward_scanner *s, const cand *c)
 	return false;
 }
 
+/* The start of the region k words before pos: a space, or 0. */
+static uint32_t words_back(const char *o, uint32_t pos, uint32_t k)
+{
+	uint32_t seen = 0;
+	while (pos > 0) {
+		pos--;
+		if (o[pos] == ' ' && ++seen > k)
+			break;
+	}
+	return pos;
+}
+
+/* The end (exclusive, just past a space) of the region k words after pos. */
+static uint32_t words_fwd(const char *o, uint32_t n, uint32_t pos, uint32_t k)
+{
+	uint32_t seen = 0;
+	while (pos < n) {
+		if (o[pos++] == ' ' && ++seen > k)
+			break;
+	}
+	return pos;
+}
+
+static int cmp_region(const void *a, const void *b)
+{
+	const region *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Runs the near database over the words around anchor hits (their combination's window) and
+ * around triggers of rules with unless phrases; its hits join s->hits. */
+static ward_status scan_near(ward_scanner *s)
+{
+	const ward_engine *e = s->e;
+	const ruleset *rs = &e->rs;
+	const char *o = s->nb.out;
+	uint32_t n = (uint32_t)s->nb.len;
+	size_t nmain = s->nhits;
+	s->nregions = 0;
+	for (size_t i = 0; i < nmain; i++) {
+		const hit *h = &s->hits[i];
+		const pat *p = &rs->pats[h->pat];
+		uint32_t k;
+		if (p->kind == PAT_TERM)
+			k = rs->combos[p->combo].window +
+			    (rs->rules[p->rule].has_unless ? UNLESS_WINDOW : 0);
+		else if (rs->rules[p->rule].has_unless)
+			k = UNLESS_WINDOW;
+		else
+			continue;
+		if (s->nregions == s->capregions) {
+			size_t nc = s->capregions ? s->capregions * 2 : 64;
+			region *r = realloc(s->regions, nc * sizeof *r);
+			if (!r)
+				return WARD_ENOMEM;
+			s->regions = r;
+			s->capregions = nc;
+		}
+		s->regions[s->nregions++] = (region){words_back(o, h->from, k + 1),
+		                                     words_fwd(o, n, h->to, k + 1)};
+	}
+	if (s->nregions == 0)
+		return WARD_OK;
+	qsort(s->regions, s->nregions, sizeof *s->regions, cmp_region);
+	size_t m = 0;
+	for (size_t i = 1; i < s->nregions; i++) {
+		if (s->regions[i].start <= s->regions[m].end) {
+			if (s->regions[i].end > s->regions[m].end)
+				s->regions[m].end = s->regions[i].end;
+		} else {
+			s->regions[++m] = s->regions[i];
+		}
+	}
+	s->nregions = m + 1;
+	ward_status st = WARD_OK;
+	for (size_t i = 0; i < s->nregions && st == WARD_OK; i++) {
+		const region *r = &s->regions[i];
+		s->region_base = r->start;
+		if (hs_scan(e->near, o + r->start, r->end - r->start, 0, s->scratch, on_match, s) !=
+		    HS_SUCCESS)
+			st = WARD_EINTERNAL;
+	}
+	s->region_base = 0;
+	return st;
+}
+
 /* Builds an excerpt of the original block around [start, end): same line(s), bounded. */
 static void excerpt(const char *p, size_t n, size_t start, size_t end, ward_finding *f)
 {
@@ -657,11 +863,14 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 	s->nhits = 0;
 	s->ncands = 0;
 	s->hits_overflow = false;
+	s->region_base = 0;
 	if (hs_scan(s->e->db, s->nb.out, (unsigned)s->nb.len, 0, s->scratch, on_match, s) !=
 	    HS_SUCCESS)
 		return WARD_EINTERNAL;
 	if (s->nhits == 0)
 		return WARD_OK;
+	if (s->e->near && (st = scan_near(s)) != WARD_OK)
+		return st;
 	if ((st = index_words(s)) != WARD_OK)
 		return st;
 	for (size_t i = 0; i < s->nhits; i++) {

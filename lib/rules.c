@@ -155,30 +155,43 @@ static ward_status add_phrase(pctx *c, const char *phrase, pat_kind kind, uint32
 	size_t n = c->nb.len;
 	if (n <= 2)
 		return perr(c, "phrase \"%s\" has no letters or digits", phrase);
-	/* o is " w1 w2 ... wk ": find words and whether each is a prefix */
-	size_t i = 1, litlen = 1;
-	at = esc_append(expr, at, sizeof expr, " ", 1);
-	while (i < n) {
+	/* o is " w1 w2 ... wk ": find the words and whether each is a prefix.  A phrase whose
+	 * only prefix word (if any) is the last becomes a bare literal, its word boundaries
+	 * checked when it matches: literals that all began and ended with a space would make
+	 * every space a candidate for the literal matcher.  A prefix word inside a phrase
+	 * needs a regex, which carries its spaces. */
+	size_t ws[MAX_LINE / 2], we[MAX_LINE / 2], nw = 0;
+	bool pre[MAX_LINE / 2];
+	for (size_t i = 1; i < n && nw < MAX_LINE / 2;) {
 		size_t j = i;
 		while (j < n && o[j] != ' ')
 			j++;
 		if (j == i)
 			break;
 		uint32_t after = c->nb.map[j];
-		bool prefix = after < plen && phrase[after] == '*';
-		at = esc_append(expr, at, sizeof expr, o + i, j - i);
-		litlen += j - i;
-		bool last = j + 1 >= n;
-		if (prefix && !last) {
-			regex = true;
-			at += (size_t)snprintf(expr + at, sizeof expr - at, "[^\\x20]*");
-		}
-		if (!prefix || !last) {
+		ws[nw] = i;
+		we[nw] = j;
+		pre[nw] = after < plen && phrase[after] == '*';
+		regex |= pre[nw] && j + 1 < n;
+		nw++;
+		i = j + 1;
+	}
+	size_t litlen = 0;
+	bool check_end = !pre[nw - 1];
+	if (regex)
+		at = esc_append(expr, at, sizeof expr, " ", 1);
+	for (size_t w = 0; w < nw; w++) {
+		if (w > 0) {
 			at = esc_append(expr, at, sizeof expr, " ", 1);
 			litlen++;
 		}
-		i = j + 1;
+		at = esc_append(expr, at, sizeof expr, o + ws[w], we[w] - ws[w]);
+		litlen += we[w] - ws[w];
+		if (regex && pre[w])
+			at += (size_t)snprintf(expr + at, sizeof expr - at, "[^\\x20]*");
 	}
+	if (regex && check_end)
+		at = esc_append(expr, at, sizeof expr, " ", 1);
 	GROW(c->rs->pats, c->rs->npats, c->rs->cappats);
 	pat *p = &c->rs->pats[c->rs->npats];
 	memset(p, 0, sizeof *p);
@@ -188,6 +201,7 @@ static ward_status add_phrase(pctx *c, const char *phrase, pat_kind kind, uint32
 	p->combo = ci;
 	p->term = term;
 	p->litlen = regex ? 0 : (uint32_t)litlen;
+	p->check_end = !regex && check_end;
 	p->line = c->line;
 	p->file = c->file;
 	p->expr = rules_strdup(c->rs, expr, at);

@@ -35,9 +35,10 @@ typedef struct pat {
 	uint32_t rule;     /* index into engine rules */
 	uint8_t kind;      /* pat_kind */
 	uint8_t is_regex;  /* 1: regex (needs start-of-match); 0: literal */
+	uint8_t check_end; /* literal: must be followed by a space (not a prefix) */
 	uint16_t term;     /* for PAT_TERM: term index within its combo */
 	uint32_t combo;    /* for PAT_TERM: index into engine combos */
-	uint32_t litlen;   /* for literals: length of the literal */
+	uint32_t litlen;   /* for literals: length of the literal, which must start a word */
 	char *expr;        /* the expression given to Vectorscan (escaped for literals) */
 	const char *src;   /* the phrase as the rule wrote it (NULL for regexes) */
 	unsigned line;     /* rule-file line, for compile errors */
