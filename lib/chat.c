@@ -101,6 +101,8 @@ static int64_t make_time(int y, int mo, int d, int h, int mi, int s)
 	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h < 0 ||
 	    h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
 		return -1;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return -1;
 	return days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
 }
 
@@ -936,8 +938,9 @@ ward_chat_format ward_chat_detect(const char *buf, size_t len, double *confidenc
 	for (size_t i = 0; i < 3; i++) {
 		ward_chat_format f = order[i];
 		/* the first message within the first few lines, and at least one line in five a
-		 * message header (the rest may be lines of multi-line messages) */
-		if (count[f] && first_hdr[f] < 5 && count[f] * 5 >= sampled &&
+		 * message header (the rest may be lines of multi-line messages) unless the very
+		 * first line is one (a long first message) */
+		if (count[f] && first_hdr[f] < 5 && (count[f] * 5 >= sampled || first_hdr[f] == 0) &&
 		    (best == WARD_CHAT_AUTO || count[f] > count[best])) {
 			best = f;
 		}
