@@ -9,13 +9,18 @@
  * next to a finding, so they are not searched everywhere.  Patterns go into two databases:
  * the main one holds the triggers and, for each combination, its most specific term (the
  * anchor); the near one holds the other terms and the unless phrases and is run only over
- * the words around anchor hits and around findings that have unless phrases.  Each finding is mapped back
+ * the words around anchor hits and around findings that have unless phrases.
+ *
+ * Asking Vectorscan for the start of every regex match (SOM) slows the whole database
+ * several times over, so regexes run without it; when one matches, a third database of the
+ * regexes with SOM runs over a few words before the match's end to find where it starts.  Each finding is mapped back
  * to byte offsets in the original input.  Large inputs are cut into blocks at line or word
  * boundaries with an overlap, so memory stays bounded and nothing is reported twice.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +42,14 @@ struct ward_engine {
 	ruleset rs;
 	hs_database_t *db;     /* triggers and anchor terms: run over everything */
 	hs_database_t *near;   /* other terms and unless phrases: run around anchors; may be NULL */
+	hs_database_t *som;    /* the regexes with start of match: run before a regex's end */
 	uint16_t *anchor;      /* per combo: the term index in the main database */
 	bool *in_near;         /* per pattern: in the near database */
 };
+
+#define NO_START UINT32_MAX
+#define SOM_WORDS 64      /* how far back a regex's start is looked for */
+#define SOM_BYTES 4096
 
 typedef struct region {
 	uint32_t start, end;
@@ -236,21 +246,21 @@ static int mkdir_p(const char *dir)
 	return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
-/* The cache file: "WARDHS2\0", then for each database a 64-bit length and its serialised
- * bytes (a length of 0 for a missing near database).  Change the magic when the layout or
+/* The cache file: "WARDHS3\0", then for each database (main, near, som) a 64-bit length and
+ * its serialised bytes (a length of 0 for a missing one).  Change the magic when the layout or
  * the way patterns are split between the databases changes. */
-static const char CACHE_MAGIC[8] = "WARDHS2";
+static const char CACHE_MAGIC[8] = "WARDHS3";
 
 static void cache_load(ward_engine *e, const char *path)
 {
 	char *buf = NULL;
 	size_t len = 0, at = sizeof CACHE_MAGIC;
-	hs_database_t *dbs[2] = {NULL, NULL};
+	hs_database_t *dbs[3] = {NULL, NULL, NULL};
 	if (read_file(path, &buf, &len, NULL) != WARD_OK)
 		return;
 	if (len < at || memcmp(buf, CACHE_MAGIC, sizeof CACHE_MAGIC) != 0)
 		goto done;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		uint64_t n;
 		if (len - at < sizeof n)
 			goto done;
@@ -266,10 +276,11 @@ static void cache_load(ward_engine *e, const char *path)
 		goto done;
 	e->db = dbs[0];
 	e->near = dbs[1];
-	dbs[0] = dbs[1] = NULL;
+	e->som = dbs[2];
+	dbs[0] = dbs[1] = dbs[2] = NULL;
 done:
-	hs_free_database(dbs[0]);
-	hs_free_database(dbs[1]);
+	for (int i = 0; i < 3; i++)
+		hs_free_database(dbs[i]);
 	free(buf);
 }
 
@@ -291,12 +302,13 @@ static int write_all(int fd, const void *p, size_t len)
 /* Best effort: a cache that cannot be written only makes the next start slower. */
 static void cache_store(const ward_engine *e, const char *path)
 {
-	char *bytes[2] = {NULL, NULL};
-	size_t len[2] = {0, 0};
+	char *bytes[3] = {NULL, NULL, NULL};
+	size_t len[3] = {0, 0, 0};
 	char dir[4096], tmp[4200];
 	int fd = -1, ok = 0;
 	if (hs_serialize_database(e->db, &bytes[0], &len[0]) != HS_SUCCESS ||
-	    (e->near && hs_serialize_database(e->near, &bytes[1], &len[1]) != HS_SUCCESS))
+	    (e->near && hs_serialize_database(e->near, &bytes[1], &len[1]) != HS_SUCCESS) ||
+	    (e->som && hs_serialize_database(e->som, &bytes[2], &len[2]) != HS_SUCCESS))
 		goto done;
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
@@ -306,7 +318,7 @@ static void cache_store(const ward_engine *e, const char *path)
 	if (mkdir_p(dir) != 0 || (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		goto done;
 	ok = write_all(fd, CACHE_MAGIC, sizeof CACHE_MAGIC) == 0;
-	for (int i = 0; i < 2 && ok; i++) {
+	for (int i = 0; i < 3 && ok; i++) {
 		uint64_t n = len[i];
 		ok = write_all(fd, &n, sizeof n) == 0 && write_all(fd, bytes[i], len[i]) == 0;
 	}
@@ -314,8 +326,8 @@ static void cache_store(const ward_engine *e, const char *path)
 		rename(tmp, path);
 	unlink(tmp);
 done:
-	free(bytes[0]);
-	free(bytes[1]);
+	for (int i = 0; i < 3; i++)
+		free(bytes[i]);
 }
 
 /* Chooses each combination's anchor, the term whose shortest phrase is longest (the most
@@ -356,8 +368,12 @@ static ward_status plan(ward_engine *e)
 	return WARD_OK;
 }
 
-/* Compiles the patterns with in_near == near into *db (left NULL when there are none). */
-static ward_status compile_one(ward_engine *e, bool near, hs_database_t **db, ward_diag *diag)
+enum which { DB_MAIN, DB_NEAR, DB_SOM };
+
+/* Compiles the patterns of one database into *db (left NULL when there are none): main and
+ * near as planned, without start of match; som, every regex with it. */
+static ward_status compile_one(ward_engine *e, enum which which, hs_database_t **db,
+                               ward_diag *diag)
 {
 	ward_status st = WARD_OK;
 	size_t n = e->rs.npats, k = 0;
@@ -370,10 +386,12 @@ static ward_status compile_one(ward_engine *e, bool near, hs_database_t **db, wa
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (e->in_near[i] != near)
+		bool take = which == DB_SOM ? e->rs.pats[i].is_regex
+		                            : e->in_near[i] == (which == DB_NEAR);
+		if (!take)
 			continue;
 		exprs[k] = e->rs.pats[i].expr;
-		flags[k] = e->rs.pats[i].is_regex ? HS_FLAG_SOM_LEFTMOST : 0;
+		flags[k] = which == DB_SOM ? HS_FLAG_SOM_LEFTMOST : 0;
 		ids[k] = (unsigned)i;
 		k++;
 	}
@@ -401,9 +419,11 @@ done:
 
 static ward_status compile(ward_engine *e, ward_diag *diag)
 {
-	ward_status st = compile_one(e, false, &e->db, diag);
+	ward_status st = compile_one(e, DB_MAIN, &e->db, diag);
 	if (st == WARD_OK)
-		st = compile_one(e, true, &e->near, diag);
+		st = compile_one(e, DB_NEAR, &e->near, diag);
+	if (st == WARD_OK)
+		st = compile_one(e, DB_SOM, &e->som, diag);
 	if (st == WARD_OK && !e->db)
 		st = WARD_EINTERNAL; /* every rule has a trigger or an anchor */
 	return st;
@@ -495,6 +515,7 @@ void ward_engine_free(ward_engine *e)
 		return;
 	hs_free_database(e->db);
 	hs_free_database(e->near);
+	hs_free_database(e->som);
 	free(e->anchor);
 	free(e->in_near);
 	rules_free(&e->rs);
@@ -540,7 +561,8 @@ ward_status ward_scanner_new(const ward_engine *e, ward_scanner **out)
 		return WARD_ENOMEM;
 	s->e = e;
 	if (hs_alloc_scratch(e->db, &s->scratch) != HS_SUCCESS ||
-	    (e->near && hs_alloc_scratch(e->near, &s->scratch) != HS_SUCCESS)) {
+	    (e->near && hs_alloc_scratch(e->near, &s->scratch) != HS_SUCCESS) ||
+	    (e->som && hs_alloc_scratch(e->som, &s->scratch) != HS_SUCCESS)) {
 		hs_free_scratch(s->scratch);
 		free(s);
 		return WARD_ENOMEM;
@@ -587,7 +609,8 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	}
 	hit *h = &s->hits[s->nhits++];
 	h->pat = id;
-	h->from = s->region_base + (uint32_t)(p->is_regex ? from : to - p->litlen);
+	/* a regex's start is found afterwards (find_starts) */
+	h->from = p->is_regex ? NO_START : s->region_base + (uint32_t)(to - p->litlen);
 	h->to = s->region_base + (uint32_t)to;
 	return 0;
 }
@@ -827,6 +850,42 @@ static ward_status scan_near(ward_scanner *s)
 	return st;
 }
 
+typedef struct som_ctx {
+	unsigned id;
+	unsigned long long end;
+	unsigned long long best;
+} som_ctx;
+
+static int on_som(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                  void *ctx)
+{
+	som_ctx *c = ctx;
+	(void)flags;
+	if (id == c->id && to == c->end && from < c->best)
+		c->best = from;
+	return 0;
+}
+
+/* Finds where each regex match starts: the leftmost start of a match of the same regex
+ * ending at the same place, within the words before it. */
+static ward_status find_starts(ward_scanner *s)
+{
+	const char *o = s->nb.out;
+	for (size_t i = 0; i < s->nhits; i++) {
+		hit *h = &s->hits[i];
+		if (h->from != NO_START)
+			continue;
+		uint32_t ws = words_back(o, h->to, SOM_WORDS);
+		if (h->to - ws > SOM_BYTES)
+			ws = h->to - SOM_BYTES;
+		som_ctx c = {h->pat, h->to - ws, ULLONG_MAX};
+		if (hs_scan(s->e->som, o + ws, h->to - ws, 0, s->scratch, on_som, &c) != HS_SUCCESS)
+			return WARD_EINTERNAL;
+		h->from = ws + (c.best == ULLONG_MAX ? 0 : (uint32_t)c.best);
+	}
+	return WARD_OK;
+}
+
 /* Builds an excerpt of the original block around [start, end): same line(s), bounded. */
 static void excerpt(const char *p, size_t n, size_t start, size_t end, ward_finding *f)
 {
@@ -869,7 +928,12 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 		return WARD_EINTERNAL;
 	if (s->nhits == 0)
 		return WARD_OK;
+	/* starts first: the near regions are measured from them */
+	if (s->e->som && (st = find_starts(s)) != WARD_OK)
+		return st;
 	if (s->e->near && (st = scan_near(s)) != WARD_OK)
+		return st;
+	if (s->e->som && (st = find_starts(s)) != WARD_OK)
 		return st;
 	if ((st = index_words(s)) != WARD_OK)
 		return st;
