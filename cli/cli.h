@@ -45,6 +45,27 @@ void cli_progress_init(cli_progress *p, uint64_t total, int enabled);
 void cli_progress_add(cli_progress *p, uint64_t n);
 void cli_progress_done(cli_progress *p);
 
+/* Conversations (conv_output.c): chat exports scanned message by message with the conversation
+ * model.  Prints each finding ("kind":"finding" in JSON, with the message index and sender),
+ * each alert at min_level or above ("kind":"conversation": area, level, score, sender,
+ * stages, evidence with lines and rule ids) and what the reader met ("kind":"chat"; in human
+ * output a line on stderr); human output ends with the seed's advice.  Returns EXIT_CLEAN,
+ * EXIT_FOUND or EXIT_TROUBLE (not a chat export, unreadable).  buf is not kept. */
+typedef struct cli_conv_opts {
+	int json, quiet;
+	ward_chat_format format; /* WARD_CHAT_AUTO to detect */
+	int min_sev;             /* findings below this severity are not printed */
+	uint32_t areas;          /* bit per area to report; 0 = all */
+	int min_level;           /* alerts below this ward_conv_level are not printed; 0 = low */
+} cli_conv_opts;
+int cli_scan_conversation(ward_engine *e, const char *name, const char *buf, size_t len,
+                          const cli_conv_opts *o);
+/* As cli_scan_conversation, reading path ("-" for standard input) whole. */
+int cli_scan_conversation_file(ward_engine *e, const char *path, const cli_conv_opts *o);
+/* 1 when buf, or the first 64 KiB of the file at path, looks like a chat export. */
+int cli_is_chat_export(const char *buf, size_t len);
+int cli_sniff_chat_file(const char *path);
+
 /* Subcommands. */
 int cmd_areas(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
