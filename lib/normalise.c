@@ -329,11 +329,9 @@ static void word_fix(norm_buf *nb, wstate *w)
 		squeeze(nb, w->ws);
 }
 
-/* Ends the current word (if any); sep_at is the input offset just past it. */
-static void word_end(norm_buf *nb, wstate *w, uint32_t sep_at)
+/* Ends the current word: the general case (see word_end). */
+static void word_end_slow(norm_buf *nb, wstate *w, uint32_t sep_at)
 {
-	if (w->n == 0)
-		return;
 	w->trimmed_at = UINT32_MAX;
 	if (w->has_dig || w->has_leet)
 		word_fix(nb, w); /* pure-letter words were squeezed as they were read */
@@ -389,6 +387,25 @@ static void word_end(norm_buf *nb, wstate *w, uint32_t sep_at)
 /* Appends one byte of class cls, from input offset at, to the current word.  Words of
  * letters only are squeezed as they are read; a word that turns out to hold digits or
  * symbols keeps each byte's class for word_fix. */
+/* Ends the current word (if any); sep_at is the input offset just past it.  Most words are
+ * letters only and longer than one letter: they need only their space. */
+static inline void word_end(norm_buf *nb, wstate *w, uint32_t sep_at)
+{
+	if (w->n == 0)
+		return;
+	if (!w->has_dig && !w->has_leet && w->chain_n == 0 && nb->len - w->ws > 1) {
+		nb->out[nb->len] = ' ';
+		nb->map[nb->len] = sep_at;
+		nb->len++;
+		w->n = 0;
+		w->has_let = false;
+		w->gap = 0;
+		w->gap_nl = false;
+		return;
+	}
+	word_end_slow(nb, w, sep_at);
+}
+
 static inline void word_add(norm_buf *nb, wstate *w, uint8_t byte, uint8_t cls, uint32_t at)
 {
 	bool mixed = w->has_dig || w->has_leet;
