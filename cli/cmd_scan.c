@@ -13,8 +13,13 @@
 
 #define READ_CHUNK ((size_t)1 << 20)
 
+enum { CONV_AUTO = 0, CONV_FORCE, CONV_OFF };
+
 typedef struct scan_opts {
 	int json, quiet, progress;
+	int conv;            /* CONV_*: chat exports through the conversation model */
+	ward_chat_format format;
+	int min_level;       /* conversation alerts below this level are not shown */
 	int min_sev;
 	uint32_t areas;      /* bit per area to report; 0 = all */
 	const char *rules;
@@ -23,11 +28,13 @@ typedef struct scan_opts {
 
 typedef struct scan_run {
 	const scan_opts *o;
+	ward_engine *e;
 	ward_scanner *sc;
 	const char *file;    /* name being scanned, as given */
 	uint64_t findings;   /* findings reported */
 	uint64_t files;      /* files scanned */
 	uint32_t seen;       /* areas found */
+	uint64_t conv_found; /* chat exports with findings or alerts */
 	int errors;
 	cli_progress prog;
 	char *buf;           /* READ_CHUNK bytes */
@@ -114,8 +121,28 @@ fail:
 	return -1;
 }
 
+/* A chat export: per-message findings and conversation alerts (conv_output.c). */
+static void scan_conversation(scan_run *r, const char *path)
+{
+	const scan_opts *o = r->o;
+	cli_conv_opts co = {.json = o->json, .quiet = o->quiet, .format = o->format,
+	                    .min_sev = o->min_sev, .areas = o->areas, .min_level = o->min_level};
+	cli_progress_done(&r->prog);
+	int rc = cli_scan_conversation_file(r->e, path, &co);
+	if (rc == EXIT_TROUBLE)
+		r->errors++;
+	else
+		r->files++;
+	if (rc == EXIT_FOUND)
+		r->conv_found++;
+}
+
 static void scan_file(scan_run *r, const char *path)
 {
+	if (r->o->conv == CONV_FORCE || (r->o->conv == CONV_AUTO && cli_sniff_chat_file(path))) {
+		scan_conversation(r, path);
+		return;
+	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		cli_progress_done(&r->prog);
@@ -214,7 +241,7 @@ static void print_advice(uint32_t seen)
 
 int cmd_scan(int argc, char **argv)
 {
-	enum { OPT_NO_PROGRESS = 256, OPT_NO_CACHE };
+	enum { OPT_NO_PROGRESS = 256, OPT_NO_CACHE, OPT_NO_CONV, OPT_FORMAT, OPT_MIN_LEVEL };
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"rules", required_argument, NULL, 'r'},
@@ -223,6 +250,10 @@ int cmd_scan(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
+		{"conversation", no_argument, NULL, 'c'},
+		{"no-conversation", no_argument, NULL, OPT_NO_CONV},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"min-level", required_argument, NULL, OPT_MIN_LEVEL},
 		{0, 0, 0, 0},
 	};
 	scan_opts o = {.progress = 1};
@@ -231,8 +262,28 @@ int cmd_scan(int argc, char **argv)
 	int c, rc = EXIT_TROUBLE;
 	memset(&r, 0, sizeof r);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jr:s:a:q", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jr:s:a:qc", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c': o.conv = CONV_FORCE; break;
+		case OPT_NO_CONV: o.conv = CONV_OFF; break;
+		case OPT_FORMAT: {
+			int f = ward_chat_format_from_name(optarg);
+			if (f < 0) {
+				cli_error("unknown chat format '%s': use auto, whatsapp, jsonl, csv or plain",
+				          optarg);
+				return EXIT_TROUBLE;
+			}
+			o.format = (ward_chat_format)f;
+			if (o.format != WARD_CHAT_AUTO)
+				o.conv = CONV_FORCE;
+			break;
+		}
+		case OPT_MIN_LEVEL:
+			if ((o.min_level = ward_conv_level_from_name(optarg)) <= 0) {
+				cli_error("unknown level '%s': use low, medium or high", optarg);
+				return EXIT_TROUBLE;
+			}
+			break;
 		case 'j': o.json = 1; break;
 		case 'r': o.rules = optarg; break;
 		case 'q': o.quiet = 1; break;
@@ -270,6 +321,7 @@ int cmd_scan(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 	r.o = &o;
+	r.e = e;
 	r.buf = malloc(READ_CHUNK);
 	if (!r.buf || ward_scanner_new(e, &r.sc) != WARD_OK) {
 		cli_error("out of memory");
@@ -280,7 +332,9 @@ int cmd_scan(int argc, char **argv)
 	int npaths = optind < argc ? argc - optind : 1;
 	cli_progress_init(&r.prog, total_size(paths, npaths), o.progress && !o.quiet);
 	for (int i = 0; i < npaths; i++) {
-		if (strcmp(paths[i], "-") == 0)
+		if (strcmp(paths[i], "-") == 0 && o.conv == CONV_FORCE)
+			scan_conversation(&r, "-");
+		else if (strcmp(paths[i], "-") == 0)
 			scan_fd(&r, STDIN_FILENO, "(standard input)");
 		else
 			scan_path(&r, paths[i]);
@@ -289,10 +343,11 @@ int cmd_scan(int argc, char **argv)
 	if (!o.quiet && !o.json && r.findings)
 		print_advice(r.seen);
 	if (!o.quiet && !o.json)
-		fprintf(stderr, "ward: %llu finding%s in %llu file%s\n",
+		fprintf(stderr, "ward: %llu finding%s in %llu file%s%s\n",
 		        (unsigned long long)r.findings, r.findings == 1 ? "" : "s",
-		        (unsigned long long)r.files, r.files == 1 ? "" : "s");
-	rc = r.errors ? EXIT_TROUBLE : r.findings ? EXIT_FOUND : EXIT_CLEAN;
+		        (unsigned long long)r.files, r.files == 1 ? "" : "s",
+		        r.conv_found ? " (chat exports reported above)" : "");
+	rc = r.errors ? EXIT_TROUBLE : (r.findings || r.conv_found) ? EXIT_FOUND : EXIT_CLEAN;
 done:
 	fflush(stdout);
 	ward_scanner_free(r.sc);

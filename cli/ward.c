@@ -19,6 +19,11 @@ const cli_command cli_commands[] = {
 	 "  -q, --quiet              print nothing; the exit status tells\n"
 	 "      --no-progress        no progress bar, even on a terminal\n"
 	 "      --no-cache           do not read or write the compiled rule cache\n"
+	 "  -c, --conversation       read the input as a chat export and run the conversation\n"
+	 "                           model (automatic for files that look like one)\n"
+	 "      --no-conversation    scan chat exports as plain text\n"
+	 "      --format FMT         chat format: auto, whatsapp, jsonl, csv, plain\n"
+	 "      --min-level LEVEL    conversation alerts of LEVEL or above (low, medium, high)\n"
 	 "\n"
 	 "Exit status: 0 nothing found, 1 findings, 2 an error (the message names the file).\n"},
 	{"rules", cmd_rules, "check, test and list rule databases",

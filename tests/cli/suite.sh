@@ -92,6 +92,17 @@ if [[ $WARD_BUILD != */asan* ]]; then
 	[ $rc -eq 1 ] && [ "$rss" -lt 120000 ]; t_result $? "64 MB single line: found, ${rss} KB resident"
 fi
 
+# chat exports go through the conversation model (the shipped rules carry the stage tags)
+cp "$WARD_TOP/tests/eval/set/grooming/g00-fast-plain.txt" chat-export.txt
+t_status 1 "a chat export is recognised and modelled" "$WARD" scan --json --rules "$WARD_TOP/rules" chat-export.txt
+t_grep "a conversation alert with its level" '"kind":"conversation".*"level":"(medium|high)"' "$t_tmp/out"
+t_status 1 "--no-conversation scans it as text" "$WARD" scan --json --no-conversation --rules "$WARD_TOP/rules" chat-export.txt
+! grep -q '"kind":"conversation"' "$t_tmp/out"; t_result $? "and then gives no conversation alert"
+t_status 1 "standard input with --conversation" sh -c "'$WARD' scan -q -c --rules '$WARD_TOP/rules' < chat-export.txt"
+t_status 2 "an unknown chat format is an error" "$WARD" scan --format telex chat-export.txt
+t_status 2 "forcing a format that does not fit is an error" "$WARD" scan --format csv --rules "$WARD_TOP/rules" chat-export.txt
+t_grep "and says why, with file and line" 'chat-export.txt:1: ' "$t_tmp/err"
+
 # the compiled cache is written, then used
 rm -rf "$WARD_CACHE_DIR"
 "$WARD" scan -q --rules "$R" clean.txt
