@@ -182,6 +182,15 @@ static void scan_path(scan_run *r, const char *path)
 			cli_error("%s: %s", e->fts_path, strerror(e->fts_errno));
 			r->errors++;
 			break;
+		case FTS_SLNONE:
+			/* named on the command line, a link to nothing is an error; inside a
+			 * directory, links are not followed anyway */
+			if (e->fts_level == FTS_ROOTLEVEL) {
+				cli_progress_done(&r->prog);
+				cli_error("%s: %s", e->fts_path, strerror(ENOENT));
+				r->errors++;
+			}
+			break;
 		default:
 			break; /* directories, links, devices, sockets: skipped */
 		}
