@@ -326,6 +326,9 @@ static ward_status end_rule(pctx *c)
 	rule *r = c->cur;
 	if (!r)
 		return perr(c, "end without a rule");
+	/* what a whole rule lacks is reported at its "rule" line */
+	unsigned here = c->line;
+	c->line = r->info.line;
 	if (!c->cur_area)
 		return perr(c, "rule '%s' has no area", r->info.id);
 	if (!c->cur_sev)
@@ -343,6 +346,7 @@ static ward_status end_rule(pctx *c)
 		memcpy(r->examples, c->ex, c->nex * sizeof *r->examples);
 		r->nexamples = c->nex;
 	}
+	c->line = here;
 	c->cur = NULL;
 	return WARD_OK;
 }
@@ -495,7 +499,8 @@ ward_status rules_parse(ruleset *rs, const char *text, size_t len, const char *n
 		}
 	}
 	if (c.cur) {
-		st = perr(&c, "rule '%s' (line %u) has no end", c.cur->info.id, c.cur->info.line);
+		c.line = c.cur->info.line;
+		st = perr(&c, "rule '%s' has no end", c.cur->info.id);
 		goto done;
 	}
 done:

@@ -272,13 +272,14 @@ static void test_syntax_errors(void **state)
 	static const bad cases[] = {
 		{"rule a\n area nowhere\nend\n", 2, "unknown area"},
 		{"rule a\n area grooming\n severity huge\nend\n", 3, "unknown severity"},
-		{"rule a\n area grooming\n severity low\n description d\nend\n", 5, "nothing to match"},
-		{"rule a\n area grooming\n severity low\n description d\n phrase x\n", 5, "no end"},
+		{"rule a\n area grooming\n severity low\n description d\nend\n", 1, "nothing to match"},
+		{"rule a\n area grooming\n severity low\n description d\n phrase x\n", 1, "no end"},
 		{"\n\nphrase x\n", 3, "outside a rule"},
 		{"rule A!\n", 1, "bad rule id"},
 		{"rule a\n area grooming\n severity low\n description d\n all 3: x\nend\n", 5, "at least two"},
 		{"rule a\n area grooming\n severity low\n description d\n phrase ...\nend\n", 5, "no letters"},
 		{"rule a\n area grooming\n severity low\n weight -1\nend\n", 4, "weight"},
+		{"\n\nrule b\n area grooming\n phrase x\nend\n", 3, "has no severity"},
 		{"rule a\n area grooming\n severity low\n description d\n frobnicate\nend\n", 5, "unknown statement"},
 		{"rule a\n area grooming\n severity low\n description d\n phrase x\nend\n"
 		 "rule a\n area grooming\n severity low\n description d\n phrase y\nend\n", 7, "already used"},
