@@ -66,10 +66,22 @@ int cli_scan_conversation_file(ward_engine *e, const char *path, const cli_conv_
 int cli_is_chat_export(const char *buf, size_t len);
 int cli_sniff_chat_file(const char *path);
 
+/* The web filter (cmd_url.c).  lists, map, rules may be NULL (no lists; default rules). */
+typedef struct cli_url_opts {
+	int json, quiet, no_search;
+	const char *lists, *map, *rules;
+	const char *log_name; /* Squid access log for cli_scan_squid_log ("-": stdin) */
+} cli_url_opts;
+/* Reads the Squid native access log o->log_name and prints each request that lists or search
+ * rules flag or block, with time (UTC), client address and method.  Returns EXIT_CLEAN,
+ * EXIT_FOUND or EXIT_TROUBLE (lists, rules or log unreadable). */
+int cli_scan_squid_log(const cli_url_opts *o);
+
 /* Subcommands. */
 int cmd_areas(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_guide(int argc, char **argv);
+int cmd_url(int argc, char **argv);
 
 #endif

@@ -47,6 +47,22 @@ const cli_command cli_commands[] = {
 	 "  -f, --file FILE   the guidance file (default: $WARD_GUIDANCE,\n"
 	 "                    ./guidance/response.txt, the installed copy)\n"
 	 "      --check       only read the file and report errors by line\n"},
+	{"url", cmd_url, "categorise URLs with block lists, allow-lists and search terms",
+	 "usage: ward url [OPTIONS] [URL]...\n"
+	 "Canonicalises each URL (standard input, one a line, when none), looks it up in the\n"
+	 "category lists and runs a search engine's query through the text rules.\n"
+	 "\n"
+	 "  -j, --json          one object per URL: url, verdict (block, flag, allow), area,\n"
+	 "                      category, list, matched; engine, query, findings for searches\n"
+	 "  -l, --lists DIR     list directory or file (default: $WARD_LISTS); see ward-lists(5)\n"
+	 "  -m, --map FILE      which category is which area, block or flag (default:\n"
+	 "                      $WARD_LISTS_MAP; none: every category blocks)\n"
+	 "  -r, --rules PATH    rules for search terms (default as for ward scan)\n"
+	 "      --no-search     do not scan search terms\n"
+	 "  -q, --quiet         print nothing; the exit status tells\n"
+	 "\n"
+	 "Exit status: 0 all allowed, 1 something blocked or flagged, 2 an error (a list that\n"
+	 "cannot be read, a line that is not a URL).\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -17,5 +17,6 @@
 #include <ward/text.h>
 #include <ward/conv.h>
 #include <ward/guide.h>
+#include <ward/url.h>
 
 #endif
