@@ -339,9 +339,11 @@ ward_status ward_url_canonicalise(const char *in, size_t len, ward_url *u)
 		st = WARD_EINVAL;
 		goto done;
 	}
-	tmp = malloc(len + 1);
-	out = malloc(3 * len + 64);
-	if (!tmp || !out) {
+	/* one block: the output first (3 bytes per input byte at most), the cleaned copy after */
+	size_t outcap = 3 * len + 2 * WARD_HOST_MAX + 64;
+	out = malloc(outcap + len + 1);
+	tmp = out ? out + outcap : NULL;
+	if (!out) {
 		st = WARD_ENOMEM;
 		goto done;
 	}
@@ -449,7 +451,7 @@ ward_status ward_url_canonicalise(const char *in, size_t len, ward_url *u)
 	memcpy(o, "://", 3);
 	o += 3;
 	int is_ip = 0;
-	size_t hl = url_canon_host(hs, (size_t)(he - hs), o, WARD_HOST_MAX + 64, &is_ip);
+	size_t hl = url_canon_host(hs, (size_t)(he - hs), o, WARD_HOST_MAX + 1, &is_ip);
 	if (hl == 0) {
 		st = WARD_EINVAL;
 		goto done;
@@ -496,7 +498,6 @@ ward_status ward_url_canonicalise(const char *in, size_t len, ward_url *u)
 	u->text = out;
 	out = NULL;
 done:
-	free(tmp);
 	free(out);
 	if (st != WARD_OK)
 		memset(u, 0, sizeof *u);

@@ -42,10 +42,21 @@ typedef struct ulist {
 	int action; /* ACT_* */
 } ulist;
 
-typedef struct uindex {
+/* One hash table: full 64-bit hashes (0 marks an empty slot), and beside them the list number
+ * of each.  A probe that misses reads only the hash array. */
+typedef struct utab {
 	uint64_t *keys;
 	uint16_t *vals;
-	size_t cap, count, nurls;
+	size_t cap, count;
+	/* a blocked Bloom filter (two bits in one word, about 8 bits an entry) built once the
+	 * table is loaded: it fits in the CPU's cache where the table does not, so most misses
+	 * never touch the table */
+	uint64_t *bloom;
+	size_t bloom_mask;
+} utab;
+
+typedef struct uindex {
+	utab dom, url; /* domains; URL entries (usually few, so their table stays in cache) */
 	uint64_t seed_dom, seed_url;
 	ulist *lists;
 	size_t nlists, lists_cap;
@@ -90,15 +101,19 @@ static void idx_free(uindex *x)
 {
 	if (!x)
 		return;
-	free(x->keys);
-	free(x->vals);
+	free(x->dom.keys);
+	free(x->dom.vals);
+	free(x->dom.bloom);
+	free(x->url.bloom);
+	free(x->url.keys);
+	free(x->url.vals);
 	free(x->lists);
 	free(x);
 }
 
-static ward_status idx_grow(uindex *x)
+static ward_status tab_grow(utab *t)
 {
-	size_t ncap = x->cap ? x->cap * 2 : (size_t)1 << 16;
+	size_t ncap = t->cap ? t->cap * 2 : (size_t)1 << 10;
 	uint64_t *nk = calloc(ncap, sizeof *nk);
 	uint16_t *nv = malloc(ncap * sizeof *nv);
 	if (!nk || !nv) {
@@ -107,21 +122,21 @@ static ward_status idx_grow(uindex *x)
 		return WARD_ENOMEM;
 	}
 	size_t mask = ncap - 1;
-	for (size_t i = 0; i < x->cap; i++) {
-		uint64_t k = x->keys[i];
+	for (size_t i = 0; i < t->cap; i++) {
+		uint64_t k = t->keys[i];
 		if (!k)
 			continue;
 		size_t j = (size_t)k & mask;
 		while (nk[j])
 			j = (j + 1) & mask;
 		nk[j] = k;
-		nv[j] = x->vals[i];
+		nv[j] = t->vals[i];
 	}
-	free(x->keys);
-	free(x->vals);
-	x->keys = nk;
-	x->vals = nv;
-	x->cap = ncap;
+	free(t->keys);
+	free(t->vals);
+	t->keys = nk;
+	t->vals = nv;
+	t->cap = ncap;
 	return WARD_OK;
 }
 
@@ -130,41 +145,79 @@ static int act_rank(int act)
 	return act == ACT_ALLOW ? 3 : act == ACT_BLOCK ? 2 : act == ACT_FLAG ? 1 : 0;
 }
 
-/* Adds key for list li.  When the key is already there, the list whose action ranks higher
+/* Adds hash h for list li.  When the key is already there, the list whose action ranks higher
  * (allow, block, flag) keeps it; on a tie the first loaded. */
-static ward_status idx_add(uindex *x, uint64_t key, uint16_t li)
+static ward_status tab_add(utab *t, const ulist *lists, uint64_t h, uint16_t li)
 {
-	if ((x->count + 1) * 4 > x->cap * 3) {
-		if (x->count >= MAX_ENTRIES)
+	if ((t->count + 1) * 4 > t->cap * 3) {
+		if (t->count >= MAX_ENTRIES)
 			return WARD_ELIMIT;
-		ward_status st = idx_grow(x);
+		ward_status st = tab_grow(t);
 		if (st != WARD_OK)
 			return st;
 	}
-	size_t mask = x->cap - 1, j = (size_t)key & mask;
-	while (x->keys[j]) {
-		if (x->keys[j] == key) {
-			if (act_rank(x->lists[li].action) > act_rank(x->lists[x->vals[j]].action))
-				x->vals[j] = li;
+	size_t mask = t->cap - 1, j = (size_t)h & mask;
+	while (t->keys[j]) {
+		if (t->keys[j] == h) {
+			if (act_rank(lists[li].action) > act_rank(lists[t->vals[j]].action))
+				t->vals[j] = li;
 			return WARD_OK;
 		}
 		j = (j + 1) & mask;
 	}
-	x->keys[j] = key;
-	x->vals[j] = li;
-	x->count++;
+	t->keys[j] = h;
+	t->vals[j] = li;
+	t->count++;
 	return WARD_OK;
 }
 
-static int idx_find(const uindex *x, uint64_t key)
+static inline uint64_t bloom_bits(uint64_t h)
 {
-	if (!x->cap)
+	return ((uint64_t)1 << ((h >> 20) & 63)) | ((uint64_t)1 << ((h >> 26) & 63));
+}
+
+static inline size_t bloom_word(const utab *t, uint64_t h)
+{
+	return (size_t)(h >> 34) & t->bloom_mask;
+}
+
+static ward_status tab_seal(utab *t)
+{
+	size_t words = 64;
+	while (words * 64 < t->count * 8 && words < ((size_t)1 << 32))
+		words *= 2;
+	t->bloom = calloc(words, sizeof *t->bloom);
+	if (!t->bloom)
+		return WARD_ENOMEM;
+	t->bloom_mask = words - 1;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->keys[i])
+			t->bloom[bloom_word(t, t->keys[i])] |= bloom_bits(t->keys[i]);
+	return WARD_OK;
+}
+
+static inline int tab_maybe(const utab *t, uint64_t h)
+{
+	uint64_t b = bloom_bits(h);
+	return (t->bloom[bloom_word(t, h)] & b) == b;
+}
+
+static inline void tab_prefetch(const utab *t, uint64_t h)
+{
+	size_t j = (size_t)h & (t->cap - 1);
+	__builtin_prefetch(&t->keys[j]);
+	__builtin_prefetch(&t->vals[j]);
+}
+
+static inline int tab_find(const utab *t, uint64_t h)
+{
+	if (!t->count || !tab_maybe(t, h))
 		return -1;
-	size_t mask = x->cap - 1, j = (size_t)key & mask;
+	size_t mask = t->cap - 1, j = (size_t)h & mask;
 	for (;;) {
-		uint64_t k = x->keys[j];
-		if (k == key)
-			return x->vals[j];
+		uint64_t k = t->keys[j];
+		if (k == h)
+			return t->vals[j];
 		if (!k)
 			return -1;
 		j = (j + 1) & mask;
@@ -263,7 +316,7 @@ static ward_status add_domain(loader *L, uint16_t li, const char *s, size_t n, u
 		h += 4;
 		hl -= 4;
 	}
-	return idx_add(L->x, url_hash(h, hl, L->x->seed_dom), li);
+	return tab_add(&L->x->dom, L->x->lists, url_hash(h, hl, L->x->seed_dom), li);
 }
 
 /* The key text of a URL entry or lookup: host without "www.", then path and query. */
@@ -308,9 +361,7 @@ static ward_status add_url(loader *L, uint16_t li, const char *s, size_t n, unsi
 	if (kl > hl + 1 && key[kl - 1] == '/' && !u.query_len)
 		kl--;
 	if (kl)
-		st = idx_add(L->x, url_hash(key, kl, L->x->seed_url), li);
-	if (st == WARD_OK && kl)
-		L->x->nurls++;
+		st = tab_add(&L->x->url, L->x->lists, url_hash(key, kl, L->x->seed_url), li);
 	ward_url_clear(&u);
 	return st;
 }
@@ -712,10 +763,12 @@ static ward_status build(const ward_urllists *l, uindex **out, ward_diag *diag)
 		goto done;
 	loader L = {.x = x, .map = map, .nmap = nmap, .have_map = l->map != NULL,
 	            .warn = l->warn, .ctx = l->ctx};
-	if ((st = idx_grow(x)) != WARD_OK)
+	if ((st = tab_grow(&x->dom)) != WARD_OK || (st = tab_grow(&x->url)) != WARD_OK)
 		goto done;
 	if (l->dir)
 		st = load_dir(&L, l->dir, l->map, diag);
+	if (st == WARD_OK && (st = tab_seal(&x->dom)) == WARD_OK)
+		st = tab_seal(&x->url);
 done:
 	free(map);
 	if (st != WARD_OK) {
@@ -807,7 +860,7 @@ size_t ward_urllists_entries(const ward_urllists *l)
 	size_t n = 0;
 	if (l) {
 		uindex *x = acquire((ward_urllists *)l);
-		n = x->count;
+		n = x->dom.count + x->url.count;
 		release(x);
 	}
 	return n;
@@ -859,7 +912,7 @@ static void url_lookups(const uindex *x, const ward_url *u, hit best[4], char *k
 	size_t probes = 0;
 	/* full URL with query, full path, then each shorter prefix at a '/' */
 	if (u->query_len) {
-		int li = idx_find(x, url_hash(key, kl, x->seed_url));
+		int li = tab_find(&x->url, url_hash(key, kl, x->seed_url));
 		if (li >= 0)
 			consider(x, best, li, 2, base, kl + portlen);
 	}
@@ -867,7 +920,7 @@ static void url_lookups(const uindex *x, const ward_url *u, hit best[4], char *k
 	if (e > hl + 1 && key[e - 1] == '/')
 		e--;
 	for (;;) {
-		int li = idx_find(x, url_hash(key, e, x->seed_url));
+		int li = tab_find(&x->url, url_hash(key, e, x->seed_url));
 		if (li >= 0)
 			consider(x, best, li, 2, base, e + portlen);
 		if (e <= hl + 1 || ++probes > MAX_PATH_PROBES)
@@ -921,7 +974,7 @@ ward_status ward_urllists_check(ward_urllists *l, const ward_url *u, ward_scanne
 		for (int i = 0; i < 4; i++)
 			best[i].li = -1;
 		x = acquire(l);
-		if (x->nurls) {
+		if (x->url.count) {
 			size_t cap = u->host_len + u->path_len + u->query_len + 4;
 			key = malloc(cap);
 			if (!key) {
@@ -930,17 +983,33 @@ ward_status ward_urllists_check(ward_urllists *l, const ward_url *u, ward_scanne
 			}
 			url_lookups(x, u, best, key, cap);
 		}
+		/* hash every suffix and prefetch its slot first, so that the cache misses of the
+		 * probes overlap instead of following one another */
 		const char *h = u->text + u->host_off;
-		size_t hl = u->host_len;
-		for (size_t s = 0; s < hl;) {
-			int li = idx_find(x, url_hash(h + s, hl - s, x->seed_dom));
-			if (li >= 0)
-				consider(x, best, li, 1, u->host_off + s, hl - s);
+		size_t hl = u->host_len, np = 0;
+		uint64_t hs[WARD_HOST_MAX / 2 + 2];
+		size_t offs[WARD_HOST_MAX / 2 + 2];
+		for (size_t s = 0; s < hl && np < sizeof hs / sizeof hs[0];) {
+			hs[np] = url_hash(h + s, hl - s, x->seed_dom);
+			__builtin_prefetch(&x->dom.bloom[bloom_word(&x->dom, hs[np])]);
+			offs[np++] = s;
 			if (u->is_ip)
 				break;
 			while (s < hl && h[s] != '.')
 				s++;
 			s++;
+		}
+		size_t nc = 0;
+		for (size_t i = 0; i < np; i++)
+			if (tab_maybe(&x->dom, hs[i])) {
+				tab_prefetch(&x->dom, hs[i]);
+				hs[nc] = hs[i];
+				offs[nc++] = offs[i];
+			}
+		for (size_t i = 0; i < nc; i++) {
+			int li = tab_find(&x->dom, hs[i]);
+			if (li >= 0)
+				consider(x, best, li, 1, u->host_off + offs[i], hl - offs[i]);
 		}
 		int pick = best[ACT_ALLOW].li >= 0   ? ACT_ALLOW
 		           : best[ACT_BLOCK].li >= 0 ? ACT_BLOCK
@@ -956,8 +1025,8 @@ ward_status ward_urllists_check(ward_urllists *l, const ward_url *u, ward_scanne
 			r->matched_kind = b->kind;
 			r->matched_off = b->off;
 			r->matched_len = b->len;
-			snprintf(r->category, sizeof r->category, "%s", ul->category);
-			snprintf(r->list, sizeof r->list, "%s", ul->file);
+			memcpy(r->category, ul->category, sizeof r->category);
+			memcpy(r->list, ul->file, sizeof r->list);
 		}
 	}
 	st = ward_search_query(u, &r->engine, &r->query, &r->query_len);
