@@ -183,41 +183,44 @@ done:
 	ward_url_clear(&u);
 }
 
-/* Reads lines of at most WARD_URL_MAX bytes from f, calling fn for each; longer lines are
- * reported and skipped.  Returns -1 on a read error. */
+/* Reads lines of at most WARD_URL_MAX + 8 KiB bytes from f (NUL bytes included), calling fn
+ * for each; longer lines are reported and skipped.  Returns -1 on a read error. */
 static int each_line(FILE *f, const char *name, void (*fn)(url_run *, const char *, size_t,
                                                            unsigned long),
                      url_run *r)
 {
-	int rc = 0;
-	size_t cap = WARD_URL_MAX + 8192;
-	char *buf = malloc(cap + 2);
+	int rc = 0, c = 0;
+	size_t cap = WARD_URL_MAX + 8192, n = 0;
+	char *buf = malloc(cap);
 	unsigned long ln = 0;
+	int toolong = 0;
 	if (!buf) {
 		cli_error("out of memory");
 		return -1;
 	}
-	while (fgets(buf, (int)cap + 2, f)) {
-		size_t n = strlen(buf);
-		ln++;
-		/* fgets stops at a NUL too: the rest of the line is still there */
-		if (n > 0 && buf[n - 1] == '\n') {
-			buf[--n] = '\0';
-		} else if (!feof(f)) {
-			if (n > cap) {
-				cli_error("%s:%lu: line longer than %zu bytes: skipped", name, ln, cap);
-				r->errors++;
-				int c;
-				while ((c = getc(f)) != EOF && c != '\n')
-					;
-				continue;
-			}
-		}
-		if (n > 0 && buf[n - 1] == '\r')
-			buf[--n] = '\0';
-		if (n == 0)
+	while (c != EOF) {
+		c = getc_unlocked(f);
+		if (c != EOF && c != '\n') {
+			if (n < cap)
+				buf[n++] = (char)c;
+			else
+				toolong = 1;
 			continue;
-		fn(r, buf, n, ln);
+		}
+		if (c == EOF && n == 0 && !toolong)
+			break;
+		ln++;
+		if (toolong) {
+			cli_error("%s:%lu: line longer than %zu bytes: skipped", name, ln, cap);
+			r->errors++;
+		} else {
+			if (n > 0 && buf[n - 1] == '\r')
+				n--;
+			if (n > 0)
+				fn(r, buf, n, ln);
+		}
+		n = 0;
+		toolong = 0;
 	}
 	if (ferror(f)) {
 		cli_error("%s: read failed: %s", name, strerror(errno));

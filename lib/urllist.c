@@ -303,6 +303,19 @@ static ward_status add_domain(loader *L, uint16_t li, const char *s, size_t n, u
 		s++;
 		n--;
 	}
+	char v6[WARD_HOST_MAX];
+	unsigned char a6[16];
+	if (n > 2 && n + 3 < sizeof v6 && memchr(s, ':', n) && s[0] != '[') {
+		/* a bare IPv6 address: bracket it as in a URL */
+		memcpy(v6 + 1, s, n);
+		v6[n + 1] = '\0';
+		if (inet_pton(AF_INET6, v6 + 1, a6) == 1) {
+			v6[0] = '[';
+			v6[n + 1] = ']';
+			s = v6;
+			n += 2;
+		}
+	}
 	size_t hl = n ? url_canon_host(s, n, host, sizeof host, &is_ip) : 0;
 	size_t alnum = 0;
 	for (size_t i = 0; i < hl; i++)
