@@ -250,7 +250,8 @@ static void print_advice(uint32_t seen)
 
 int cmd_scan(int argc, char **argv)
 {
-	enum { OPT_NO_PROGRESS = 256, OPT_NO_CACHE, OPT_NO_CONV, OPT_FORMAT, OPT_MIN_LEVEL };
+	enum { OPT_NO_PROGRESS = 256, OPT_NO_CACHE, OPT_NO_CONV, OPT_FORMAT, OPT_MIN_LEVEL,
+	       OPT_SQUID_LOG, OPT_LISTS, OPT_MAP };
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"rules", required_argument, NULL, 'r'},
@@ -263,9 +264,14 @@ int cmd_scan(int argc, char **argv)
 		{"no-conversation", no_argument, NULL, OPT_NO_CONV},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"min-level", required_argument, NULL, OPT_MIN_LEVEL},
+		{"squid-log", required_argument, NULL, OPT_SQUID_LOG},
+		{"lists", required_argument, NULL, OPT_LISTS},
+		{"map", required_argument, NULL, OPT_MAP},
 		{0, 0, 0, 0},
 	};
 	scan_opts o = {.progress = 1};
+	/* the web filter's options: the Squid log goes through cmd_url.c */
+	cli_url_opts uo = {.lists = getenv("WARD_LISTS"), .map = getenv("WARD_LISTS_MAP")};
 	scan_run r;
 	ward_engine *e = NULL;
 	int c, rc = EXIT_TROUBLE;
@@ -298,6 +304,9 @@ int cmd_scan(int argc, char **argv)
 		case 'q': o.quiet = 1; break;
 		case OPT_NO_PROGRESS: o.progress = 0; break;
 		case OPT_NO_CACHE: o.load_flags |= WARD_LOAD_NOCACHE; break;
+		case OPT_SQUID_LOG: uo.log_name = optarg; break;
+		case OPT_LISTS: uo.lists = optarg; break;
+		case OPT_MAP: uo.map = optarg; break;
 		case 's':
 			if ((o.min_sev = ward_severity_from_name(optarg)) < 0) {
 				cli_error("unknown severity '%s': use low, medium, high or critical", optarg);
@@ -317,6 +326,12 @@ int cmd_scan(int argc, char **argv)
 			cli_usage(stderr, "scan");
 			return EXIT_TROUBLE;
 		}
+	}
+	if (uo.log_name) {
+		uo.json = o.json;
+		uo.quiet = o.quiet;
+		uo.rules = o.rules;
+		return cli_scan_squid_log(&uo);
 	}
 	if (o.load_flags) {
 		ward_diag d;

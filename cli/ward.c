@@ -24,6 +24,9 @@ const cli_command cli_commands[] = {
 	 "      --no-conversation    scan chat exports as plain text\n"
 	 "      --format FMT         chat format: auto, whatsapp, jsonl, csv, plain\n"
 	 "      --min-level LEVEL    conversation alerts of LEVEL or above (low, medium, high)\n"
+	 "      --squid-log FILE     read a Squid native access log: report the requests that\n"
+	 "                           lists or search terms put in an area (see ward url)\n"
+	 "      --lists DIR, --map FILE   the lists for --squid-log (as for ward url)\n"
 	 "\n"
 	 "Exit status: 0 nothing found, 1 findings, 2 an error (the message names the file).\n"},
 	{"rules", cmd_rules, "check, test and list rule databases",
