@@ -101,7 +101,8 @@ ward_status ward_search_query(const ward_url *u, const char **engine, char **que
 		while (e < u->host_len && host[e] != '.')
 			e++;
 		for (size_t k = 0; k < sizeof SITES / sizeof SITES[0]; k++)
-			if (strlen(SITES[k].label) == e - s && memcmp(SITES[k].label, host + s, e - s) == 0) {
+			if (SITES[k].label[0] == host[s] && strlen(SITES[k].label) == e - s &&
+			    memcmp(SITES[k].label, host + s, e - s) == 0) {
 				candidate = 1;
 				break;
 			}

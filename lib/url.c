@@ -222,6 +222,46 @@ size_t url_canon_host(const char *h, size_t n, char *out, size_t cap, int *is_ip
 		res = len + 2;
 		goto done;
 	}
+	/* the usual case first: a plain ASCII name, copied and lower-cased in one pass */
+	if (n < cap) {
+		size_t lab = 0, k = 0, last = 0;
+		int plain = 1;
+		for (; k < n; k++) {
+			unsigned char c = (unsigned char)h[k];
+			if (c >= 'A' && c <= 'Z')
+				c = (unsigned char)(c + 32);
+			if (!host_char_ok(c)) {
+				plain = 0;
+				break;
+			}
+			if (c == '.') {
+				if (lab == 0 && k + 1 < n)
+					break; /* an empty label: the slow path says no */
+				lab = 0;
+				last = k + 1;
+			} else if (++lab > 63) {
+				plain = 0;
+				break;
+			}
+			out[k] = (char)c;
+		}
+		size_t e = n;
+		while (e > 0 && out[e - 1] == '.')
+			e--;
+		/* a last label starting with a digit may be an address: the slow path decides */
+		if (plain && k == n && e > 0 && e <= WARD_HOST_MAX && out[0] != '.') {
+			if (last >= e) {
+				last = e;
+				while (last > 0 && out[last - 1] != '.')
+					last--;
+			}
+			if (!(out[last] >= '0' && out[last] <= '9')) {
+				out[e] = '\0';
+				res = e;
+				goto done;
+			}
+		}
+	}
 	/* percent-decode and lower-case */
 	int ascii = 1;
 	for (size_t i = 0; i < n; i++) {

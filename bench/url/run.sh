@@ -44,7 +44,12 @@ tm() { /usr/bin/time -f "%e %M" -o "$W/time" "$@"; }
 echo "http://warm.invalid/ 10.0.0.1/- - GET" >"$W/one.in"
 
 # ward: load the text lists, then every URL
-tm "$O/urlbench" "$W/lists" "$W/urls.txt" "$W/ward.v" >"$W/ward.out"
+# (batch: 32 URLs at a time through ward_urllists_check_many, as a proxy helper or log reader
+# with many requests at hand would; single: one ward_urllists_check call per URL)
+tm "$O/urlbench" "$W/lists" "$W/urls.txt" "$W/ward1.v" single >"$W/ward1.out"
+w_rate1=$(awk '$1=="lookups_per_s"{print $2}' "$W/ward1.out")
+tm "$O/urlbench" "$W/lists" "$W/urls.txt" "$W/ward.v" batch >"$W/ward.out"
+cmp -s "$W/ward.v" "$W/ward1.v" || echo "ward: batch and single verdicts differ!"
 w_load=$(awk '$1=="load_s"{print $2}' "$W/ward.out")
 w_rate=$(awk '$1=="lookups_per_s"{print $2}' "$W/ward.out")
 w_rss=$(awk '{print $2}' "$W/time")
@@ -66,7 +71,7 @@ s_rss=$(awk '{print $2}' "$W/time")
 n=$(wc -l <"$W/urls.txt")
 s_rate=$(awk -v n="$n" -v t="$s_total" -v s="$s_start" 'BEGIN{printf "%.0f", n / (t - s > 0.001 ? t - s : 0.001)}')
 awk '{printf "%s", ($1 == "OK") ? "B" : "A"}' "$W/sg.out" >"$W/sg.v"
-rm -f "$W/sg.in" "$W/sg.out" "$W"/lists/*/*.db
+rm -f "$W/sg.in" "$W/sg.out" "$W"/lists/*/*.db "$W/ward1.v"
 
 agree=$(python3 - "$W" <<'PY'
 import sys
@@ -84,7 +89,8 @@ blocked=$(tr -cd B <"$W/ward.v" | wc -c)
 printf '\nURL lookups: %s domains (plus %s URL entries), %s URLs (%s blocked)\n' "$DOMAINS" \
 	"$(wc -l <"$W/lists/adult/urls")" "$n" "$blocked"
 printf '%-34s %14s %14s %10s\n' "" "ward" "squidGuard" "ratio"
-printf '%-34s %14s %14s %9.1fx\n' "lookups per second" "$w_rate" "$s_rate" "$(awk -v a="$w_rate" -v b="$s_rate" 'BEGIN{print a/b}')"
+printf '%-34s %14s %14s %9.1fx\n' "lookups per second (batches)" "$w_rate" "$s_rate" "$(awk -v a="$w_rate" -v b="$s_rate" 'BEGIN{print a/b}')"
+printf '%-34s %14s %14s %9.1fx\n' "lookups per second (one a call)" "$w_rate1" "$s_rate" "$(awk -v a="$w_rate1" -v b="$s_rate" 'BEGIN{print a/b}')"
 printf '%-34s %14s %14s %9.1fx\n' "load from text lists (s)" "$w_load" "$s_load_text" "$(awk -v a="$w_load" -v b="$s_load_text" 'BEGIN{print b/a}')"
 printf '%-34s %14s %14s\n' "squidGuard -C all, then start (s)" "-" "$s_build + $s_start"
 printf '%-34s %14s %14s %9.2fx\n' "peak resident memory (MB)" "$((w_rss / 1024))" "$((s_rss / 1024))" "$(awk -v a="$w_rss" -v b="$s_rss" 'BEGIN{print a/b}')"

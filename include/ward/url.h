@@ -128,6 +128,13 @@ WARD_API ward_status ward_urllists_check(ward_urllists *l, const ward_url *u, wa
                                          ward_search_cb cb, void *ctx, ward_url_result *r);
 WARD_API void ward_url_result_clear(ward_url_result *r);
 
+/* Looks up n canonical URLs u[0..n) against the lists only (no search terms: r[i].query stays
+ * NULL), filling r[0..n).  The memory accesses of several URLs overlap, so a proxy or a log
+ * reader with many URLs at hand gets through them several times faster than with n calls of
+ * ward_urllists_check.  The results need no ward_url_result_clear (it does no harm). */
+WARD_API ward_status ward_urllists_check_many(ward_urllists *l, const ward_url *u, size_t n,
+                                              ward_url_result *r);
+
 /* ---- Squid's native access log ---- */
 
 /* One line of Squid's native access.log: "time elapsed client code/status bytes method URL
