@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -436,6 +437,56 @@ static void test_search_flag(void **state)
 	put("allow/domains", "ok.example-adult.test\n");
 }
 
+typedef struct reader {
+	ward_urllists *l;
+	volatile int *stop;
+	unsigned long checks, wrong;
+} reader;
+
+static void *read_loop(void *arg)
+{
+	reader *r = arg;
+	ward_url u[2];
+	ward_url_result res[2];
+	ward_url_canonicalise("http://a.example-adult.test/", 28, &u[0]);
+	ward_url_canonicalise("http://example-casino.test/", 27, &u[1]);
+	while (!*r->stop) {
+		if (ward_urllists_check_many(r->l, u, 2, res) != WARD_OK ||
+		    res[0].verdict != WARD_VERDICT_BLOCK || res[1].verdict != WARD_VERDICT_FLAG)
+			r->wrong++;
+		r->checks++;
+	}
+	ward_url_clear(&u[0]);
+	ward_url_clear(&u[1]);
+	return NULL;
+}
+
+/* Lookups from other threads go on, always right, while the lists reload underneath. */
+static void test_reload_threads(void **state)
+{
+	(void)state;
+	char map[128];
+	ward_urllists *l = NULL;
+	ward_diag d;
+	volatile int stop = 0;
+	snprintf(map, sizeof map, "%s/map", dir);
+	assert_int_equal(ward_urllists_load(dir, map, NULL, NULL, &l, &d), WARD_OK);
+	reader r[3];
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++) {
+		r[i] = (reader){l, &stop, 0, 0};
+		assert_int_equal(pthread_create(&t[i], NULL, read_loop, &r[i]), 0);
+	}
+	for (int k = 0; k < 20; k++)
+		assert_int_equal(ward_urllists_reload(l, &d), WARD_OK);
+	stop = 1;
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].wrong, 0);
+	}
+	ward_urllists_free(l);
+}
+
 static void test_squid(void **state)
 {
 	(void)state;
@@ -471,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_no_map),
 		cmocka_unit_test(test_broken_lines),
 		cmocka_unit_test(test_search_flag),
+		cmocka_unit_test(test_reload_threads),
 		cmocka_unit_test(test_squid),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
