@@ -14,7 +14,7 @@ typedef struct url_run {
 	ward_urllists *lists;
 	ward_engine *e;
 	ward_scanner *sc;
-	json_t *findings; /* the current URL's search findings (JSON output) */
+	json_t *findings;           /* the current URL's search findings (JSON output) */
 	const ward_url_result *res; /* the result being filled, for the query text */
 	uint64_t found, errors;
 } url_run;
@@ -40,8 +40,8 @@ static void on_search(const ward_finding *f, void *ctx)
 		match[0] = '\0';
 	if (r->findings)
 		json_array_append_new(r->findings,
-		                      json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "rule", ri->id, "area",
-		                                ward_area_get(ri->area)->id, "severity",
+		                      json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "rule", ri->id,
+		                                "area", ward_area_get(ri->area)->id, "severity",
 		                                ward_severity_name(ri->severity), "start",
 		                                (json_int_t)f->start, "end", (json_int_t)f->end,
 		                                "match", match));
@@ -57,13 +57,14 @@ static int url_open(url_run *r, const cli_url_opts *o)
 	memset(r, 0, sizeof *r);
 	r->o = o;
 	if (o->lists || o->map) {
-		ward_status st = ward_urllists_load(o->lists, o->map, o->quiet ? NULL : on_list_warning,
-		                                    NULL, &r->lists, &d);
+		ward_status st = ward_urllists_load(
+		    o->lists, o->map, o->quiet ? NULL : on_list_warning, NULL, &r->lists, &d);
 		if (st != WARD_OK) {
 			if (d.file[0] && d.line)
 				cli_error("%s:%u: %s", d.file, d.line, d.message);
 			else if (d.file[0])
-				cli_error("%s: %s", d.file, d.message[0] ? d.message : ward_strerror(st));
+				cli_error("%s: %s", d.file,
+				          d.message[0] ? d.message : ward_strerror(st));
 			else
 				cli_error("cannot load lists: %s", ward_strerror(st));
 			return -1;
@@ -102,7 +103,8 @@ static void url_one(url_run *r, const char *in, size_t len, json_t *extra, const
 	if (st != WARD_OK) {
 		r->errors++;
 		if (r->o->json && !r->o->quiet && !only_found) {
-			json_t *j = json_pack("{s:s, s:s}", "input", shown, "error", ward_strerror(st));
+			json_t *j =
+			    json_pack("{s:s, s:s}", "input", shown, "error", ward_strerror(st));
 			if (extra)
 				json_object_update(j, extra);
 			char *s = json_dumps(j, JSON_COMPACT);
@@ -111,8 +113,8 @@ static void url_one(url_run *r, const char *in, size_t len, json_t *extra, const
 			free(s);
 			json_decref(j);
 		} else if (!r->o->quiet && !only_found) {
-			cli_error("%s%s%s: not a URL (%s)", prefix ? prefix : "", prefix ? " " : "", shown,
-			          ward_strerror(st));
+			cli_error("%s%s%s: not a URL (%s)", prefix ? prefix : "", prefix ? " " : "",
+			          shown, ward_strerror(st));
 		}
 		goto done;
 	}
@@ -139,11 +141,11 @@ static void url_one(url_run *r, const char *in, size_t len, json_t *extra, const
 		               sizeof query);
 	const char *area = res.area >= 0 ? ward_area_get((ward_area)res.area)->id : NULL;
 	if (r->o->json) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "url", canon, "input",
-		                      shown, "verdict", ward_verdict_name(res.verdict), "area",
-		                      area ? json_string(area) : json_null(), "category",
-		                      res.category, "list", res.list, "matched",
-		                      res.matched_kind ? matched : "");
+		json_t *j =
+		    json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "url", canon, "input", shown,
+		              "verdict", ward_verdict_name(res.verdict), "area",
+		              area ? json_string(area) : json_null(), "category", res.category,
+		              "list", res.list, "matched", res.matched_kind ? matched : "");
 		char reg[WARD_HOST_MAX + 1], host[WARD_HOST_MAX + 1];
 		size_t hl = u.host_len < WARD_HOST_MAX ? u.host_len : WARD_HOST_MAX;
 		memcpy(host, u.text + u.host_off, hl);
@@ -166,7 +168,8 @@ static void url_one(url_run *r, const char *in, size_t len, json_t *extra, const
 		printf("%s%s%-5s %s", prefix ? prefix : "", prefix ? " " : "",
 		       ward_verdict_name(res.verdict), canon);
 		if (res.matched_kind)
-			printf("  %s %s (%s: %s)", area ? area : "-", res.category, res.list, matched);
+			printf("  %s %s (%s: %s)", area ? area : "-", res.category, res.list,
+			       matched);
 		if (res.query)
 			printf("  %s search \"%s\"", res.engine, query);
 		putchar('\n');
@@ -185,9 +188,8 @@ done:
 
 /* Reads lines of at most WARD_URL_MAX + 8 KiB bytes from f (NUL bytes included), calling fn
  * for each; longer lines are reported and skipped.  Returns -1 on a read error. */
-static int each_line(FILE *f, const char *name, void (*fn)(url_run *, const char *, size_t,
-                                                           unsigned long),
-                     url_run *r)
+static int each_line(FILE *f, const char *name,
+                     void (*fn)(url_run *, const char *, size_t, unsigned long), url_run *r)
 {
 	int rc = 0, c = 0;
 	size_t cap = WARD_URL_MAX + 8192, n = 0;
@@ -288,10 +290,10 @@ done:
 int cmd_url(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},     {"lists", required_argument, NULL, 'l'},
-		{"map", required_argument, NULL, 'm'}, {"rules", required_argument, NULL, 'r'},
-		{"no-search", no_argument, NULL, 'S'}, {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},      {"lists", required_argument, NULL, 'l'},
+	    {"map", required_argument, NULL, 'm'}, {"rules", required_argument, NULL, 'r'},
+	    {"no-search", no_argument, NULL, 'S'}, {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
 	};
 	cli_url_opts o;
 	url_run r;

@@ -15,39 +15,39 @@ typedef struct search_site {
 } search_site;
 
 static const search_site SITES[] = {
-	{"google", "google", "/search", "q"},
-	{"google", "google", "/webhp", "q"},
-	{"google", "google", "/images", "q"},
-	{"bing", "bing", "/search", "q"},
-	{"bing", "bing", "/images/search", "q"},
-	{"bing", "bing", "/videos/search", "q"},
-	{"duckduckgo", "duckduckgo", "/", "q"},
-	{"youtube", "youtube", "/results", "search_query"},
-	{"youtube", "youtube", "/search", "q"},
-	{"yahoo", "yahoo", "/search", "p"},
-	{"yandex", "yandex", "/search", "text"},
-	{"yandex", "yandex", "/images/search", "text"},
-	{"baidu", "baidu", "/s", "wd"},
-	{"baidu", "baidu", "/s", "word"},
-	{"ecosia", "ecosia", "/search", "q"},
-	{"startpage", "startpage", "/", "query"},
-	{"startpage", "startpage", "/", "q"},
-	{"qwant", "qwant", "/", "q"},
-	{"brave", "brave", "/search", "q"},
-	{"ask", "ask", "/web", "q"},
-	{"aol", "aol", "/aol/search", "q"},
-	{"tiktok", "tiktok", "/search", "q"},
-	{"vimeo", "vimeo", "/search", "q"},
-	{"dailymotion", "dailymotion", "/search", "q"},
-	{"twitch", "twitch", "/search", "term"},
-	{"reddit", "reddit", "/search", "q"},
-	{"twitter", "twitter", "/search", "q"},
-	{"x", "x", "/search", "q"},
-	{"pinterest", "pinterest", "/search", "q"},
-	{"wikipedia", "wikipedia", "/w/index.php", "search"},
-	{"amazon", "amazon", "/s", "k"},
-	{"ebay", "ebay", "/sch", "_nkw"},
-	{"kiddle", "kiddle", "/s.php", "q"},
+    {"google", "google", "/search", "q"},
+    {"google", "google", "/webhp", "q"},
+    {"google", "google", "/images", "q"},
+    {"bing", "bing", "/search", "q"},
+    {"bing", "bing", "/images/search", "q"},
+    {"bing", "bing", "/videos/search", "q"},
+    {"duckduckgo", "duckduckgo", "/", "q"},
+    {"youtube", "youtube", "/results", "search_query"},
+    {"youtube", "youtube", "/search", "q"},
+    {"yahoo", "yahoo", "/search", "p"},
+    {"yandex", "yandex", "/search", "text"},
+    {"yandex", "yandex", "/images/search", "text"},
+    {"baidu", "baidu", "/s", "wd"},
+    {"baidu", "baidu", "/s", "word"},
+    {"ecosia", "ecosia", "/search", "q"},
+    {"startpage", "startpage", "/", "query"},
+    {"startpage", "startpage", "/", "q"},
+    {"qwant", "qwant", "/", "q"},
+    {"brave", "brave", "/search", "q"},
+    {"ask", "ask", "/web", "q"},
+    {"aol", "aol", "/aol/search", "q"},
+    {"tiktok", "tiktok", "/search", "q"},
+    {"vimeo", "vimeo", "/search", "q"},
+    {"dailymotion", "dailymotion", "/search", "q"},
+    {"twitch", "twitch", "/search", "term"},
+    {"reddit", "reddit", "/search", "q"},
+    {"twitter", "twitter", "/search", "q"},
+    {"x", "x", "/search", "q"},
+    {"pinterest", "pinterest", "/search", "q"},
+    {"wikipedia", "wikipedia", "/w/index.php", "search"},
+    {"amazon", "amazon", "/s", "k"},
+    {"ebay", "ebay", "/sch", "_nkw"},
+    {"kiddle", "kiddle", "/s.php", "q"},
 };
 
 #define QUERY_MAX 4096
@@ -67,8 +67,12 @@ static char *form_decode(const char *s, size_t n, size_t *out_len)
 			c = ' ';
 		} else if (c == '%' && i + 2 < n) {
 			int hi = s[i + 1], lo = s[i + 2];
-			int h = (hi >= '0' && hi <= '9') ? hi - '0' : ((hi | 32) >= 'a' && (hi | 32) <= 'f') ? (hi | 32) - 'a' + 10 : -1;
-			int l = (lo >= '0' && lo <= '9') ? lo - '0' : ((lo | 32) >= 'a' && (lo | 32) <= 'f') ? (lo | 32) - 'a' + 10 : -1;
+			int h = (hi >= '0' && hi <= '9')                 ? hi - '0'
+			        : ((hi | 32) >= 'a' && (hi | 32) <= 'f') ? (hi | 32) - 'a' + 10
+			                                                 : -1;
+			int l = (lo >= '0' && lo <= '9')                 ? lo - '0'
+			        : ((lo | 32) >= 'a' && (lo | 32) <= 'f') ? (lo | 32) - 'a' + 10
+			                                                 : -1;
 			if (h >= 0 && l >= 0) {
 				c = (char)(h * 16 + l);
 				i += 2;
@@ -133,9 +137,11 @@ ward_status ward_search_query(const ward_url *u, const char **engine, char **que
 			const char *amp = p;
 			while (amp < qe && *amp != '&' && *amp != ';')
 				amp++;
-			if ((size_t)(amp - p) > nl && memcmp(p, t->param, nl) == 0 && p[nl] == '=') {
+			if ((size_t)(amp - p) > nl && memcmp(p, t->param, nl) == 0 &&
+			    p[nl] == '=') {
 				size_t ql;
-				char *q = form_decode(p + nl + 1, (size_t)(amp - p - (ptrdiff_t)nl - 1), &ql);
+				char *q = form_decode(p + nl + 1,
+				                      (size_t)(amp - p - (ptrdiff_t)nl - 1), &ql);
 				if (!q)
 					return WARD_ENOMEM;
 				/* a query of only spaces is no search */

@@ -56,8 +56,9 @@ static char *norm_escapes(char *o, const char *s, size_t n)
 		if (c == '%') {
 			if (i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
 			    hexval((unsigned char)s[i + 2]) >= 0) {
-				unsigned char v = (unsigned char)(hexval((unsigned char)s[i + 1]) * 16 +
-				                                  hexval((unsigned char)s[i + 2]));
+				unsigned char v =
+				    (unsigned char)(hexval((unsigned char)s[i + 1]) * 16 +
+				                    hexval((unsigned char)s[i + 2]));
 				i += 2;
 				if (is_unreserved(v))
 					*o++ = (char)v;
@@ -400,8 +401,8 @@ ward_status ward_url_canonicalise(const char *in, size_t len, ward_url *u)
 	/* scheme */
 	const char *q = p;
 	if (q < end && ((*q | 32) >= 'a' && (*q | 32) <= 'z')) {
-		while (q < end && (((*q | 32) >= 'a' && (*q | 32) <= 'z') || (*q >= '0' && *q <= '9') ||
-		                   *q == '+' || *q == '-' || *q == '.'))
+		while (q < end && (((*q | 32) >= 'a' && (*q | 32) <= 'z') ||
+		                   (*q >= '0' && *q <= '9') || *q == '+' || *q == '-' || *q == '.'))
 			q++;
 	}
 	if (q < end && *q == ':' && q > p && (size_t)(q - p) < sizeof scheme) {

@@ -28,10 +28,10 @@
 
 #include "url_int.h"
 
-#define MAX_LISTS 65535
-#define MAX_ENTRIES ((size_t)1 << 30)
-#define READ_CHUNK ((size_t)1 << 20)
-#define MAP_MAX ((size_t)1 << 20)
+#define MAX_LISTS       65535
+#define MAX_ENTRIES     ((size_t)1 << 30)
+#define READ_CHUNK      ((size_t)1 << 20)
+#define MAP_MAX         ((size_t)1 << 20)
 #define MAX_PATH_PROBES 64
 
 enum { ACT_IGNORE = 0, ACT_FLAG, ACT_BLOCK, ACT_ALLOW };
@@ -261,7 +261,8 @@ typedef struct loader {
 	unsigned warned, suppressed;
 } loader;
 
-static void lwarn(loader *L, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void lwarn(loader *L, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void lwarn(loader *L, unsigned line, const char *fmt, ...)
 {
 	if (!L->warn)
@@ -283,7 +284,7 @@ static void lwarn(loader *L, unsigned line, const char *fmt, ...)
 }
 
 static void diag_set(ward_diag *d, const char *file, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void diag_set(ward_diag *d, const char *file, unsigned line, const char *fmt, ...)
 {
 	if (!d)
@@ -422,8 +423,7 @@ static int is_ip_token(const char *s, size_t n)
 }
 
 /* One list line: a domain, a hosts-file line or a URL.  url_file forces URLs. */
-static ward_status add_line(loader *L, uint16_t li, char *s, size_t n, unsigned line,
-                            int url_file)
+static ward_status add_line(loader *L, uint16_t li, char *s, size_t n, unsigned line, int url_file)
 {
 	ward_status st = WARD_OK;
 	char sh[160];
@@ -456,9 +456,9 @@ static ward_status add_line(loader *L, uint16_t li, char *s, size_t n, unsigned 
 	if (nt > 1 && is_ip_token(tok[0], tl[0])) {
 		/* hosts file: address then names */
 		for (int k = 1; k < nt && st == WARD_OK; k++) {
-			static const char *skip[] = {"localhost", "localhost.localdomain", "local",
-			                             "broadcasthost", "ip6-localhost", "ip6-loopback",
-			                             "0.0.0.0"};
+			static const char *skip[] = {
+			    "localhost",     "localhost.localdomain", "local",  "broadcasthost",
+			    "ip6-localhost", "ip6-loopback",          "0.0.0.0"};
 			int sk = 0;
 			for (size_t j = 0; j < sizeof skip / sizeof skip[0]; j++)
 				if (strlen(skip[j]) == tl[k] && memcmp(skip[j], tok[k], tl[k]) == 0)
@@ -572,8 +572,10 @@ static ward_status load_file(loader *L, const char *path, const char *cat, int u
 			} else {
 				line++;
 				if (ll > WARD_LIST_LINE_MAX)
-					lwarn(L, line, "line longer than %d bytes", WARD_LIST_LINE_MAX);
-				else if ((st = add_line(L, li, buf + pos, ll, line, url_file)) != WARD_OK)
+					lwarn(L, line, "line longer than %d bytes",
+					      WARD_LIST_LINE_MAX);
+				else if ((st = add_line(L, li, buf + pos, ll, line, url_file)) !=
+				         WARD_OK)
 					goto done;
 			}
 			pos += ll + 1;
@@ -749,8 +751,8 @@ static ward_status read_map(const char *path, mapent **out, size_t *count, ward_
 		else if (strcmp(act, "ignore") == 0)
 			action = ACT_IGNORE;
 		else {
-			diag_set(diag, path, ln, "unknown action '%s' (block, flag, allow or ignore)",
-			         act);
+			diag_set(diag, path, ln,
+			         "unknown action '%s' (block, flag, allow or ignore)", act);
 			st = WARD_ESYNTAX;
 			goto done;
 		}
@@ -800,8 +802,12 @@ static ward_status build(const ward_urllists *l, uindex **out, ward_diag *diag)
 	}
 	if (l->map && (st = read_map(l->map, &map, &nmap, diag)) != WARD_OK)
 		goto done;
-	loader L = {.x = x, .map = map, .nmap = nmap, .have_map = l->map != NULL,
-	            .warn = l->warn, .ctx = l->ctx};
+	loader L = {.x = x,
+	            .map = map,
+	            .nmap = nmap,
+	            .have_map = l->map != NULL,
+	            .warn = l->warn,
+	            .ctx = l->ctx};
 	if ((st = tab_grow(&x->dom)) != WARD_OK || (st = tab_grow(&x->url)) != WARD_OK ||
 	    (st = tab_grow(&x->uhost)) != WARD_OK)
 		goto done;
@@ -822,8 +828,8 @@ done:
 	return st;
 }
 
-ward_status ward_urllists_load(const char *dir, const char *map, ward_list_warn_cb warn,
-                               void *ctx, ward_urllists **out, ward_diag *diag)
+ward_status ward_urllists_load(const char *dir, const char *map, ward_list_warn_cb warn, void *ctx,
+                               ward_urllists **out, ward_diag *diag)
 {
 	ward_status st = WARD_OK;
 	ward_urllists *l = NULL;
@@ -939,8 +945,7 @@ static void consider(const uindex *x, hit best[4], int li, int kind, size_t off,
 	best[a] = (hit){li, kind, off, len};
 }
 
-static void url_lookups(const uindex *x, const ward_url *u, hit best[4], char *key,
-                        size_t keycap)
+static void url_lookups(const uindex *x, const ward_url *u, hit best[4], char *key, size_t keycap)
 {
 	size_t skip, kl = url_key(u, key, keycap, &skip);
 	if (kl == 0)
@@ -1001,7 +1006,7 @@ void ward_url_result_clear(ward_url_result *r)
 }
 
 #define PROBE_MAX (WARD_HOST_MAX / 2 + 2) /* most labels a host can have, and one */
-#define BATCH 32
+#define BATCH     32
 
 /* The domain probes of one URL: the hash of every host suffix at a label boundary. */
 typedef struct probe {
@@ -1067,7 +1072,8 @@ static ward_status decide(const uindex *x, const ward_url *u, const probe *p, wa
 	for (size_t i = 0; i < p->np; i++) {
 		int li = tab_find(&x->dom, p->hs[i]);
 		if (li >= 0)
-			consider(x, best, li, 1, u->host_off + p->offs[i], u->host_len - p->offs[i]);
+			consider(x, best, li, 1, u->host_off + p->offs[i],
+			         u->host_len - p->offs[i]);
 	}
 	int pick = best[ACT_ALLOW].li >= 0   ? ACT_ALLOW
 	           : best[ACT_BLOCK].li >= 0 ? ACT_BLOCK
@@ -1173,7 +1179,8 @@ ward_status ward_urllists_check(ward_urllists *l, const ward_url *u, ward_scanne
 				r->area = (int)s.top->area;
 				r->matched_kind = 3;
 				snprintf(r->category, sizeof r->category, "search");
-				snprintf(r->list, sizeof r->list, "%s", s.top->file ? s.top->file : "");
+				snprintf(r->list, sizeof r->list, "%s",
+				         s.top->file ? s.top->file : "");
 				r->matched_off = u->query_off;
 				r->matched_len = u->query_len;
 			}

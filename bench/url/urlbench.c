@@ -84,12 +84,17 @@ int main(int argc, char **argv)
 				if (ward_urllists_check_many(l, ok, k, r) != WARD_OK)
 					return 2;
 				for (size_t i = 0; i < k; i++)
-					v[where[i]] = r[i].verdict == WARD_VERDICT_BLOCK ? 'B' : r[i].verdict == WARD_VERDICT_FLAG ? 'F' : 'A';
+					v[where[i]] = r[i].verdict == WARD_VERDICT_BLOCK  ? 'B'
+					              : r[i].verdict == WARD_VERDICT_FLAG ? 'F'
+					                                                  : 'A';
 			} else {
 				for (size_t i = 0; i < k; i++) {
-					if (ward_urllists_check(l, &ok[i], NULL, NULL, NULL, &r[0]) != WARD_OK)
+					if (ward_urllists_check(l, &ok[i], NULL, NULL, NULL,
+					                        &r[0]) != WARD_OK)
 						return 2;
-					v[where[i]] = r[0].verdict == WARD_VERDICT_BLOCK ? 'B' : r[0].verdict == WARD_VERDICT_FLAG ? 'F' : 'A';
+					v[where[i]] = r[0].verdict == WARD_VERDICT_BLOCK  ? 'B'
+					              : r[0].verdict == WARD_VERDICT_FLAG ? 'F'
+					                                                  : 'A';
 					ward_url_result_clear(&r[0]);
 				}
 			}

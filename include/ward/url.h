@@ -30,7 +30,7 @@ extern "C" {
  * dropped, escapes of unreserved characters are decoded and the rest are upper case, dot
  * segments are resolved and duplicate slashes squeezed.  The offsets point into text. */
 typedef struct ward_url {
-	char *text;              /* NUL-terminated; owned: ward_url_clear frees it */
+	char *text; /* NUL-terminated; owned: ward_url_clear frees it */
 	size_t len;
 	size_t host_off, host_len;
 	size_t path_off, path_len;   /* starts with '/', ends before '?' */
@@ -103,14 +103,14 @@ WARD_API size_t ward_urllists_categories(const ward_urllists *l);
 /* What a URL came to. */
 typedef struct ward_url_result {
 	ward_verdict verdict;
-	int area;              /* ward_area of the matching category, or -1 */
-	int matched_kind;      /* 0 none, 1 a domain entry, 2 a URL entry, 3 a search */
-	char category[64];     /* list category that decided, or "" */
-	char list[512];        /* the list file it came from, or "" */
-	size_t matched_off;    /* the entry that matched, as text[matched_off .. +matched_len] */
-	size_t matched_len;    /*   of the canonical URL (a host suffix, or host + path prefix) */
-	const char *engine;    /* search engine name (static), or NULL */
-	char *query;           /* the search query (owned: ward_url_result_clear), or NULL */
+	int area;           /* ward_area of the matching category, or -1 */
+	int matched_kind;   /* 0 none, 1 a domain entry, 2 a URL entry, 3 a search */
+	char category[64];  /* list category that decided, or "" */
+	char list[512];     /* the list file it came from, or "" */
+	size_t matched_off; /* the entry that matched, as text[matched_off .. +matched_len] */
+	size_t matched_len; /*   of the canonical URL (a host suffix, or host + path prefix) */
+	const char *engine; /* search engine name (static), or NULL */
+	char *query;        /* the search query (owned: ward_url_result_clear), or NULL */
 	size_t query_len;
 	ward_severity search_severity; /* highest severity among the query's findings */
 	size_t search_findings;        /* findings of the text rules in the query */
@@ -140,16 +140,16 @@ WARD_API ward_status ward_urllists_check_many(ward_urllists *l, const ward_url *
 /* One line of Squid's native access.log: "time elapsed client code/status bytes method URL
  * user hierarchy/peer type".  Pointers point into the line given. */
 typedef struct ward_squid_entry {
-	double time;           /* Unix time, with milliseconds */
-	const char *client;    /* client address */
+	double time;        /* Unix time, with milliseconds */
+	const char *client; /* client address */
 	size_t client_len;
-	const char *code;      /* e.g. "TCP_MISS/200" */
+	const char *code; /* e.g. "TCP_MISS/200" */
 	size_t code_len;
 	const char *method;
 	size_t method_len;
 	const char *url;
 	size_t url_len;
-	const char *user;      /* "-" when none */
+	const char *user; /* "-" when none */
 	size_t user_len;
 } ward_squid_entry;
 

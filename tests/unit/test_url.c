@@ -25,12 +25,12 @@ static char *canon(const char *in)
 	return s;
 }
 
-#define CANON(in, want)                                                                         \
-	do {                                                                                    \
-		char *got_ = canon(in);                                                         \
-		assert_non_null(got_);                                                          \
-		assert_string_equal(got_, want);                                                \
-		free(got_);                                                                     \
+#define CANON(in, want)                                                                            \
+	do {                                                                                       \
+		char *got_ = canon(in);                                                            \
+		assert_non_null(got_);                                                             \
+		assert_string_equal(got_, want);                                                   \
+		free(got_);                                                                        \
 	} while (0)
 
 static void test_case_and_host(void **state)
@@ -75,8 +75,12 @@ static void test_ip_forms(void **state)
 static void test_idna(void **state)
 {
 	(void)state;
-	CANON("http://b\xc3\xbc" "cher.test/", "http://xn--bcher-kva.test/");
-	CANON("http://B\xc3\x9c" "CHER.test/", "http://xn--bcher-kva.test/");
+	CANON("http://b\xc3\xbc"
+	      "cher.test/",
+	      "http://xn--bcher-kva.test/");
+	CANON("http://B\xc3\x9c"
+	      "CHER.test/",
+	      "http://xn--bcher-kva.test/");
 	/* an ideographic full stop is a dot to a browser */
 	CANON("http://example-adult\xe3\x80\x82test/", "http://example-adult.test/");
 	/* fullwidth letters fold to ASCII */
@@ -234,7 +238,8 @@ static int setup_dir(void **state)
 	put("adult/urls", "example-mixed.test/adult/\nexample-mixed.test/p.html?id=7\n");
 	put("allow/domains", "ok.example-adult.test\n");
 	put("gambling/domains", "example-casino.test");
-	put("ads.hosts", "127.0.0.1 localhost\n0.0.0.0 t.example-ads.test  p.example-ads.test # x\n");
+	put("ads.hosts",
+	    "127.0.0.1 localhost\n0.0.0.0 t.example-ads.test  p.example-ads.test # x\n");
 	put("iwf.txt", "example-abuse.test/g/item1.html\n");
 	put("map", "adult adult-content block\niwf abuse-images-sold block\ngambling - flag\n"
 	           "ads - block\nallow - allow\n");
@@ -285,16 +290,19 @@ static void test_lists(void **state)
 	assert_int_equal(verdict(l, "http://0x0a.0x09.0x08.0x07/"), WARD_VERDICT_BLOCK);
 	assert_int_equal(verdict(l, "http://9.8.7/"), WARD_VERDICT_ALLOW);
 	/* URL prefixes: at segment boundaries; exact with a query */
-	assert_int_equal(check(l, "http://www.example-mixed.test//adult/./x", &r), WARD_VERDICT_BLOCK);
+	assert_int_equal(check(l, "http://www.example-mixed.test//adult/./x", &r),
+	                 WARD_VERDICT_BLOCK);
 	assert_int_equal(r.matched_kind, 2);
 	ward_url_result_clear(&r);
 	assert_int_equal(verdict(l, "http://example-mixed.test/adult"), WARD_VERDICT_BLOCK);
-	assert_int_equal(verdict(l, "http://example-mixed.test/x/../%61dult/y"), WARD_VERDICT_BLOCK);
+	assert_int_equal(verdict(l, "http://example-mixed.test/x/../%61dult/y"),
+	                 WARD_VERDICT_BLOCK);
 	assert_int_equal(verdict(l, "http://example-mixed.test/adulthood"), WARD_VERDICT_ALLOW);
 	assert_int_equal(verdict(l, "http://example-mixed.test/"), WARD_VERDICT_ALLOW);
 	assert_int_equal(verdict(l, "http://example-mixed.test/p.html?id=7"), WARD_VERDICT_BLOCK);
 	assert_int_equal(verdict(l, "http://example-mixed.test/p.html?id=8"), WARD_VERDICT_ALLOW);
-	assert_int_equal(check(l, "http://example-abuse.test/g/item1.html", &r), WARD_VERDICT_BLOCK);
+	assert_int_equal(check(l, "http://example-abuse.test/g/item1.html", &r),
+	                 WARD_VERDICT_BLOCK);
 	assert_int_equal(r.area, WARD_AREA_ABUSE_IMAGES_SOLD);
 	ward_url_result_clear(&r);
 	assert_int_equal(verdict(l, "http://example-abuse.test/g/item2.html"), WARD_VERDICT_ALLOW);
@@ -407,9 +415,9 @@ static void test_search_flag(void **state)
 	ward_urllists *l = NULL;
 	snprintf(map, sizeof map, "%s/map", dir);
 	put("allow/domains", "ok.example-adult.test\ngoogle.com\n");
-	assert_int_equal(ward_engine_load_string(rules, sizeof rules - 1, "t.rules", WARD_LOAD_NOCACHE,
-	                                         &e, &d),
-	                 WARD_OK);
+	assert_int_equal(
+	    ward_engine_load_string(rules, sizeof rules - 1, "t.rules", WARD_LOAD_NOCACHE, &e, &d),
+	    WARD_OK);
 	assert_int_equal(ward_scanner_new(e, &sc), WARD_OK);
 	assert_int_equal(ward_urllists_load(dir, map, NULL, NULL, &l, &d), WARD_OK);
 	ward_url u;
@@ -499,8 +507,9 @@ static void test_squid(void **state)
 	assert_memory_equal(e.client, "10.1.2.3", 8);
 	assert_memory_equal(e.method, "GET", 3);
 	assert_int_equal(e.url_len, strlen("http://example-adult.test/x"));
-	const char *c = "1700000001.000 10 10.1.2.4 TCP_TUNNEL/200 0 CONNECT example-adult.test:443 - "
-	                "HIER_DIRECT/192.0.2.1 -";
+	const char *c =
+	    "1700000001.000 10 10.1.2.4 TCP_TUNNEL/200 0 CONNECT example-adult.test:443 - "
+	    "HIER_DIRECT/192.0.2.1 -";
 	assert_int_equal(ward_squid_parse(c, strlen(c), &e), WARD_OK);
 	assert_memory_equal(e.url, "example-adult.test:443", e.url_len);
 	assert_int_equal(ward_squid_parse("garbage", 7, &e), WARD_ESYNTAX);
@@ -511,19 +520,13 @@ static void test_squid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_case_and_host),
-		cmocka_unit_test(test_ip_forms),
-		cmocka_unit_test(test_idna),
-		cmocka_unit_test(test_path),
-		cmocka_unit_test(test_bad_urls),
-		cmocka_unit_test(test_search_terms),
-		cmocka_unit_test(test_registrable),
-		cmocka_unit_test(test_lists),
-		cmocka_unit_test(test_no_map),
-		cmocka_unit_test(test_broken_lines),
-		cmocka_unit_test(test_search_flag),
-		cmocka_unit_test(test_reload_threads),
-		cmocka_unit_test(test_squid),
+	    cmocka_unit_test(test_case_and_host), cmocka_unit_test(test_ip_forms),
+	    cmocka_unit_test(test_idna),          cmocka_unit_test(test_path),
+	    cmocka_unit_test(test_bad_urls),      cmocka_unit_test(test_search_terms),
+	    cmocka_unit_test(test_registrable),   cmocka_unit_test(test_lists),
+	    cmocka_unit_test(test_no_map),        cmocka_unit_test(test_broken_lines),
+	    cmocka_unit_test(test_search_flag),   cmocka_unit_test(test_reload_threads),
+	    cmocka_unit_test(test_squid),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
