@@ -37,6 +37,14 @@ static int must_escape(unsigned char c)
 	       c == '}' || c == '|' || c == '^' || c == '\\';
 }
 
+/* Bytes norm_escapes must look at: '%' and those must_escape says yes to, as a bitmap. */
+static inline int special(unsigned char c)
+{
+	static const uint64_t m[4] = {0x50000025ffffffffull, 0xb800000150000000ull,
+	                              0xffffffffffffffffull, 0xffffffffffffffffull};
+	return (int)((m[c >> 6] >> (c & 63)) & 1);
+}
+
 static char *put_escape(char *o, unsigned char c)
 {
 	static const char hx[] = "0123456789ABCDEF";
@@ -53,6 +61,10 @@ static char *norm_escapes(char *o, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (!special(c)) {
+			*o++ = (char)c;
+			continue;
+		}
 		if (c == '%') {
 			if (i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
 			    hexval((unsigned char)s[i + 2]) >= 0) {
@@ -390,11 +402,21 @@ ward_status ward_url_canonicalise(const char *in, size_t len, ward_url *u)
 	}
 	/* drop tabs and newlines anywhere; backslashes are slashes to a browser */
 	size_t n = 0;
+	int dirty = 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = in[i];
-		if (c == '\t' || c == '\n' || c == '\r')
-			continue;
-		tmp[n++] = c == '\\' ? '/' : c;
+		dirty |= (c == '\t') | (c == '\n') | (c == '\r') | (c == '\\');
+	}
+	if (!dirty) {
+		memcpy(tmp, in, len);
+		n = len;
+	} else {
+		for (size_t i = 0; i < len; i++) {
+			char c = in[i];
+			if (c == '\t' || c == '\n' || c == '\r')
+				continue;
+			tmp[n++] = c == '\\' ? '/' : c;
+		}
 	}
 	tmp[n] = '\0';
 	const char *p = tmp, *end = tmp + n;
@@ -441,11 +463,9 @@ ward_status ward_url_canonicalise(const char *in, size_t len, ward_url *u)
 	while (a < end && *a != '/' && *a != '?' && *a != '#')
 		a++;
 	const char *hs = p, *he = a;
-	for (const char *k = he; k > hs; k--)
-		if (k[-1] == '@') {
-			hs = k;
-			break;
-		}
+	const char *at = memrchr(hs, '@', (size_t)(he - hs));
+	if (at)
+		hs = at + 1;
 	unsigned port = 0;
 	const char *colon = NULL;
 	if (hs < he && *hs == '[') {
