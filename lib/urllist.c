@@ -1,7 +1,8 @@
 /* urllist.c: category lists, the mapping to areas, the index and its atomic reload.
  *
- * The index is one open-addressing hash table of 64-bit keys (linear probing, load at most
- * 3/4) with a parallel array of 16-bit list numbers.  A domain entry's key is the hash of the
+ * The index is an open-addressing hash table of 64-bit words (linear probing, load at most
+ * 3/4): 48 bits of hash and a 16-bit list number each, behind a Bloom filter small enough to
+ * stay in the CPU's cache.  A domain entry's key is the hash of the
  * domain; a URL entry's key is the hash of "host/path[?query]" with a different seed.  A URL
  * is looked up by hashing each suffix of its host at a label boundary ("a.b.example.test",
  * "b.example.test", "example.test", "test") and each prefix of its path at a segment boundary,
@@ -43,8 +44,9 @@ typedef struct ulist {
 	int action; /* ACT_* */
 } ulist;
 
-/* One hash table: full 64-bit hashes (0 marks an empty slot), and beside them the list number
- * of each.  A probe that misses reads only the hash array. */
+/* One hash table.  While loading: full 64-bit hashes (0 marks an empty slot) and beside them
+ * the list number of each.  Once sealed: one word a slot, the hash's high 48 bits and the list
+ * number in the low 16, so a probe, hit or miss, reads one word. */
 typedef struct utab {
 	uint64_t *keys;
 	uint16_t *vals;
@@ -96,7 +98,8 @@ uint64_t url_hash(const void *p, size_t n, uint64_t seed)
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 32;
-	return h ? h : 1;
+	/* never 0 in the bits a sealed slot keeps (0 marks an empty slot) */
+	return h >> 16 ? h : h | (uint64_t)1 << 63;
 }
 
 /* Large tables are aligned to 2 MiB and asked for huge pages: a random probe then costs one
@@ -214,9 +217,16 @@ static ward_status tab_seal(utab *t)
 	if (!t->bloom)
 		return WARD_ENOMEM;
 	t->bloom_mask = words - 1;
+	/* pack each list number into the low 16 bits of its slot, in place: a hit then reads
+	 * one word.  The slot's position holds the low bits of the hash, the word the high 48,
+	 * so two entries are confused only when 42 or more bits agree by chance. */
 	for (size_t i = 0; i < t->cap; i++)
-		if (t->keys[i])
+		if (t->keys[i]) {
 			t->bloom[bloom_word(t, t->keys[i])] |= bloom_bits(t->keys[i]);
+			t->keys[i] = (t->keys[i] & ~(uint64_t)0xffff) | t->vals[i];
+		}
+	free(t->vals);
+	t->vals = NULL;
 	return WARD_OK;
 }
 
@@ -230,19 +240,19 @@ static inline void tab_prefetch(const utab *t, uint64_t h)
 {
 	size_t j = (size_t)h & (t->cap - 1);
 	__builtin_prefetch(&t->keys[j]);
-	/* the list number is read only on a hit: no need to fetch it ahead */
 }
 
 static inline int tab_find(const utab *t, uint64_t h)
 {
 	if (!t->count || !tab_maybe(t, h))
 		return -1;
+	const uint64_t key = h & ~(uint64_t)0xffff;
 	size_t mask = t->cap - 1, j = (size_t)h & mask;
 	for (;;) {
-		uint64_t k = t->keys[j];
-		if (k == h)
-			return t->vals[j];
-		if (!k)
+		uint64_t w = t->keys[j];
+		if ((w & ~(uint64_t)0xffff) == key)
+			return (int)(w & 0xffff);
+		if (!w)
 			return -1;
 		j = (j + 1) & mask;
 	}
