@@ -63,13 +63,13 @@ t_status 1 "IPv6 literal in a list" U 'http://[2001:DB8:0::7]/'
 
 # JSON
 t_status 1 "json output" U --json http://a.example-adult.test:8080/x 'https://www.google.com/search?q=free+ADULT+v1deos'
-cp "$t_tmp/out" u.json.tmp
-[ "$(wc -l <u.json.tmp)" -eq 2 ]; t_result $? "one object per URL"
-jq -s -e '[.[] | select(.verdict == "block")][0] | .url == "http://a.example-adult.test:8080/x" and .area == "adult-content" and .category == "adult" and .list == "lists/adult/domains" and .matched == "example-adult.test" and .registrable == "example-adult.test"' u.json.tmp >/dev/null
+cp "$t_tmp/out" "$t_tmp/u.json"
+[ "$(wc -l <"$t_tmp/u.json")" -eq 2 ]; t_result $? "one object per URL"
+jq -s -e '[.[] | select(.verdict == "block")][0] | .url == "http://a.example-adult.test:8080/x" and .area == "adult-content" and .category == "adult" and .list == "lists/adult/domains" and .matched == "example-adult.test" and .registrable == "example-adult.test"' "$t_tmp/u.json" >/dev/null
 t_result $? "json block has url, verdict, area, category, list, matched"
-jq -s -e '[.[] | select(.engine == "google")][0] | .verdict == "flag" and .area == "adult-content" and .query == "free ADULT v1deos" and (.findings | length) == 1 and .findings[0].rule == "adult-content.test.search" and .findings[0].match == "ADULT v1deos"' u.json.tmp >/dev/null
+jq -s -e '[.[] | select(.engine == "google")][0] | .verdict == "flag" and .area == "adult-content" and .query == "free ADULT v1deos" and (.findings | length) == 1 and .findings[0].rule == "adult-content.test.search" and .findings[0].match == "ADULT v1deos"' "$t_tmp/u.json" >/dev/null
 t_result $? "json search has query and findings with the original words"
-rm -f u.json.tmp
+rm -f "$t_tmp/u.json"
 t_status 0 "a harmless search is allowed" U --json 'https://www.bing.com/search?q=adult+education'
 jq -e '.verdict == "allow" and .query == "adult education" and (.findings | length) == 0' "$t_tmp/out" >/dev/null
 t_result $? "harmless search: query shown, no findings"
