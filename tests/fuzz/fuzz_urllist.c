@@ -21,6 +21,17 @@ static void warn(const ward_diag *d, void *ctx)
 		__builtin_trap(); /* every report says why */
 }
 
+/* Leaves /tmp as it was found. */
+static void cleanup(void)
+{
+	char p[128];
+	static const char *files[] = {"cat/domains", "cat/urls", "map.conf", "cat", ""};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		remove(p);
+	}
+}
+
 static void write_file(const char *path, const uint8_t *data, size_t size)
 {
 	FILE *f = fopen(path, "w");
@@ -41,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(dir, sizeof dir, "/tmp/ward-fuzz-urllist-XXXXXX");
 		if (!mkdtemp(dir))
 			abort();
+		atexit(cleanup);
 		snprintf(p, sizeof p, "%s/cat", dir);
 		mkdir(p, 0700);
 	}
