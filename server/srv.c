@@ -1,0 +1,289 @@
+/* srv.c: what wardd and `ward admin` share: roles, the audit chain's hash and its verifier,
+ * the at-rest key and sealing of narrative fields. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "srv.h"
+
+static const char *const role_names[SRV_ROLE_COUNT] = {"staff", "dsl", "deputy-dsl", "admin",
+                                                       "auditor"};
+
+const char *srv_role_name(srv_role r)
+{
+	return (unsigned)r < SRV_ROLE_COUNT ? role_names[r] : "?";
+}
+
+int srv_role_from_name(const char *name)
+{
+	for (int i = 0; i < SRV_ROLE_COUNT; i++)
+		if (name && strcmp(name, role_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void srv_concern_clear(srv_concern *c)
+{
+	if (!c)
+		return;
+	free(c->payload);
+	memset(c, 0, sizeof *c);
+}
+
+static void h_i64(crypto_generichash_state *h, int64_t v)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
+	crypto_generichash_update(h, b, 8);
+}
+
+/* Strings go in with their length so that field boundaries cannot be shifted. */
+static void h_str(crypto_generichash_state *h, const char *s)
+{
+	size_t n = strlen(s);
+	h_i64(h, (int64_t)n);
+	crypto_generichash_update(h, (const unsigned char *)s, n);
+}
+
+void srv_audit_hash(const srv_audit *a, unsigned char out[SRV_HASH_LEN])
+{
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, (const unsigned char *)"ward-audit-v1", 13, SRV_HASH_LEN);
+	crypto_generichash_update(&h, a->prev, SRV_HASH_LEN);
+	h_i64(&h, a->seq);
+	h_i64(&h, a->school_id);
+	h_i64(&h, a->actor_id);
+	h_i64(&h, a->at);
+	h_str(&h, a->action);
+	h_str(&h, a->target);
+	h_str(&h, a->source);
+	crypto_generichash_update(&h, a->digest, SRV_HASH_LEN);
+	crypto_generichash_final(&h, out, SRV_HASH_LEN);
+}
+
+void srv_concern_digest(const srv_concern *c, unsigned char out[SRV_HASH_LEN])
+{
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, (const unsigned char *)"ward-concern-v1", 15, SRV_HASH_LEN);
+	h_i64(&h, c->id);
+	h_i64(&h, c->version);
+	h_i64(&h, c->school_id);
+	h_i64(&h, c->reporter_id);
+	h_i64(&h, c->created);
+	h_str(&h, c->status);
+	h_i64(&h, (int64_t)c->payload_len);
+	crypto_generichash_update(&h, c->payload, c->payload_len);
+	crypto_generichash_final(&h, out, SRV_HASH_LEN);
+}
+
+typedef struct verify_ctx {
+	unsigned char prev[SRV_HASH_LEN];
+	int64_t expect_seq, n;
+	char *msg;
+	size_t cap;
+	int broken;
+	srv_store *s;
+} verify_ctx;
+
+static int verify_entry(void *vctx, const srv_audit *a)
+{
+	verify_ctx *v = vctx;
+	unsigned char h[SRV_HASH_LEN];
+	if (a->seq != v->expect_seq) {
+		snprintf(v->msg, v->cap, "audit entry %lld is missing (the next one is %lld)",
+		         (long long)v->expect_seq, (long long)a->seq);
+		v->broken = 1;
+	} else if (sodium_memcmp(a->prev, v->prev, SRV_HASH_LEN) != 0) {
+		snprintf(v->msg, v->cap, "audit entry %lld (%s %s): its link to entry %lld is broken",
+		         (long long)a->seq, a->action, a->target, (long long)a->seq - 1);
+		v->broken = 1;
+	} else {
+		srv_audit_hash(a, h);
+		if (sodium_memcmp(h, a->hash, SRV_HASH_LEN) != 0) {
+			snprintf(v->msg, v->cap,
+			         "audit entry %lld (%s %s) was altered: its hash does not match its fields",
+			         (long long)a->seq, a->action, a->target);
+			v->broken = 1;
+		}
+	}
+	memcpy(v->prev, a->hash, SRV_HASH_LEN);
+	v->expect_seq = a->seq + 1;
+	v->n++;
+	return v->broken;
+}
+
+/* Concern versions are checked against the digest their audit entry recorded. */
+typedef struct digest_ctx {
+	verify_ctx *v;
+	char target[64];
+	unsigned char digest[SRV_HASH_LEN];
+	int found;
+} digest_ctx;
+
+static int find_digest(void *vctx, const srv_audit *a)
+{
+	digest_ctx *d = vctx;
+	if (strcmp(a->target, d->target) == 0 && strncmp(a->action, "concern.", 8) == 0) {
+		memcpy(d->digest, a->digest, SRV_HASH_LEN);
+		d->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int verify_concern(void *vctx, const srv_concern *c)
+{
+	verify_ctx *v = vctx;
+	digest_ctx d;
+	unsigned char h[SRV_HASH_LEN];
+	memset(&d, 0, sizeof d);
+	d.v = v;
+	snprintf(d.target, sizeof d.target, "concern/%lld/v%lld", (long long)c->id,
+	         (long long)c->version);
+	v->s->ops->audit_list(v->s, c->school_id, 0, 1 << 30, find_digest, &d);
+	if (!d.found) {
+		snprintf(v->msg, v->cap, "concern %lld version %lld has no audit entry",
+		         (long long)c->id, (long long)c->version);
+		v->broken = 1;
+		return 1;
+	}
+	srv_concern_digest(c, h);
+	if (sodium_memcmp(h, d.digest, SRV_HASH_LEN) != 0) {
+		snprintf(v->msg, v->cap,
+		         "concern %lld version %lld was altered: it does not match its audit entry",
+		         (long long)c->id, (long long)c->version);
+		v->broken = 1;
+		return 1;
+	}
+	return 0;
+}
+
+ward_status srv_audit_verify(srv_store *s, char *msg, size_t cap, int64_t *entries_out)
+{
+	verify_ctx v;
+	ward_status rc;
+	memset(&v, 0, sizeof v);
+	v.expect_seq = 1;
+	v.msg = msg;
+	v.cap = cap;
+	v.s = s;
+	snprintf(msg, cap, "intact");
+	rc = s->ops->audit_list(s, 0, 0, 1 << 30, verify_entry, &v);
+	if (rc == WARD_OK && !v.broken)
+		rc = s->ops->concern_all_versions(s, verify_concern, &v);
+	if (entries_out)
+		*entries_out = v.n;
+	if (rc == WARD_OK && v.broken)
+		rc = WARD_EINVAL;
+	return rc;
+}
+
+/* The key lives in its own file (0600), never in the database: a copied database file alone
+ * does not reveal the narrative. */
+ward_status srv_key_load(const char *path, int create, unsigned char key[SRV_KEY_LEN])
+{
+	ward_status rc = WARD_EIO;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			goto done;
+		crypto_aead_xchacha20poly1305_ietf_keygen(key);
+		if (write(fd, key, SRV_KEY_LEN) != SRV_KEY_LEN || fsync(fd) != 0)
+			goto done;
+		rc = WARD_OK;
+		goto done;
+	}
+	if (fd < 0) {
+		rc = errno == ENOENT ? WARD_ENOENT : WARD_EIO;
+		goto done;
+	}
+	{
+		struct stat sb;
+		if (fstat(fd, &sb) != 0 || (sb.st_mode & 077) != 0) {
+			fprintf(stderr, "wardd: %s: the key file must be readable by its owner only (0600)\n",
+			        path);
+			rc = WARD_EINVAL;
+			goto done;
+		}
+	}
+	if (read(fd, key, SRV_KEY_LEN) != SRV_KEY_LEN) {
+		rc = WARD_EFORMAT;
+		goto done;
+	}
+	rc = WARD_OK;
+done:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* *out is the caller's (free). ad binds the ciphertext to its row. */
+ward_status srv_seal(const unsigned char key[SRV_KEY_LEN], const char *ad, const char *plain,
+                     size_t n, unsigned char **out, size_t *out_len)
+{
+	size_t len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
+	             crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	unsigned char *buf = malloc(len);
+	unsigned long long clen = 0;
+	if (!buf)
+		return WARD_ENOMEM;
+	randombytes_buf(buf, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	    buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, (const unsigned char *)plain, n,
+	    (const unsigned char *)ad, strlen(ad), NULL, buf, key);
+	*out = buf;
+	*out_len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
+	return WARD_OK;
+}
+
+/* *out (NUL-terminated) is the caller's (free). */
+ward_status srv_open(const unsigned char key[SRV_KEY_LEN], const char *ad, const unsigned char *in,
+                     size_t n, char **out)
+{
+	const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+	unsigned long long plen = 0;
+	char *buf;
+	*out = NULL;
+	if (n < nb + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+		return WARD_EFORMAT;
+	buf = malloc(n + 1);
+	if (!buf)
+		return WARD_ENOMEM;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)buf, &plen, NULL, in + nb, n - nb,
+	                                               (const unsigned char *)ad, strlen(ad), in,
+	                                               key) != 0) {
+		free(buf);
+		return WARD_EFORMAT;
+	}
+	buf[plen] = '\0';
+	*out = buf;
+	return WARD_OK;
+}
+
+ward_status srv_password_hash(const char *pw, char out[SRV_PWHASH_LEN])
+{
+	if (crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return WARD_ENOMEM;
+	return WARD_OK;
+}
+
+int srv_password_check(const char *hash, const char *pw)
+{
+	return crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0;
+}
+
+/* Paths inside the data directory. */
+void srv_paths(const char *data_dir, char *db, size_t dbcap, char *key, size_t keycap)
+{
+	snprintf(db, dbcap, "%s/ward.db", data_dir);
+	snprintf(key, keycap, "%s/wardd.key", data_dir);
+}

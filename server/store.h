@@ -1,0 +1,138 @@
+/* store.h: the one interface between wardd's handlers and its database.  SQLite implements it
+ * first (store_sqlite.c); a PostgreSQL implementation fills in the same table of functions, so
+ * handlers never see SQL.  Every row carries its school_id, so one database can hold many schools.
+ *
+ * Strings returned inside records are owned by the record and freed by its *_free function. */
+#ifndef WARDD_STORE_H
+#define WARDD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ward/common.h>
+
+#define SRV_HASH_LEN 32 /* BLAKE2b-256 */
+
+typedef enum srv_role {
+	SRV_ROLE_STAFF = 0,
+	SRV_ROLE_DSL,
+	SRV_ROLE_DEPUTY_DSL,
+	SRV_ROLE_ADMIN,
+	SRV_ROLE_AUDITOR,
+	SRV_ROLE_COUNT
+} srv_role;
+
+typedef struct srv_user {
+	int64_t id, school_id;
+	char username[64];
+	char pwhash[128]; /* crypto_pwhash_str */
+	srv_role role;
+	int disabled;
+} srv_user;
+
+typedef struct srv_session {
+	int64_t user_id, school_id;
+	unsigned char token_hash[SRV_HASH_LEN];
+	char csrf[48];
+	int64_t created, last_seen;
+} srv_session;
+
+/* One version of a concern.  payload is the sealed (encrypted) JSON of the narrative fields:
+ * children, areas, account, occurred_at, source.  Owned by the record. */
+typedef struct srv_concern {
+	int64_t id, school_id, version, reporter_id, created;
+	char status[24];
+	unsigned char *payload;
+	size_t payload_len;
+} srv_concern;
+
+/* One audit entry.  hash = BLAKE2b(prev || fields || digest); digest covers the row the action
+ * wrote (a concern version's payload), or is all zero. */
+typedef struct srv_audit {
+	int64_t seq, school_id, actor_id, at;
+	char action[48];
+	char target[64];
+	char source[64]; /* remote address */
+	unsigned char digest[SRV_HASH_LEN];
+	unsigned char prev[SRV_HASH_LEN];
+	unsigned char hash[SRV_HASH_LEN];
+} srv_audit;
+
+/* What a write appends to the audit chain in the same transaction. */
+typedef struct srv_audit_in {
+	int64_t school_id, actor_id;
+	const char *action, *target, *source;
+} srv_audit_in;
+
+typedef struct srv_store srv_store;
+
+/* Callbacks for listings; return non-zero to stop. */
+typedef int (*srv_concern_cb)(void *ctx, const srv_concern *c);
+typedef int (*srv_audit_cb)(void *ctx, const srv_audit *a);
+typedef int (*srv_user_cb)(void *ctx, const srv_user *u);
+
+typedef struct srv_store_ops {
+	void (*close)(srv_store *s);
+	ward_status (*school_create)(srv_store *s, const char *name, int64_t *id_out);
+	ward_status (*school_find)(srv_store *s, const char *name, int64_t *id_out);
+	/* Creates a user and audits it.  a duplicate username is WARD_EINVAL. */
+	ward_status (*user_create)(srv_store *s, const srv_user *u, const srv_audit_in *a,
+	                           int64_t *id_out);
+	ward_status (*user_get)(srv_store *s, int64_t id, srv_user *out);
+	ward_status (*user_find)(srv_store *s, int64_t school_id, const char *username,
+	                         srv_user *out);
+	ward_status (*user_list)(srv_store *s, int64_t school_id, srv_user_cb cb, void *ctx);
+	ward_status (*session_put)(srv_store *s, const srv_session *se);
+	ward_status (*session_get)(srv_store *s, const unsigned char *token_hash, srv_session *out);
+	ward_status (*session_touch)(srv_store *s, const unsigned char *token_hash, int64_t now);
+	ward_status (*session_delete)(srv_store *s, const unsigned char *token_hash);
+	/* Writes version c->version of concern c->id (0: a new concern, id assigned) and its audit
+	 * entry in one durable transaction.  On a new version, WARD_EINVAL when the version is
+	 * not the next one. */
+	ward_status (*concern_put)(srv_store *s, srv_concern *c, const srv_audit_in *a);
+	/* Latest version of concern id in school_id; WARD_ENOENT if none. c owned by caller
+	 * (srv_concern_clear). */
+	ward_status (*concern_get)(srv_store *s, int64_t school_id, int64_t id, srv_concern *c);
+	/* Latest versions, newest first; reporter_id 0 for all. */
+	ward_status (*concern_list)(srv_store *s, int64_t school_id, int64_t reporter_id,
+	                            srv_concern_cb cb, void *ctx);
+	ward_status (*concern_versions)(srv_store *s, int64_t school_id, int64_t id,
+	                                srv_concern_cb cb, void *ctx);
+	/* Every concern version of every school, in write order (for audit verify). */
+	ward_status (*concern_all_versions)(srv_store *s, srv_concern_cb cb, void *ctx);
+	/* Appends one audit entry (reads are audited this way). */
+	ward_status (*audit_append)(srv_store *s, const srv_audit_in *a);
+	/* Audit entries in order; school_id 0 for all schools, after_seq for paging. */
+	ward_status (*audit_list)(srv_store *s, int64_t school_id, int64_t after_seq, int limit,
+	                          srv_audit_cb cb, void *ctx);
+	/* Consistent copy of the live database to path (SQLite online backup). */
+	ward_status (*backup)(srv_store *s, const char *path);
+} srv_store_ops;
+
+struct srv_store {
+	const srv_store_ops *ops;
+	char err[256]; /* last error in words */
+};
+
+/* Opens (creating if needed) the SQLite database at path and runs its migrations.  *out freed
+ * with (*out)->ops->close. */
+ward_status srv_store_sqlite_open(const char *path, srv_store **out);
+
+/* Frees the payload of c and zeroes it. */
+void srv_concern_clear(srv_concern *c);
+
+/* Role names as the API spells them; -1 when unknown. */
+const char *srv_role_name(srv_role r);
+int srv_role_from_name(const char *name);
+
+/* The audit entry's hash from its fields and prev (shared by the store and the verifier). */
+void srv_audit_hash(const srv_audit *a, unsigned char out[SRV_HASH_LEN]);
+
+/* BLAKE2b over a concern version's stored fields (what its audit entry's digest holds). */
+void srv_concern_digest(const srv_concern *c, unsigned char out[SRV_HASH_LEN]);
+
+/* Walks the whole chain and every concern version: 0 when intact; otherwise fills msg
+ * (capacity cap) with the first broken link in words and returns WARD_EINVAL. */
+ward_status srv_audit_verify(srv_store *s, char *msg, size_t cap, int64_t *entries_out);
+
+#endif
