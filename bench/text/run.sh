@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# bench/text: ward scan against GNU grep on the same patterns and the same corpus.
+#
+# Builds (once, cached in $O/bench/text) a corpus of $WARD_BENCH_MB (default 256) MB of
+# ordinary English text with indicator phrases planted in it, exports the rule library's plain
+# phrases for grep with `ward rules export-grep`, then times, in the same run:
+#   ward scan -q --rules rules CORPUS
+#   LC_ALL=C grep -E -i -c -f PATTERNS CORPUS
+# and prints MB/s for both (wall clock; ward also per CPU second) and the ratio.
+# Targets (DESIGN.md): ward >= 10x grep, and >= 200 MB/s per core end to end.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+O=${O:-build}
+WARD=${WARD:-$O/ward}
+MB=${WARD_BENCH_MB:-256}
+dir=$O/bench/text
+mkdir -p "$dir"
+corpus=$dir/corpus-$MB.txt
+if [ ! -s "$corpus" ]; then
+	echo "building a $MB MB corpus in $corpus ..."
+	perl bench/text/gen.pl tests/corpus/ordinary "$MB" >"$corpus.tmp"
+	mv "$corpus.tmp" "$corpus"
+fi
+bytes=$(stat -c %s "$corpus")
+"$WARD" rules export-grep rules >"$dir/patterns"
+npat=$(wc -l <"$dir/patterns")
+export WARD_CACHE_DIR=$dir/cache
+"$WARD" rules check rules >/dev/null          # compile once; both sides start warm
+cat "$corpus" >/dev/null                      # and with the corpus in the page cache
+
+now() { date +%s.%N; }
+
+t0=$(now)
+TIMEFORMAT='%U %S'
+{ time "$WARD" scan -q --rules rules "$corpus" || [ $? -eq 1 ]; } 2>"$dir/ward.time"
+t1=$(now)
+ward_cpu=$(awk '{print $1 + $2}' "$dir/ward.time" | tail -1)
+ward_found=$("$WARD" scan --json --rules rules "$corpus" | wc -l) || true
+t2=$(now)
+grep_count=$(LC_ALL=C grep -E -i -c -f "$dir/patterns" "$corpus" || true)
+t3=$(now)
+
+awk -v b="$bytes" -v tw="$(awk "BEGIN{print $t1 - $t0}")" \
+    -v cw="$ward_cpu" -v tg="$(awk "BEGIN{print $t3 - $t2}")" -v np="$npat" -v wf="$ward_found" \
+    -v gc="$grep_count" -v nc="$(nproc)" 'BEGIN {
+	mb = b / 1048576
+	printf "corpus: %.0f MB, %d grep patterns, %d cores\n", mb, np, nc
+	printf "ward scan:           %8.1f MB/s wall, %8.1f MB/s per CPU second (%d findings)\n", mb / tw, mb / cw, wf
+	printf "grep -E -i -c -f:    %8.1f MB/s wall (%d matching lines)\n", mb / tg, gc
+	printf "ratio ward/grep:     %8.1fx (target >= 10x); ward per core %.0f MB/s (target >= 200)\n", tg / tw, mb / cw
+}'
