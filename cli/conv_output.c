@@ -176,7 +176,7 @@ static void print_alert_human(const char *name, const ward_conv_alert *a)
 static void print_stats(const char *name, const ward_chat_stats *st, int json)
 {
 	if (json) {
-		print_json(json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "kind",
+		print_json(json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "kind",
 		                     "chat", "file", name, "format", ward_chat_format_name(st->format),
 		                     "messages", (json_int_t)st->messages, "skipped",
 		                     (json_int_t)st->skipped, "first_skipped",
