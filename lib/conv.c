@@ -493,11 +493,13 @@ static ward_status model_update(ward_conv *c, const ward_chat_message *m,
 		if ((st = add_evidence(c, p, &ev)) != WARD_OK)
 			goto done;
 	}
-	for (size_t i = 0; i < c->np; i++) {
-		if (!c->parties[i].touched)
+	/* only the sender and the recipient can have changed */
+	size_t who[2] = {from, to};
+	for (size_t k = 0; k < 2; k++) {
+		if (who[k] == SIZE_MAX || !c->parties[who[k]].touched)
 			continue;
-		c->parties[i].touched = false;
-		if ((st = update_alert(c, i, m, raised)) != WARD_OK)
+		c->parties[who[k]].touched = false;
+		if ((st = update_alert(c, who[k], m, raised)) != WARD_OK)
 			goto done;
 	}
 	if (c->parties[from].alerted)
