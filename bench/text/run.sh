@@ -47,5 +47,5 @@ awk -v b="$bytes" -v tw="$(awk "BEGIN{print $t1 - $t0}")" \
 	printf "corpus: %.0f MB, %d grep patterns, %d cores\n", mb, np, nc
 	printf "ward scan:           %8.1f MB/s wall, %8.1f MB/s per CPU second (%d findings)\n", mb / tw, mb / cw, wf
 	printf "grep -E -i -c -f:    %8.1f MB/s wall (%d matching lines)\n", mb / tg, gc
-	printf "ratio ward/grep:     %8.1fx (target >= 10x); ward per core %.0f MB/s (target >= 200)\n", tg / tw, mb / cw
+	printf "ratio ward/grep:     %8.2fx (target >= 10x); ward per core %.0f MB/s (target >= 200)\n", tg / tw, mb / cw
 }'
