@@ -18,5 +18,6 @@
 #include <ward/conv.h>
 #include <ward/guide.h>
 #include <ward/url.h>
+#include <ward/image.h>
 
 #endif
