@@ -141,6 +141,25 @@ uninstall:
 deps:
 	scripts/deps.sh
 
+# ---- c-icap service module (icap/): build/icap/srv_ward.so, only when icap/ has sources and
+# libicapapi (Debian libicapapi-dev, c-icap-config) is installed.  libward is linked in statically.
+ICAP_SRC := $(wildcard icap/*.c)
+ICAP_CFLAGS := $(shell c-icap-config --cflags 2>/dev/null | tr ' ' '\n' | grep -E '^-(I|D)' | tr '\n' ' ')
+ICAP_SO := $(if $(and $(ICAP_SRC),$(ICAP_CFLAGS)),$(O)/icap/srv_ward.so)
+all: $(ICAP_SO)
+
+$(O)/icap/%.o: icap/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(ICAP_CFLAGS) $(call pc,libcurl) -MMD -MP -c $< -o $@
+
+$(O)/icap/srv_ward.so: $(patsubst icap/%.c,$(O)/icap/%.o,$(ICAP_SRC)) $(O)/libward.a
+	$(say) LD $@
+	$(Q)$(CC) -shared $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(O)/libward.a $(LIB_LIBS) \
+	    $(call pl,libcurl) -licapapi -lpthread -lm
+-include $(wildcard $(O)/icap/*.d)
+# ---- end of the c-icap block
+
 # The contract: install what is missing, build, run every test (also under ASan+UBSan, and a
 # short fuzzing run).  Output ends with "N passed, N failed".
 test: deps
