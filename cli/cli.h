@@ -83,5 +83,8 @@ int cmd_scan(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_guide(int argc, char **argv);
 int cmd_url(int argc, char **argv);
+int cmd_hash(int argc, char **argv);  /* cmd_hash.c */
+int cmd_match(int argc, char **argv); /* cmd_hash.c */
+int cmd_admin(int argc, char **argv);
 
 #endif

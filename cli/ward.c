@@ -50,6 +50,29 @@ const cli_command cli_commands[] = {
 	 "  -f, --file FILE   the guidance file (default: $WARD_GUIDANCE,\n"
 	 "                    ./guidance/response.txt, the installed copy)\n"
 	 "      --check       only read the file and report errors by line\n"},
+	{"hash", cmd_hash, "PDQ perceptual hash, quality and MD5/SHA-1/SHA-256 of images",
+	 "usage: ward hash [--json] [--dihedral] FILE...\n"
+	 "Decodes each image (JPEG, PNG, WebP, GIF first frame) in memory and prints file, pdq\n"
+	 "(64 hex digits, as Meta's reference prints it), quality (under 50: not reliable), md5,\n"
+	 "sha1, sha256, width and height.  No image byte is written anywhere.\n"
+	 "\n"
+	 "  -j, --json       one JSON object per image\n"
+	 "  -d, --dihedral   also the 8 rotated and mirrored PDQ hashes\n"
+	 "\n"
+	 "Exit status: 0 all hashed, 2 an image could not be read (the message says why).\n"},
+	{"match", cmd_match, "match images against PDQ and MD5/SHA-1/SHA-256 hash lists",
+	 "usage: ward match --list LIST [--list LIST]... [--distance D] [--json] FILE...\n"
+	 "Hashes each image and prints every list entry it matches: exact hashes, and PDQ\n"
+	 "hashes within Hamming distance D (default 31), with the entry, label, area and\n"
+	 "distance.  Lists hold one hash a line, optionally with a label and an area id.\n"
+	 "\n"
+	 "  -l, --list LIST      a hash list (repeatable)\n"
+	 "  -D, --distance D     PDQ Hamming distance, 0 to 256 (default 31)\n"
+	 "  -d, --dihedral       also match rotated and mirrored copies\n"
+	 "  -j, --json           one JSON object per image with its matches\n"
+	 "\n"
+	 "Exit status: 0 no match, 1 a match, 2 an error (bad list lines are reported by\n"
+	 "line number and the rest of the list is still used).\n"},
 	{"url", cmd_url, "categorise URLs with block lists, allow-lists and search terms",
 	 "usage: ward url [OPTIONS] [URL]...\n"
 	 "Canonicalises each URL (standard input, one a line, when none), looks it up in the\n"
@@ -66,6 +89,18 @@ const cli_command cli_commands[] = {
 	 "\n"
 	 "Exit status: 0 all allowed, 1 something blocked or flagged, 2 an error (a list that\n"
 	 "cannot be read, a line that is not a URL).\n"},
+	{"admin", cmd_admin, "set up wardd: a school and its first admin, accounts, audit, backups",
+	 "usage: ward admin [--data-dir DIR] init --school NAME [--username NAME]\n"
+	 "       ward admin [--data-dir DIR] user add --school NAME --username NAME --role ROLE\n"
+	 "       ward admin [--data-dir DIR] audit verify\n"
+	 "       ward admin [--data-dir DIR] backup FILE\n"
+	 "       ward admin [--data-dir DIR] [--force] restore FILE\n"
+	 "wardd's data directory (default: $WARD_DATA, /var/lib/ward) holds ward.db and wardd.key.\n"
+	 "init creates both, the school and its first admin; a new password is printed once\n"
+	 "(--password sets one of at least 12 characters).  Roles: staff, dsl, deputy-dsl, admin,\n"
+	 "auditor.  audit verify exits 1 and names the first broken link when the chain or a\n"
+	 "concern was altered.  backup copies the live database (safe while wardd runs), sealed\n"
+	 "with the key; restore needs the same key file.\n"},
 	{NULL, NULL, NULL, NULL},
 };
 
