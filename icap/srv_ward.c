@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ward/ward.h>
 
@@ -51,6 +52,9 @@ static ward_urllists *lists;
 static alertq *alerts;
 static pthread_key_t scanner_key;
 static char *page;
+static char *alert_token;
+static pthread_mutex_t alerts_mu = PTHREAD_MUTEX_INITIALIZER;
+static pid_t alerts_pid;
 static size_t page_len;
 
 static const char default_page[] =
@@ -262,7 +266,19 @@ static void post(struct wreq *r, int area, const char *rule, const char *sev, co
 	alertq_alert a = {0};
 	const ward_area_info *ai = ward_area_get((ward_area)area);
 	int act = (area >= 0 && area < WARD_AREA_COUNT) ? area_action[area] : ACT_DEFAULT;
-	if (!alerts || !r->monitored || !ai || act == ACT_OFF || act == ACT_BLOCK || quiet_now())
+	if (!cfg_alert_url || !r->monitored || !ai || act == ACT_OFF || act == ACT_BLOCK || quiet_now())
+		return;
+	/* c-icap forks its children after post_init, and threads do not survive a fork: each
+	 * child starts its own poster on its first alert. */
+	pthread_mutex_lock(&alerts_mu);
+	if (!alerts || alerts_pid != getpid()) {
+		alerts = alertq_start(cfg_alert_url, alert_token, cfg_spool, ALERTQ_DEFAULT_CAP);
+		alerts_pid = getpid();
+		if (!alerts)
+			ci_debug_printf(1, "ward: cannot start the alert poster\n");
+	}
+	pthread_mutex_unlock(&alerts_mu);
+	if (!alerts)
 		return;
 	a.area = ai->id;
 	a.rule = rule;
@@ -385,13 +401,7 @@ static int post_init_service(ci_service_xdata_t *x, struct ci_server_conf *serve
 		while (e > token && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
 			*--e = '\0';
 	}
-	if (cfg_alert_url)
-		alerts = alertq_start(cfg_alert_url, token, cfg_spool, ALERTQ_DEFAULT_CAP);
-	free(token);
-	if (cfg_alert_url && !alerts) {
-		ci_debug_printf(1, "ward: cannot start the alert poster\n");
-		return CI_ERROR;
-	}
+	alert_token = token; /* the poster starts in the child that serves requests */
 	ci_debug_printf(3, "ward: ready (%zu rules, %zu list entries)\n",
 	                engine ? ward_engine_rule_count(engine) : 0,
 	                lists ? ward_urllists_entries(lists) : 0);
@@ -400,8 +410,11 @@ static int post_init_service(ci_service_xdata_t *x, struct ci_server_conf *serve
 
 static void close_service(void)
 {
-	alertq_stop(alerts, 3000);
+	if (alerts && alerts_pid == getpid())
+		alertq_stop(alerts, 3000);
 	alerts = NULL;
+	free(alert_token);
+	alert_token = NULL;
 	ward_urllists_free(lists);
 	lists = NULL;
 	ward_engine_free(engine);
@@ -458,6 +471,7 @@ static int reqmod(struct wreq *r, ci_request_t *req)
 		goto done;
 	if (ward_urllists_check(lists, &u, scanner(), on_search, r, &res) != WARD_OK)
 		goto done;
+	ci_debug_printf(5, "ward: %s: %s (%s)\n", u.text, ward_verdict_name(res.verdict), res.category);
 	act = (res.area >= 0 && res.area < WARD_AREA_COUNT) ? area_action[res.area] : ACT_DEFAULT;
 	if (res.verdict == WARD_VERDICT_BLOCK) {
 		block = act == ACT_DEFAULT || act == ACT_BLOCK || act == ACT_BOTH;
@@ -488,6 +502,30 @@ done:
 	return rc;
 }
 
+/* The request's URL with its query (c-icap's ci_http_request_url drops the query): the
+ * request line's target, or Host and the path for an origin-form target.  Returns its length,
+ * or 0 when there is none or it does not fit. */
+static size_t request_url(ci_request_t *req, char *out, size_t cap)
+{
+	ci_headers_list_t *h = ci_http_request_headers(req);
+	const char *line, *t, *e, *host;
+	size_t n = 0;
+	if (!h || h->used < 1 || !(line = h->headers[0]) || !(t = strchr(line, ' ')))
+		return 0;
+	t++;
+	e = strchr(t, ' ');
+	if (!e)
+		e = t + strlen(t);
+	if (*t == '/') {
+		host = ci_headers_value(h, "Host");
+		if (!host)
+			return 0;
+		n = (size_t)snprintf(out, cap, "http://%s%.*s", host, (int)(e - t), t);
+	} else
+		n = (size_t)snprintf(out, cap, "%.*s", (int)(e - t), t);
+	return n < cap ? n : 0;
+}
+
 static int check_preview(char *data, int len, ci_request_t *req)
 {
 	struct wreq *r = ci_service_data(req);
@@ -497,7 +535,7 @@ static int check_preview(char *data, int len, ci_request_t *req)
 		free(url);
 		return CI_MOD_ERROR;
 	}
-	if (ci_http_request_url(req, url, URL_MAX) > 0)
+	if (request_url(req, url, URL_MAX) > 0)
 		r->url = url;
 	else
 		free(url);

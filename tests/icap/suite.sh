@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# tests/icap/suite.sh: Squid and c-icap (Debian packages) with the srv_ward module on loopback
+# ports, a local origin server and a test alert receiver.  Checks the block page, a flagged
+# search that is let through with an alert, a page with an indicator phrase, and that each alert
+# arrives exactly once.
+# To post to a real wardd instead of the test receiver, set WARD_TEST_ALERTS_URL (and
+# WARD_TEST_ALERTS_TOKEN); the checks then read the alerts back from WARD_TEST_ALERTS_RECORD.
+. "$(dirname "$0")/../lib.sh"
+SO=$(realpath -m "$WARD_BUILD/icap/srv_ward.so")
+if [ ! -f "$SO" ] || ! command -v c-icap >/dev/null || [ ! -x /usr/sbin/squid ]; then
+	echo "1..0 # SKIP needs $SO, c-icap and squid"
+	exit 0
+fi
+T=$t_tmp
+chmod 755 "$T"
+mkdir -p "$T/www" "$T/lists" "$T/logs" "$T/cache"
+chmod 777 "$T/logs" "$T/cache"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	[ -f "$T/squid.pid" ] && kill "$(cat "$T/squid.pid")" 2>/dev/null
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "$WARD_TEST_KEEP" ] && cp -r "$T/logs" "$WARD_TEST_KEEP"; rm -rf "$T"
+}
+trap cleanup EXIT
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+waitfile() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+waitport() { for _ in $(seq 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+# Origin: an ordinary page, a page with a clinical indicator phrase, an ordinary photograph.
+printf '<html><body><p>The school trip to the museum is on Friday.</p></body></html>\n' >"$T/www/index.html"
+printf '<html><body><p>Forum post: men pay him to see me at the flat.</p></body></html>\n' >"$T/www/indicator.html"
+img=$(ls /work/shared/testdata/pdq/images/misc-images/*.jpg 2>/dev/null | head -1)
+[ -n "$img" ] && cp "$img" "$T/www/photo.jpg"
+python3 "$WARD_TOP/tests/icap/origin.py" "$T/origin.port" "$T/www" & pids+=($!)
+
+TOKEN=${WARD_TEST_ALERTS_TOKEN:-test-service-token}
+RECORD=${WARD_TEST_ALERTS_RECORD:-$T/alerts.jsonl}
+if [ -z "$WARD_TEST_ALERTS_URL" ]; then
+	python3 "$WARD_TOP/tests/icap/receiver.py" "$T/recv.port" "$RECORD" "$TOKEN" & pids+=($!)
+	waitfile "$T/recv.port"
+	ALERTS_URL=http://127.0.0.1:$(cat "$T/recv.port")/api/v1/alerts
+else
+	ALERTS_URL=$WARD_TEST_ALERTS_URL
+fi
+waitfile "$T/origin.port"
+OPORT=$(cat "$T/origin.port")
+: >"$RECORD"
+printf '%s\n' "$TOKEN" >"$T/token"
+
+echo "blocked.example.test" >"$T/lists/adult-content"
+IPORT=$(freeport)
+cat >"$T/c-icap.conf" <<CONF
+PidFile $T/c-icap.pid
+CommandsSocket $T/c-icap.ctl
+Port 127.0.0.1:$IPORT
+StartServers 1
+MaxServers 1
+ThreadsPerChild 8
+ServerLog $T/logs/cicap-server.log
+AccessLog $T/logs/cicap-access.log
+DebugLevel ${WARD_TEST_ICAP_DEBUG:-1}
+ModulesDir /usr/lib/x86_64-linux-gnu/c_icap
+ServicesDir /usr/lib/x86_64-linux-gnu/c_icap
+Service ward $SO
+ward.Rules $WARD_TOP/rules
+ward.Lists $T/lists
+ward.AlertURL $ALERTS_URL
+ward.TokenFile $T/token
+ward.SpoolFile $T/spool
+ward.Monitor 127.0.0.0/8
+CONF
+c-icap -N -f "$T/c-icap.conf" >"$T/logs/cicap.out" 2>&1 & pids+=($!)
+t_ok "c-icap starts with srv_ward" waitport "$IPORT"
+
+SPORT=$(freeport)
+cat >"$T/squid.conf" <<CONF
+http_port 127.0.0.1:$SPORT
+pid_filename $T/squid.pid
+access_log stdio:$T/logs/access.log
+cache_log $T/logs/cache.log
+cache_store_log none
+coredump_dir $T/cache
+cache deny all
+dns_nameservers 127.0.0.1
+shutdown_lifetime 0 seconds
+http_access allow localhost
+http_access deny all
+cache_peer 127.0.0.1 parent $OPORT 0 no-query originserver name=origin
+never_direct allow all
+icap_enable on
+icap_send_client_ip on
+icap_preview_enable on
+icap_service ward_req reqmod_precache icap://127.0.0.1:$IPORT/ward bypass=off
+icap_service ward_resp respmod_precache icap://127.0.0.1:$IPORT/ward bypass=off
+adaptation_access ward_req allow all
+adaptation_access ward_resp allow all
+CONF
+/usr/sbin/squid -N -f "$T/squid.conf" >"$T/logs/squid.out" 2>&1 & pids+=($!)
+t_ok "Squid starts" waitport "$SPORT"
+
+get() { curl -s -o "$T/body" -w '%{http_code}' --max-time 10 -x "http://127.0.0.1:$SPORT" "$1"; }
+code=$(get http://www.ordinary.test/index.html)
+t_ok "an ordinary page passes unchanged" test "$code" = 200 -a "$(cat "$T/body")" = "$(cat "$T/www/index.html")"
+code=$(get http://blocked.example.test/some/page)
+t_ok "a blocked test domain gets the block page (403)" test "$code" = 403
+t_grep "the block page links to Childline" 'childline\.org\.uk' "$T/body"
+t_grep "the block page links to CEOP" 'ceop\.police\.uk' "$T/body"
+t_ok "the block page names nothing that was matched" sh -c "! grep -Eqi 'adult-content|blocked\.example|categor' '$T/body'"
+code=$(get 'http://www.google.com/search?q=youre+so+mature')
+t_ok "a search for a flagged term is let through" test "$code" = 200
+code=$(get http://www.ordinary.test/indicator.html)
+t_ok "a page with an indicator phrase passes unchanged" test "$code" = 200 -a "$(cat "$T/body")" = "$(cat "$T/www/indicator.html")"
+# The same requests again: the server merges them by dedup_key.
+get http://blocked.example.test/some/page >/dev/null
+get http://www.ordinary.test/indicator.html >/dev/null
+for _ in $(seq 50); do [ "$(wc -l <"$RECORD")" -ge 3 ] && break; sleep 0.1; done
+sleep 0.5
+t_grep "the blocked domain raised an alert" '"area": "adult-content".*"source": "icap".*blocked\.example\.test' "$RECORD"
+t_grep "the search raised an alert" '"rule": "grooming\.[^"]*".*google\.com/search' "$RECORD"
+t_grep "the indicator page raised an alert" '"area": "exploitation".*indicator\.html' "$RECORD"
+t_grep "the subject is the client address" '"subject": "127\.0\.0\.1"' "$RECORD"
+t_ok "no alert carries image bytes or the page itself" sh -c "! grep -q 'museum' '$RECORD'"
+t_ok "each alert arrives exactly once" test "$(jq -r .dedup_key "$RECORD" | sort | uniq -d | wc -l)" = 0 -a "$(wc -l <"$RECORD")" = 3
+t_ok "the ordinary page raised no alert" sh -c "! grep -q 'index\.html' '$RECORD'"
+t_ok "nothing was left in the spool" test ! -s "$T/spool"
+t_done
