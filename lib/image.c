@@ -410,6 +410,46 @@ static void maybe_grey(pixels *p)
 	p->channels = 1;
 }
 
+/* The format comes from the bytes, never from the file name.  p->px: caller frees. */
+static ward_status decode_any(const uint8_t *b, size_t len, pixels *p, const char **format,
+                              ward_diag *diag)
+{
+	ward_status st = WARD_OK;
+	if (len >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) {
+		*format = "jpeg";
+		st = decode_jpeg(b, len, p, diag);
+	} else if (len >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
+		*format = "png";
+		st = decode_png(b, len, p, diag);
+	} else if (len >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) {
+		*format = "webp";
+		st = decode_webp(b, len, p, diag);
+	} else if (len >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6))) {
+		*format = "gif";
+		st = decode_gif(b, len, p, diag);
+	} else {
+		diag_set(diag, len ? "not an image ward reads (JPEG, PNG, WebP, GIF)" : "empty file");
+		st = WARD_EFORMAT;
+	}
+	if (st == WARD_OK)
+		maybe_grey(p);
+	return st;
+}
+
+/* *px: caller frees. */
+ward_status image_decode(const uint8_t *buf, size_t len, uint8_t **px, unsigned *width,
+                         unsigned *height, unsigned *channels, ward_diag *d)
+{
+	pixels p = {NULL, 0, 0, 0};
+	const char *fmt = NULL;
+	ward_status st = decode_any(buf, len, &p, &fmt, d);
+	*px = p.px;
+	*width = p.width;
+	*height = p.height;
+	*channels = p.channels;
+	return st;
+}
+
 /* buf is the caller's and not kept. */
 ward_status ward_image_hash_mem(const void *buf, size_t len, int flags, ward_image_hashes *out,
                                 ward_diag *diag)
@@ -441,26 +481,9 @@ ward_status ward_image_hash_mem(const void *buf, size_t len, int flags, ward_ima
 	sha256_update(&s2, len, b);
 	sha256_digest(&s2, sizeof out->sha256, out->sha256);
 
-	/* The format comes from the bytes, never from the file name. */
-	if (len >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) {
-		out->format = "jpeg";
-		st = decode_jpeg(b, len, &p, diag);
-	} else if (len >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
-		out->format = "png";
-		st = decode_png(b, len, &p, diag);
-	} else if (len >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) {
-		out->format = "webp";
-		st = decode_webp(b, len, &p, diag);
-	} else if (len >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6))) {
-		out->format = "gif";
-		st = decode_gif(b, len, &p, diag);
-	} else {
-		diag_set(diag, len ? "not an image ward reads (JPEG, PNG, WebP, GIF)" : "empty file");
-		st = WARD_EFORMAT;
-	}
+	st = decode_any(b, len, &p, &out->format, diag);
 	if (st != WARD_OK)
 		goto done;
-	maybe_grey(&p);
 	out->width = p.width;
 	out->height = p.height;
 	st = ward_pdq_from_pixels(p.px, p.width, p.height, p.channels, &out->pdq, &out->quality,

@@ -52,6 +52,41 @@ static void box_row(const float *in, float *out, int n, int window)
 	}
 }
 
+static int reference_layout;
+
+void pdq_set_reference_layout(int on)
+{
+	reference_layout = on;
+}
+
+/* The reference's box1DFloat with a stride: one column at a time. */
+static void box_strided(const float *in, float *out, int n, int stride, int window)
+{
+	int half = (window + 2) / 2;
+	int p1 = half - 1, p2 = window - half + 1, p3 = n - window, p4 = half - 1;
+	int li = 0, ri = 0, oi = 0, count = 0;
+	float sum = 0.0f;
+	for (int i = 0; i < p1; i++, ri += stride) {
+		sum += in[ri];
+		count++;
+	}
+	for (int i = 0; i < p2; i++, ri += stride, oi += stride) {
+		sum += in[ri];
+		count++;
+		out[oi] = sum / count;
+	}
+	for (int i = 0; i < p3; i++, ri += stride, li += stride, oi += stride) {
+		sum += in[ri];
+		sum -= in[li];
+		out[oi] = sum / count;
+	}
+	for (int i = 0; i < p4; i++, li += stride, oi += stride) {
+		sum -= in[li];
+		count--;
+		out[oi] = sum / count;
+	}
+}
+
 /* box1DFloat down every column at once: sums[j] is column j's running sum; each lane does
  * exactly the scalar sequence, so the result is the reference's. */
 static void box_cols(const float *in, float *out, int rows, int cols, int window, float *sums)
@@ -209,7 +244,11 @@ void pdq_hash_float(float *luma, float *scratch, int rows, int cols, ward_pdq_ha
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < rows; i++)
 			box_row(luma + (size_t)i * cols, scratch + (size_t)i * cols, cols, wrow);
-		box_cols(scratch, luma, rows, cols, wcol, sums);
+		if (reference_layout)
+			for (int j = 0; j < cols; j++)
+				box_strided(scratch + j, luma + j, rows, cols, wcol);
+		else
+			box_cols(scratch, luma, rows, cols, wcol, sums);
 	}
 	for (int i = 0; i < 64; i++) {
 		int ini = (int)(((i + 0.5) * rows) / 64);
