@@ -73,6 +73,22 @@ const cli_command cli_commands[] = {
 	 "\n"
 	 "Exit status: 0 no match, 1 a match, 2 an error (bad list lines are reported by\n"
 	 "line number and the rest of the list is still used).\n"},
+	{"ingest", cmd_ingest, "follow Squid and DNS query logs and post alerts to wardd",
+	 "usage: ward ingest [OPTIONS]\n"
+	 "Follows logs as they grow and posts what the web filter flags or blocks to wardd.\n"
+	 "  -s, --squid-log FILE    Squid native access log (repeatable)\n"
+	 "  -d, --dns-log FILE      dnsmasq or Unbound query log (repeatable)\n"
+	 "  -S, --state FILE        where the position in each log is kept (required)\n"
+	 "  -w, --wardd URL         wardd alerts endpoint, e.g. https://wardd/api/v1/alerts\n"
+	 "  -t, --token-file FILE   file holding the service token\n"
+	 "  -p, --spool FILE        alerts wardd has not taken yet (default STATE.spool)\n"
+	 "  -l, --lists DIR         category lists; -m, --map FILE their mapping\n"
+	 "  -r, --rules PATH        rules for search terms\n"
+	 "      --monitor ADDR[/N]|user:NAME  only these subjects raise alerts (repeatable)\n"
+	 "      --quiet-hours HH:MM-HH:MM     no alerts for events in these hours\n"
+	 "      --area-off AREA     no alerts for this area (repeatable)\n"
+	 "      --once              read to the end of each log and stop\n"
+	 "      --interval MS       how often to look for new lines (default 500)\n"},
 	{"url", cmd_url, "categorise URLs with block lists, allow-lists and search terms",
 	 "usage: ward url [OPTIONS] [URL]...\n"
 	 "Canonicalises each URL (standard input, one a line, when none), looks it up in the\n"

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Test alert receiver: answers POST /api/v1/alerts as wardd will (201 new, 200 merged
-duplicate by dedup_key, 401 for a bad token) and appends each body it accepts to a file.
+duplicate by dedup_key, 401 for a bad token) and appends each new alert to RECORDFILE and every
+alert received, merged or not, to RECORDFILE.all.
 Usage: receiver.py PORTFILE RECORDFILE TOKEN"""
 import json, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +33,8 @@ class H(BaseHTTPRequestHandler):
         except ValueError:
             return self.answer(400, {"error": "bad json"})
         k = a.get("dedup_key")
+        with open(record + ".all", "a") as f:
+            f.write(json.dumps(a) + "\n")
         if k in seen:
             return self.answer(200, {"id": seen[k], "merged": True})
         seen[k] = len(seen) + 1
