@@ -375,7 +375,14 @@ ward_status ward_hashlist_query_pdq(ward_hashlist *hl, const ward_pdq_hash *h, i
 		int np = neighbours(h->w[c], r, probes);
 		for (int p = 0; p < np; p++) {
 			uint16_t v = probes[p];
-			for (uint32_t k = o[v]; k < o[v + 1]; k++) {
+			uint32_t end = o[v + 1];
+			/* Candidates are random reads into a large array: fetch ahead so many misses
+			 * overlap instead of waiting for each in turn. */
+			for (uint32_t k = o[v]; k < end && k < o[v] + 16; k++)
+				__builtin_prefetch(&hl->pdq[ids[k]]);
+			for (uint32_t k = o[v]; k < end; k++) {
+				if (k + 16 < end)
+					__builtin_prefetch(&hl->pdq[ids[k + 16]]);
 				uint32_t i = ids[k];
 				const ward_pdq_hash *e = &hl->pdq[i];
 				int d = ward_pdq_distance(h, e);
