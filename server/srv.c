@@ -83,13 +83,20 @@ void srv_concern_digest(const srv_concern *c, unsigned char out[SRV_HASH_LEN])
 	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
 
+typedef struct digest_ent {
+	char target[64];
+	unsigned char digest[SRV_HASH_LEN];
+} digest_ent;
+
 typedef struct verify_ctx {
 	unsigned char prev[SRV_HASH_LEN];
 	int64_t expect_seq, n;
 	char *msg;
 	size_t cap;
-	int broken;
+	int broken, oom;
 	srv_store *s;
+	struct digest_ent *ents;
+	size_t n_ents, cap_ents;
 } verify_ctx;
 
 static int verify_entry(void *vctx, const srv_audit *a)
@@ -113,49 +120,51 @@ static int verify_entry(void *vctx, const srv_audit *a)
 			v->broken = 1;
 		}
 	}
+	if (!v->broken && strncmp(a->action, "concern.", 8) == 0 &&
+	    strncmp(a->target, "concern/", 8) == 0 && strstr(a->target, "/v")) {
+		if (v->n_ents == v->cap_ents) {
+			size_t cap = v->cap_ents ? v->cap_ents * 2 : 1024;
+			void *n = realloc(v->ents, cap * sizeof *v->ents);
+			if (!n) {
+				v->oom = 1;
+				return 1;
+			}
+			v->ents = n;
+			v->cap_ents = cap;
+		}
+		snprintf(v->ents[v->n_ents].target, sizeof v->ents[0].target, "%s", a->target);
+		memcpy(v->ents[v->n_ents++].digest, a->digest, SRV_HASH_LEN);
+	}
 	memcpy(v->prev, a->hash, SRV_HASH_LEN);
 	v->expect_seq = a->seq + 1;
 	v->n++;
 	return v->broken;
 }
 
-/* Concern versions are checked against the digest their audit entry recorded. */
-typedef struct digest_ctx {
-	verify_ctx *v;
-	char target[64];
-	unsigned char digest[SRV_HASH_LEN];
-	int found;
-} digest_ctx;
-
-static int find_digest(void *vctx, const srv_audit *a)
+/* Concern versions are checked against the digest their audit entry recorded: the chain walk
+ * keeps (target, digest) for every concern entry, sorted afterwards for lookup. */
+static int ent_cmp(const void *a, const void *b)
 {
-	digest_ctx *d = vctx;
-	if (strcmp(a->target, d->target) == 0 && strncmp(a->action, "concern.", 8) == 0) {
-		memcpy(d->digest, a->digest, SRV_HASH_LEN);
-		d->found = 1;
-		return 1;
-	}
-	return 0;
+	return strcmp(((const digest_ent *)a)->target, ((const digest_ent *)b)->target);
 }
 
 static int verify_concern(void *vctx, const srv_concern *c)
 {
 	verify_ctx *v = vctx;
-	digest_ctx d;
+	digest_ent key, *d;
 	unsigned char h[SRV_HASH_LEN];
-	memset(&d, 0, sizeof d);
-	d.v = v;
-	snprintf(d.target, sizeof d.target, "concern/%lld/v%lld", (long long)c->id,
+	memset(&key, 0, sizeof key);
+	snprintf(key.target, sizeof key.target, "concern/%lld/v%lld", (long long)c->id,
 	         (long long)c->version);
-	v->s->ops->audit_list(v->s, c->school_id, 0, 1 << 30, find_digest, &d);
-	if (!d.found) {
+	d = v->ents ? bsearch(&key, v->ents, v->n_ents, sizeof *v->ents, ent_cmp) : NULL;
+	if (!d) {
 		snprintf(v->msg, v->cap, "concern %lld version %lld has no audit entry",
 		         (long long)c->id, (long long)c->version);
 		v->broken = 1;
 		return 1;
 	}
 	srv_concern_digest(c, h);
-	if (sodium_memcmp(h, d.digest, SRV_HASH_LEN) != 0) {
+	if (sodium_memcmp(h, d->digest, SRV_HASH_LEN) != 0) {
 		snprintf(v->msg, v->cap,
 		         "concern %lld version %lld was altered: it does not match its audit entry",
 		         (long long)c->id, (long long)c->version);
@@ -176,8 +185,14 @@ ward_status srv_audit_verify(srv_store *s, char *msg, size_t cap, int64_t *entri
 	v.s = s;
 	snprintf(msg, cap, "intact");
 	rc = s->ops->audit_list(s, 0, 0, 1 << 30, verify_entry, &v);
-	if (rc == WARD_OK && !v.broken)
+	if (rc == WARD_OK && v.oom)
+		rc = WARD_ENOMEM;
+	if (rc == WARD_OK && !v.broken) {
+		if (v.ents)
+			qsort(v.ents, v.n_ents, sizeof *v.ents, ent_cmp);
 		rc = s->ops->concern_all_versions(s, verify_concern, &v);
+	}
+	free(v.ents);
 	if (entries_out)
 		*entries_out = v.n;
 	if (rc == WARD_OK && v.broken)

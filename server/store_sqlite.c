@@ -450,7 +450,7 @@ static ward_status sq_concern_put(srv_store *b, srv_concern *c, const srv_audit_
 			goto done;
 		c->id = sqlite3_column_int64(st, 0);
 		c->version = 1;
-	} else {
+	} else if (c->version != 1) {
 		st = prep(s, "SELECT COALESCE(MAX(version), 0) FROM concern_versions WHERE concern_id = ? AND school_id = ?");
 		if (!st)
 			goto done;

@@ -1,0 +1,352 @@
+/* cmd_admin.c: `ward admin`: set up a school, create accounts, verify the audit chain, back up
+ * and restore wardd's data directory.  Works on the data directory directly (the store is
+ * safe to open beside a running wardd: SQLite WAL). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "srv.h"
+
+#define BACKUP_MAX ((size_t)2 << 30)
+
+typedef struct admin_opts {
+	const char *data_dir, *school, *username, *role, *password;
+	int force;
+} admin_opts;
+
+/* A password of 20 characters from an alphabet without look-alikes. */
+static void gen_password(char *out, size_t cap)
+{
+	static const char abc[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	size_t n = cap - 1 < 20 ? cap - 1 : 20;
+	for (size_t i = 0; i < n; i++)
+		out[i] = abc[randombytes_uniform(sizeof abc - 1)];
+	out[n] = '\0';
+}
+
+static int open_store(const admin_opts *o, int create, srv_store **s, unsigned char *key)
+{
+	char db[600], kp[600];
+	srv_paths(o->data_dir, db, sizeof db, kp, sizeof kp);
+	if (!create && access(db, F_OK) != 0) {
+		cli_error("%s: no database there; run `ward admin init` first", o->data_dir);
+		return 0;
+	}
+	if (create && mkdir(o->data_dir, 0700) != 0 && errno != EEXIST) {
+		cli_error("%s: %s", o->data_dir, strerror(errno));
+		return 0;
+	}
+	if (key && srv_key_load(kp, create, key) != WARD_OK) {
+		cli_error("%s: cannot read or create the key file", kp);
+		return 0;
+	}
+	if (srv_store_sqlite_open(db, s) != WARD_OK) {
+		cli_error("%s: cannot open the database", db);
+		return 0;
+	}
+	return 1;
+}
+
+static int add_user(srv_store *s, int64_t school, const admin_opts *o, const char *action)
+{
+	srv_user u;
+	char pw[64];
+	int64_t id = 0;
+	srv_audit_in a = {school, 0, action, NULL, "ward admin"};
+	int role = srv_role_from_name(o->role);
+	if (role < 0) {
+		cli_error("--role %s: not one of staff, dsl, deputy-dsl, admin, auditor", o->role);
+		return EXIT_TROUBLE;
+	}
+	if (!o->username || strlen(o->username) >= sizeof u.username || !*o->username) {
+		cli_error("--username is required (at most 63 bytes)");
+		return EXIT_TROUBLE;
+	}
+	if (o->password && strlen(o->password) < 12) {
+		cli_error("a password needs at least 12 characters");
+		return EXIT_TROUBLE;
+	}
+	memset(&u, 0, sizeof u);
+	u.school_id = school;
+	u.role = (srv_role)role;
+	snprintf(u.username, sizeof u.username, "%s", o->username);
+	if (o->password)
+		snprintf(pw, sizeof pw, "%s", o->password);
+	else
+		gen_password(pw, sizeof pw);
+	if (srv_password_hash(pw, u.pwhash) != WARD_OK ||
+	    s->ops->user_create(s, &u, &a, &id) != WARD_OK) {
+		cli_error("cannot create %s: %s", o->username, s->err);
+		return EXIT_TROUBLE;
+	}
+	printf("created %s (%s) in this school\n", u.username, srv_role_name(u.role));
+	if (!o->password)
+		printf("password (shown once): %s\n", pw);
+	sodium_memzero(pw, sizeof pw);
+	return EXIT_CLEAN;
+}
+
+static int do_init(const admin_opts *o)
+{
+	srv_store *s = NULL;
+	unsigned char key[SRV_KEY_LEN];
+	int64_t school = 0;
+	int rc = EXIT_TROUBLE;
+	admin_opts a = *o;
+	if (!o->school) {
+		cli_error("init needs --school NAME");
+		return EXIT_TROUBLE;
+	}
+	if (!open_store(o, 1, &s, key))
+		goto done;
+	if (s->ops->school_find(s, o->school, &school) == WARD_OK) {
+		cli_error("school %s already exists", o->school);
+		goto done;
+	}
+	if (s->ops->school_create(s, o->school, &school) != WARD_OK) {
+		cli_error("cannot create the school: %s", s->err);
+		goto done;
+	}
+	printf("school %s created in %s\n", o->school, o->data_dir);
+	a.role = "admin";
+	if (!a.username)
+		a.username = "admin";
+	rc = add_user(s, school, &a, "user.create-first-admin");
+done:
+	sodium_memzero(key, sizeof key);
+	if (s)
+		s->ops->close(s);
+	return rc;
+}
+
+static int do_user_add(const admin_opts *o)
+{
+	srv_store *s = NULL;
+	int64_t school = 0;
+	int rc = EXIT_TROUBLE;
+	if (!o->school || !o->role) {
+		cli_error("user add needs --school, --username and --role");
+		return EXIT_TROUBLE;
+	}
+	if (!open_store(o, 0, &s, NULL))
+		goto done;
+	if (s->ops->school_find(s, o->school, &school) != WARD_OK) {
+		cli_error("no school named %s", o->school);
+		goto done;
+	}
+	rc = add_user(s, school, o, "user.create");
+done:
+	if (s)
+		s->ops->close(s);
+	return rc;
+}
+
+static int do_verify(const admin_opts *o)
+{
+	srv_store *s = NULL;
+	char msg[256];
+	int64_t n = 0;
+	int rc = EXIT_TROUBLE;
+	if (!open_store(o, 0, &s, NULL))
+		goto done;
+	if (srv_audit_verify(s, msg, sizeof msg, &n) == WARD_OK) {
+		printf("audit chain intact: %lld entries, every concern version matches its entry\n",
+		       (long long)n);
+		rc = EXIT_CLEAN;
+	} else {
+		printf("audit chain BROKEN: %s\n", msg);
+		rc = EXIT_FOUND;
+	}
+done:
+	if (s)
+		s->ops->close(s);
+	return rc;
+}
+
+/* Reads a whole file (at most max bytes); *out is the caller's (free). */
+static int slurp(const char *path, size_t max, unsigned char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int ok = 0;
+	if (!f)
+		return 0;
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1 << 20;
+			if (cap > max + 1)
+				cap = max + 1;
+			unsigned char *nb = realloc(buf, cap);
+			if (!nb || n == max + 1)
+				goto done;
+			buf = nb;
+		}
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0)
+			break;
+		if (n > max)
+			goto done;
+	}
+	ok = !ferror(f);
+done:
+	fclose(f);
+	if (!ok) {
+		free(buf);
+		buf = NULL;
+	}
+	*out = buf;
+	*len = n;
+	return ok;
+}
+
+static int write_file(const char *path, const unsigned char *b, size_t n, int excl)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | (excl ? O_EXCL : 0) | O_CLOEXEC, 0600);
+	int ok = 0;
+	if (fd < 0)
+		return 0;
+	ok = write(fd, b, n) == (ssize_t)n && fsync(fd) == 0;
+	close(fd);
+	return ok;
+}
+
+/* The backup is the SQLite online backup of the live database, sealed with the data
+ * directory's key; keep a copy of the key file somewhere else as well. */
+static int do_backup(const admin_opts *o, const char *out)
+{
+	srv_store *s = NULL;
+	unsigned char key[SRV_KEY_LEN], *plain = NULL, *sealed = NULL;
+	size_t n = 0, sn = 0;
+	char tmp[700];
+	int rc = EXIT_TROUBLE;
+	snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+	if (!open_store(o, 0, &s, key))
+		goto done;
+	if (s->ops->backup(s, tmp) != WARD_OK) {
+		cli_error("backup failed: %s", s->err);
+		goto done;
+	}
+	if (!slurp(tmp, BACKUP_MAX, &plain, &n)) {
+		cli_error("%s: cannot read the copy", tmp);
+		goto done;
+	}
+	if (srv_seal(key, "ward-backup-v1", (const char *)plain, n, &sealed, &sn) != WARD_OK ||
+	    !write_file(out, sealed, sn, 1)) {
+		cli_error("%s: cannot write the backup (does it exist already?)", out);
+		goto done;
+	}
+	printf("backup written to %s (%zu bytes, encrypted with %s/wardd.key)\n", out, sn,
+	       o->data_dir);
+	rc = EXIT_CLEAN;
+done:
+	unlink(tmp);
+	if (plain)
+		sodium_memzero(plain, n);
+	free(plain);
+	free(sealed);
+	sodium_memzero(key, sizeof key);
+	if (s)
+		s->ops->close(s);
+	return rc;
+}
+
+static int do_restore(const admin_opts *o, const char *in)
+{
+	unsigned char key[SRV_KEY_LEN], *sealed = NULL;
+	char *plain = NULL, db[600], kp[600];
+	size_t n = 0;
+	int rc = EXIT_TROUBLE;
+	srv_paths(o->data_dir, db, sizeof db, kp, sizeof kp);
+	if (srv_key_load(kp, 0, key) != WARD_OK) {
+		cli_error("%s: the key file that sealed the backup is needed", kp);
+		return EXIT_TROUBLE;
+	}
+	if (!slurp(in, BACKUP_MAX + 64, &sealed, &n)) {
+		cli_error("%s: cannot read", in);
+		goto done;
+	}
+	if (srv_open(key, "ward-backup-v1", sealed, n, &plain) != WARD_OK) {
+		cli_error("%s: not a ward backup made with this key, or altered", in);
+		goto done;
+	}
+	n -= 40; /* nonce and tag */
+	if (!o->force && access(db, F_OK) == 0) {
+		cli_error("%s exists; stop wardd and pass --force to replace it", db);
+		goto done;
+	}
+	{
+		char wal[700], shm[700];
+		snprintf(wal, sizeof wal, "%s-wal", db);
+		snprintf(shm, sizeof shm, "%s-shm", db);
+		unlink(wal);
+		unlink(shm);
+		unlink(db);
+	}
+	if (!write_file(db, (const unsigned char *)plain, n, 1)) {
+		cli_error("%s: cannot write", db);
+		goto done;
+	}
+	printf("restored %s from %s; run `ward admin audit verify` to check it\n", db, in);
+	rc = EXIT_CLEAN;
+done:
+	if (plain)
+		sodium_memzero(plain, n);
+	free(plain);
+	free(sealed);
+	sodium_memzero(key, sizeof key);
+	return rc;
+}
+
+int cmd_admin(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"data-dir", required_argument, NULL, 'd'}, {"school", required_argument, NULL, 's'},
+	    {"username", required_argument, NULL, 'u'}, {"role", required_argument, NULL, 'r'},
+	    {"password", required_argument, NULL, 'p'}, {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+	};
+	admin_opts o;
+	int c;
+	memset(&o, 0, sizeof o);
+	o.data_dir = getenv("WARD_DATA") ? getenv("WARD_DATA") : "/var/lib/ward";
+	while ((c = getopt_long(argc, argv, "d:s:u:r:p:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o.data_dir = optarg; break;
+		case 's': o.school = optarg; break;
+		case 'u': o.username = optarg; break;
+		case 'r': o.role = optarg; break;
+		case 'p': o.password = optarg; break;
+		case 'f': o.force = 1; break;
+		case 'h': cli_usage(stdout, "admin"); return EXIT_CLEAN;
+		default: cli_usage(stderr, "admin"); return EXIT_TROUBLE;
+		}
+	}
+	if (sodium_init() < 0) {
+		cli_error("libsodium could not start");
+		return EXIT_TROUBLE;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc >= 1 && strcmp(argv[0], "init") == 0 && argc == 1)
+		return do_init(&o);
+	if (argc == 2 && strcmp(argv[0], "user") == 0 && strcmp(argv[1], "add") == 0)
+		return do_user_add(&o);
+	if (argc == 2 && strcmp(argv[0], "audit") == 0 && strcmp(argv[1], "verify") == 0)
+		return do_verify(&o);
+	if (argc == 2 && strcmp(argv[0], "backup") == 0)
+		return do_backup(&o, argv[1]);
+	if (argc == 2 && strcmp(argv[0], "restore") == 0)
+		return do_restore(&o, argv[1]);
+	cli_usage(stderr, "admin");
+	return EXIT_TROUBLE;
+}

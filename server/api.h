@@ -1,0 +1,49 @@
+/* api.h: wardd's HTTP side: configuration, the route table, start and stop. */
+#ifndef WARDD_API_H
+#define WARDD_API_H
+
+#include <stdint.h>
+
+#include "srv.h"
+
+typedef struct srv_config {
+	char listen[64];       /* address to bind, e.g. 127.0.0.1 */
+	unsigned port;         /* 8080 */
+	char data_dir[512];    /* holds ward.db and wardd.key */
+	unsigned threads;      /* libmicrohttpd thread pool */
+	int secure_cookies;    /* mark cookies Secure (behind TLS) */
+	int64_t idle_timeout;  /* seconds a session lives without use */
+	int64_t session_max;   /* seconds a session lives at most */
+	size_t max_body;       /* largest request body accepted */
+} srv_config;
+
+/* Defaults, then /etc/ward/wardd.conf's [wardd] section (ini) when path is set. */
+void srv_config_defaults(srv_config *c);
+/* Returns 0 or the line of the first error (-1: unreadable). */
+int srv_config_read(srv_config *c, const char *path);
+/* Sets one key as the file or the command line spells it; 0 when known and valid. */
+int srv_config_set(srv_config *c, const char *key, const char *value);
+
+/* One route: the table is the source of truth for dispatch, access, --routes and the docs. */
+#define SRV_ANON (1u << 31) /* no sign-in needed */
+#define SRV_R(r) (1u << (r))
+#define SRV_ANY (SRV_R(SRV_ROLE_STAFF) | SRV_R(SRV_ROLE_DSL) | SRV_R(SRV_ROLE_DEPUTY_DSL) | \
+                 SRV_R(SRV_ROLE_ADMIN) | SRV_R(SRV_ROLE_AUDITOR))
+
+typedef struct srv_request srv_request;
+typedef struct srv_route {
+	const char *method;
+	const char *path; /* segments; {id} matches a decimal id */
+	void (*handler)(srv_request *r);
+	uint32_t roles;   /* SRV_R bits, SRV_ANON */
+	const char *summary;
+} srv_route;
+extern const srv_route srv_routes[];
+
+typedef struct srv_server srv_server;
+/* Starts serving; the store and key are borrowed until srv_server_stop. */
+ward_status srv_server_start(const srv_config *c, srv_store *store,
+                             const unsigned char key[SRV_KEY_LEN], srv_server **out);
+void srv_server_stop(srv_server *s);
+
+#endif

@@ -1,0 +1,154 @@
+/* main.c: wardd, the safeguarding service.  Reads its configuration, opens the store, serves
+ * the API until SIGTERM or SIGINT, then stops cleanly. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "api.h"
+
+static const char usage[] =
+    "usage: wardd [OPTIONS]\n"
+    "The ward safeguarding service: accounts, concerns and the audit chain over HTTP.\n"
+    "\n"
+    "  -c, --config FILE     configuration file (default " WARD_SYSCONFDIR "/wardd.conf;\n"
+    "                        a missing default file is not an error)\n"
+    "  -l, --listen ADDR     address to listen on (default 127.0.0.1)\n"
+    "  -p, --port N          port (default 8080)\n"
+    "  -d, --data-dir DIR    ward.db and wardd.key live here (default /var/lib/ward)\n"
+    "  -t, --threads N       worker threads (default 4)\n"
+    "      --secure-cookies  mark session cookies Secure (when served behind TLS)\n"
+    "      --routes          print the route table (method, path, roles) and exit\n"
+    "  -h, --help            this help\n"
+    "  -V, --version         print the version\n"
+    "\n"
+    "Initialise a data directory first with `ward admin init`.  See wardd(8).\n";
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void print_routes(void)
+{
+	static const char *const names[] = {"staff", "dsl", "deputy-dsl", "admin", "auditor"};
+	for (const srv_route *r = srv_routes; r->method; r++) {
+		printf("%s %s", r->method, r->path);
+		if (r->roles & SRV_ANON)
+			printf(" anonymous");
+		for (int i = 0; i < SRV_ROLE_COUNT; i++)
+			if (r->roles & SRV_R(i))
+				printf(" %s", names[i]);
+		printf("\n");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_SECURE = 256, O_ROUTES };
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},  {"listen", required_argument, NULL, 'l'},
+	    {"port", required_argument, NULL, 'p'},    {"data-dir", required_argument, NULL, 'd'},
+	    {"threads", required_argument, NULL, 't'}, {"secure-cookies", no_argument, NULL, O_SECURE},
+	    {"routes", no_argument, NULL, O_ROUTES},   {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+	};
+	srv_config cfg;
+	const char *config = NULL;
+	char db[600], keyp[600];
+	unsigned char key[SRV_KEY_LEN];
+	srv_store *store = NULL;
+	srv_server *server = NULL;
+	int rc = 2, o;
+	struct {
+		const char *k, *v;
+	} over[16];
+	int n_over = 0;
+
+	srv_config_defaults(&cfg);
+	while ((o = getopt_long(argc, argv, "c:l:p:d:t:hV", opts, NULL)) != -1) {
+		const char *k = NULL;
+		switch (o) {
+		case 'c': config = optarg; break;
+		case 'l': k = "listen"; break;
+		case 'p': k = "port"; break;
+		case 'd': k = "data_dir"; break;
+		case 't': k = "threads"; break;
+		case O_SECURE: k = "secure_cookies"; optarg = (char *)"1"; break;
+		case O_ROUTES: print_routes(); return 0;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': printf("wardd %s\n", WARD_VERSION); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+		if (k && n_over < 16) {
+			over[n_over].k = k;
+			over[n_over++].v = optarg;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "wardd: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	{
+		const char *path = config ? config : WARD_SYSCONFDIR "/wardd.conf";
+		int e = access(path, R_OK) == 0 || config ? srv_config_read(&cfg, path) : 0;
+		if (e != 0) {
+			if (e < 0)
+				fprintf(stderr, "wardd: cannot read %s\n", path);
+			else
+				fprintf(stderr, "wardd: %s:%d: error\n", path, e);
+			return 2;
+		}
+	}
+	for (int i = 0; i < n_over; i++)
+		if (srv_config_set(&cfg, over[i].k, over[i].v) != 0) {
+			fprintf(stderr, "wardd: --%s %s: not a valid value\n", over[i].k, over[i].v);
+			return 2;
+		}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "wardd: libsodium could not start\n");
+		return 2;
+	}
+	srv_paths(cfg.data_dir, db, sizeof db, keyp, sizeof keyp);
+	if (access(db, F_OK) != 0) {
+		fprintf(stderr, "wardd: %s has no database; run `ward admin init --data-dir %s` first\n",
+		        cfg.data_dir, cfg.data_dir);
+		goto done;
+	}
+	if (srv_key_load(keyp, 0, key) != WARD_OK) {
+		fprintf(stderr, "wardd: cannot read the key file %s\n", keyp);
+		goto done;
+	}
+	if (srv_store_sqlite_open(db, &store) != WARD_OK)
+		goto done;
+	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
+	if (srv_server_start(&cfg, store, key, &server) != WARD_OK)
+		goto done;
+	fprintf(stderr, "wardd: listening on http://%s:%u (data in %s)\n", cfg.listen, cfg.port,
+	        cfg.data_dir);
+	while (!stop)
+		pause();
+	fprintf(stderr, "wardd: stopping\n");
+	rc = 0;
+done:
+	srv_server_stop(server);
+	if (store)
+		store->ops->close(store);
+	sodium_memzero(key, sizeof key);
+	return rc;
+}
