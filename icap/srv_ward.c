@@ -35,7 +35,11 @@ enum { ACT_DEFAULT = 0, ACT_OFF, ACT_ALERT, ACT_BLOCK, ACT_BOTH };
 /* Configuration (c-icap directives "ward.NAME"). */
 static char *cfg_rules, *cfg_lists, *cfg_map, *cfg_alert_url, *cfg_token_file, *cfg_spool,
     *cfg_page_file;
+static char *cfg_hashlist;
 static int cfg_max_scan = 2 * 1024 * 1024;
+static int cfg_max_image = 8 * 1024 * 1024;
+static int cfg_pdq_distance = 31;
+static ward_hashlist *hashes;
 static int area_action[WARD_AREA_COUNT];
 static int quiet_from = -1, quiet_to = -1; /* minutes after local midnight */
 struct monitor {
@@ -84,6 +88,9 @@ static struct ci_conf_entry conf_table[] = {
     {"TokenFile", &cfg_token_file, ci_cfg_set_str, "file holding the service token"},
     {"SpoolFile", &cfg_spool, ci_cfg_set_str, "spool for alerts wardd has not taken"},
     {"BlockPage", &cfg_page_file, ci_cfg_set_str, "HTML file for the block page"},
+    {"HashList", &cfg_hashlist, ci_cfg_set_str, "image hash list (PDQ, MD5, SHA-1, SHA-256)"},
+    {"MaxImageSize", &cfg_max_image, ci_cfg_set_int, "largest image hashed (bytes)"},
+    {"PDQDistance", &cfg_pdq_distance, ci_cfg_set_int, "PDQ Hamming distance for a match"},
     {"MaxScanSize", &cfg_max_scan, ci_cfg_set_int, "largest response body scanned (bytes)"},
     {"AreaAction", NULL, set_area_action, "AREA off|alert|block|both"},
     {"QuietHours", NULL, set_quiet, "HH:MM-HH:MM: no alerts in these hours"},
@@ -221,7 +228,10 @@ struct fifo {
 };
 
 struct wreq {
-	int mode; /* 0 echo, 1 block page, 2 echo and scan */
+	int mode; /* 0 echo, 1 block page, 2 echo and scan, 3 echo and hash */
+	char *img; /* the image so far, in memory only; freed (and cleared) at the end */
+	size_t img_len, img_cap;
+	int img_over;
 	int streaming, eof;
 	struct fifo f;
 	size_t scanned;
@@ -387,6 +397,17 @@ static int post_init_service(ci_service_xdata_t *x, struct ci_server_conf *serve
 		ci_debug_printf(1, "ward: lists %s: %s\n", cfg_lists, ward_strerror(st));
 		return CI_ERROR;
 	}
+	if (cfg_hashlist) {
+		size_t bad = 0;
+		if ((st = ward_hashlist_new(&hashes)) != WARD_OK ||
+		    (st = ward_hashlist_load(hashes, cfg_hashlist, NULL, NULL, &bad)) != WARD_OK ||
+		    (st = ward_hashlist_build(hashes)) != WARD_OK) {
+			ci_debug_printf(1, "ward: hash list %s: %s\n", cfg_hashlist, ward_strerror(st));
+			return CI_ERROR;
+		}
+		if (bad)
+			ci_debug_printf(1, "ward: hash list %s: %zu lines skipped\n", cfg_hashlist, bad);
+	}
 	if (cfg_page_file && !(page = slurp(cfg_page_file, PAGE_MAX, &page_len))) {
 		ci_debug_printf(1, "ward: cannot read block page %s\n", cfg_page_file);
 		return CI_ERROR;
@@ -419,6 +440,8 @@ static void close_service(void)
 	lists = NULL;
 	ward_engine_free(engine);
 	engine = NULL;
+	ward_hashlist_free(hashes);
+	hashes = NULL;
 	/* Scanners of live threads are freed by the key's destructor as the threads end. */
 	free(page);
 	page = NULL;
@@ -451,9 +474,66 @@ static void release_request_data(void *data)
 		if (s)
 			ward_stream_end(s);
 	}
+	if (r->img)
+		explicit_bzero(r->img, r->img_cap);
+	free(r->img);
 	free(r->f.p);
 	free(r->url);
 	free(r);
+}
+
+static void img_put(struct wreq *r, const char *b, size_t n)
+{
+	if (r->img_over || !n)
+		return;
+	if (r->img_len + n > (size_t)cfg_max_image) {
+		r->img_over = 1;
+		return;
+	}
+	if (r->img_len + n > r->img_cap) {
+		size_t c = r->img_cap ? r->img_cap : 65536;
+		char *q;
+		while (c < r->img_len + n)
+			c *= 2;
+		if (!(q = malloc(c))) {
+			r->img_over = 1;
+			return;
+		}
+		if (r->img) {
+			memcpy(q, r->img, r->img_len);
+			explicit_bzero(r->img, r->img_cap);
+			free(r->img);
+		}
+		r->img = q;
+		r->img_cap = c;
+	}
+	memcpy(r->img + r->img_len, b, n);
+	r->img_len += n;
+}
+
+static int on_hash_match(const ward_hash_match *m, void *ctx)
+{
+	struct wreq *r = ctx;
+	char rule[200];
+	if (m->label && m->label[0])
+		snprintf(rule, sizeof rule, "hashlist:%s", m->label);
+	else
+		snprintf(rule, sizeof rule, "hashlist:%s:%zu", ward_hash_kind_name(m->kind), m->entry + 1);
+	post(r, m->area >= 0 ? m->area : WARD_AREA_ABUSE_IMAGES_SUBJECT, rule, "critical", "", -1,
+	     -1);
+	return 1; /* one alert per image */
+}
+
+/* Hashes the collected image and posts a match; the bytes are cleared either way. */
+static void img_check(struct wreq *r)
+{
+	ward_image_hashes ih;
+	if (r->img && !r->img_over &&
+	    ward_image_hash_mem(r->img, r->img_len, WARD_IMAGE_DIHEDRAL, &ih, NULL) == WARD_OK)
+		ward_hashlist_match(hashes, &ih, cfg_pdq_distance, on_hash_match, r);
+	if (r->img)
+		explicit_bzero(r->img, r->img_cap);
+	r->img_len = 0;
 }
 
 static int is_text(const char *ct)
@@ -551,6 +631,11 @@ static int check_preview(char *data, int len, ci_request_t *req)
 			r->streaming = 1;
 			rc = CI_MOD_CONTINUE;
 		}
+	} else if (ci_req_hasbody(req) && hashes && r->monitored &&
+	           !strncasecmp(ci_http_response_get_header(req, "Content-Type") ?: "", "image/", 6) &&
+	           ci_http_content_length(req) <= cfg_max_image) {
+		r->mode = 3;
+		rc = CI_MOD_CONTINUE;
 	}
 	if (rc == CI_MOD_ALLOW204 && !ci_req_allow204(req))
 		rc = CI_MOD_CONTINUE; /* echo */
@@ -561,6 +646,8 @@ static int check_preview(char *data, int len, ci_request_t *req)
 			ward_stream_write(scanner(), data, (size_t)len);
 			r->scanned += (size_t)len;
 		}
+		if (r->mode == 3)
+			img_put(r, data, (size_t)len);
 		ci_req_unlock_data(req);
 	}
 	return rc;
@@ -573,6 +660,8 @@ static int end_of_data(ci_request_t *req)
 		ward_stream_end(scanner());
 		r->streaming = 0;
 	}
+	if (r && r->mode == 3)
+		img_check(r);
 	if (r)
 		r->eof = 1;
 	return CI_MOD_DONE;
@@ -594,6 +683,8 @@ static int service_io(char *wbuf, int *wlen, char *rbuf, int *rlen, int iseof, c
 				ward_stream_write(scanner(), rbuf, n);
 			r->scanned += n;
 		}
+		if (r->mode == 3)
+			img_put(r, rbuf, (size_t)*rlen);
 	}
 	if (iseof)
 		r->eof = 1;

@@ -31,8 +31,11 @@ waitport() { for _ in $(seq 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/nu
 # Origin: an ordinary page, a page with a clinical indicator phrase, an ordinary photograph.
 printf '<html><body><p>The school trip to the museum is on Friday.</p></body></html>\n' >"$T/www/index.html"
 printf '<html><body><p>Forum post: men pay him to see me at the flat.</p></body></html>\n' >"$T/www/indicator.html"
-img=$(ls /work/shared/testdata/pdq/images/misc-images/*.jpg 2>/dev/null | head -1)
-[ -n "$img" ] && cp "$img" "$T/www/photo.jpg"
+# An ordinary photograph from the PDQ test data, listed in a test hash list by its PDQ hash.
+P=${WARD_PDQ_DATA:-$WARD_TOP/../shared/testdata/pdq}; [ -d "$P" ] || P=/work/shared/testdata/pdq
+cp "$P/images/misc-images/c.png" "$T/www/photo.png"
+pdq=$("$WARD" hash "$T/www/photo.png" | awk '/^pdq:/ {print $2}')
+printf '# test list: an ordinary photograph\n%s,test-photo,abuse-images-subject\n' "$pdq" >"$T/test.hashes"
 python3 "$WARD_TOP/tests/icap/origin.py" "$T/origin.port" "$T/www" & pids+=($!)
 
 TOKEN=${WARD_TEST_ALERTS_TOKEN:-test-service-token}
@@ -70,6 +73,7 @@ ward.AlertURL $ALERTS_URL
 ward.TokenFile $T/token
 ward.SpoolFile $T/spool
 ward.Monitor 127.0.0.0/8
+ward.HashList $T/test.hashes
 CONF
 c-icap -N -f "$T/c-icap.conf" >"$T/logs/cicap.out" 2>&1 & pids+=($!)
 t_ok "c-icap starts with srv_ward" waitport "$IPORT"
@@ -112,17 +116,21 @@ code=$(get 'http://www.google.com/search?q=youre+so+mature')
 t_ok "a search for a flagged term is let through" test "$code" = 200
 code=$(get http://www.ordinary.test/indicator.html)
 t_ok "a page with an indicator phrase passes unchanged" test "$code" = 200 -a "$(cat "$T/body")" = "$(cat "$T/www/indicator.html")"
+get http://www.ordinary.test/photo.png >/dev/null
+t_ok "the listed image passes through unchanged" cmp -s "$T/body" "$T/www/photo.png"
 # The same requests again: the server merges them by dedup_key.
 get http://blocked.example.test/some/page >/dev/null
 get http://www.ordinary.test/indicator.html >/dev/null
-for _ in $(seq 50); do [ "$(wc -l <"$RECORD")" -ge 3 ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ "$(wc -l <"$RECORD")" -ge 4 ] && break; sleep 0.1; done
 sleep 0.5
 t_grep "the blocked domain raised an alert" '"area": "adult-content".*"source": "icap".*blocked\.example\.test' "$RECORD"
 t_grep "the search raised an alert" '"rule": "grooming\.[^"]*".*google\.com/search' "$RECORD"
 t_grep "the indicator page raised an alert" '"area": "exploitation".*indicator\.html' "$RECORD"
+t_grep "the listed image raised an alert" '"area": "abuse-images-subject", "rule": "hashlist:test-photo".*photo\.png' "$RECORD"
+t_ok "the image alert holds no image bytes" sh -c "! grep -q PNG '$RECORD'"
 t_grep "the subject is the client address" '"subject": "127\.0\.0\.1"' "$RECORD"
 t_ok "no alert carries image bytes or the page itself" sh -c "! grep -q 'museum' '$RECORD'"
-t_ok "each alert arrives exactly once" test "$(jq -r .dedup_key "$RECORD" | sort | uniq -d | wc -l)" = 0 -a "$(wc -l <"$RECORD")" = 3
+t_ok "each alert arrives exactly once" test "$(jq -r .dedup_key "$RECORD" | sort | uniq -d | wc -l)" = 0 -a "$(wc -l <"$RECORD")" = 4
 t_ok "the ordinary page raised no alert" sh -c "! grep -q 'index\.html' '$RECORD'"
 t_ok "nothing was left in the spool" test ! -s "$T/spool"
 t_done
