@@ -328,6 +328,16 @@ static int report(ward_hashlist *hl, ward_hash_kind kind, size_t i, int dist,
 	return fn(&r, ctx);
 }
 
+/* Hamming distance, inlined in the candidate loop. */
+static inline int dist256(const ward_pdq_hash *a, const ward_pdq_hash *b)
+{
+	uint64_t x[4], y[4];
+	memcpy(x, a, 32);
+	memcpy(y, b, 32);
+	return __builtin_popcountll(x[0] ^ y[0]) + __builtin_popcountll(x[1] ^ y[1]) +
+	       __builtin_popcountll(x[2] ^ y[2]) + __builtin_popcountll(x[3] ^ y[3]);
+}
+
 /* Enumerates chunk values within r bits of v (r <= 2) into out; returns how many. */
 static int neighbours(uint16_t v, int r, uint16_t *out)
 {
@@ -373,19 +383,29 @@ ward_status ward_hashlist_query_pdq(ward_hashlist *hl, const ward_pdq_hash *h, i
 		const uint32_t *o = hl->mih_off + (size_t)c * 65537;
 		const uint32_t *ids = hl->mih_ids + (size_t)c * hl->npdq;
 		int np = neighbours(h->w[c], r, probes);
+		/* Candidates are random reads into a large array: a second cursor runs 16 ahead
+		 * across all the probed buckets, so many cache misses overlap. */
+		int pr = 0;
+		uint32_t pk = o[probes[0]];
+		for (int ahead = 0; ahead < 16; ahead++) {
+			while (pr < np && pk >= o[probes[pr] + 1])
+				if (++pr < np)
+					pk = o[probes[pr]];
+			if (pr >= np)
+				break;
+			__builtin_prefetch(&hl->pdq[ids[pk++]]);
+		}
 		for (int p = 0; p < np; p++) {
 			uint16_t v = probes[p];
-			uint32_t end = o[v + 1];
-			/* Candidates are random reads into a large array: fetch ahead so many misses
-			 * overlap instead of waiting for each in turn. */
-			for (uint32_t k = o[v]; k < end && k < o[v] + 16; k++)
-				__builtin_prefetch(&hl->pdq[ids[k]]);
-			for (uint32_t k = o[v]; k < end; k++) {
-				if (k + 16 < end)
-					__builtin_prefetch(&hl->pdq[ids[k + 16]]);
+			for (uint32_t k = o[v], end = o[v + 1]; k < end; k++) {
+				while (pr < np && pk >= o[probes[pr] + 1])
+					if (++pr < np)
+						pk = o[probes[pr]];
+				if (pr < np)
+					__builtin_prefetch(&hl->pdq[ids[pk++]]);
 				uint32_t i = ids[k];
 				const ward_pdq_hash *e = &hl->pdq[i];
-				int d = ward_pdq_distance(h, e);
+				int d = dist256(h, e);
 				if (d > max_distance)
 					continue;
 				/* Reported already from an earlier chunk that was also within r? */
