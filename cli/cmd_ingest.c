@@ -19,8 +19,8 @@
 #include "cli.h"
 #include "ingest_dns.h"
 
-#define SOURCES_MAX 16
-#define LINE_MAX_ 8192
+#define SOURCES_MAX  16
+#define LINE_MAX_    8192
 #define MONITORS_MAX 64
 
 enum { KIND_SQUID, KIND_DNS };
@@ -191,7 +191,8 @@ static void check(struct ingest *g, const char *source, const char *url, size_t 
 	{
 		char subject[256];
 		alertq_alert a = {0};
-		snprintf(subject, sizeof subject, "%s%s%s", user ? user : "", user ? "@" : "", client);
+		snprintf(subject, sizeof subject, "%s%s%s", user ? user : "", user ? "@" : "",
+		         client);
 		a.area = ward_area_get((ward_area)h.area)->id;
 		a.rule = h.rule;
 		a.severity = ward_severity_name(h.sev);
@@ -222,8 +223,8 @@ static void line_in(struct ingest *g, struct source *s, char *line, size_t len)
 		client[e.client_len] = '\0';
 		memcpy(user, e.user, e.user_len);
 		user[e.user_len] = '\0';
-		check(g, "squid-log", e.url, e.url_len, client,
-		      strcmp(user, "-") ? user : NULL, (time_t)e.time, line);
+		check(g, "squid-log", e.url, e.url_len, client, strcmp(user, "-") ? user : NULL,
+		      (time_t)e.time, line);
 	} else {
 		dnslog_entry e;
 		char url[300];
@@ -338,18 +339,24 @@ static int state_save(const struct ingest *g)
 	return ok && rename(tmp, g->state) == 0 ? 0 : -1;
 }
 
-
 int cmd_ingest(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"squid-log", required_argument, NULL, 's'}, {"dns-log", required_argument, NULL, 'd'},
-	    {"state", required_argument, NULL, 'S'},     {"wardd", required_argument, NULL, 'w'},
-	    {"token-file", required_argument, NULL, 't'}, {"spool", required_argument, NULL, 'p'},
-	    {"lists", required_argument, NULL, 'l'},     {"map", required_argument, NULL, 'm'},
-	    {"rules", required_argument, NULL, 'r'},     {"monitor", required_argument, NULL, 1},
-	    {"quiet-hours", required_argument, NULL, 2}, {"area-off", required_argument, NULL, 3},
-	    {"once", no_argument, NULL, 4},              {"interval", required_argument, NULL, 5},
-	    {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"squid-log", required_argument, NULL, 's'},
+	                                     {"dns-log", required_argument, NULL, 'd'},
+	                                     {"state", required_argument, NULL, 'S'},
+	                                     {"wardd", required_argument, NULL, 'w'},
+	                                     {"token-file", required_argument, NULL, 't'},
+	                                     {"spool", required_argument, NULL, 'p'},
+	                                     {"lists", required_argument, NULL, 'l'},
+	                                     {"map", required_argument, NULL, 'm'},
+	                                     {"rules", required_argument, NULL, 'r'},
+	                                     {"monitor", required_argument, NULL, 1},
+	                                     {"quiet-hours", required_argument, NULL, 2},
+	                                     {"area-off", required_argument, NULL, 3},
+	                                     {"once", no_argument, NULL, 4},
+	                                     {"interval", required_argument, NULL, 5},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	struct ingest *g = calloc(1, sizeof *g);
 	const char *wardd = NULL, *token_file = NULL, *spool = NULL, *lists = NULL, *map = NULL,
 	           *rules = NULL;
@@ -373,16 +380,32 @@ int cmd_ingest(int argc, char **argv)
 			g->src[g->n_src].kind = c == 's' ? KIND_SQUID : KIND_DNS;
 			g->src[g->n_src++].fd = -1;
 			break;
-		case 'S': g->state = optarg; break;
-		case 'w': wardd = optarg; break;
-		case 't': token_file = optarg; break;
-		case 'p': spool = optarg; break;
-		case 'l': lists = optarg; break;
-		case 'm': map = optarg; break;
-		case 'r': rules = optarg; break;
+		case 'S':
+			g->state = optarg;
+			break;
+		case 'w':
+			wardd = optarg;
+			break;
+		case 't':
+			token_file = optarg;
+			break;
+		case 'p':
+			spool = optarg;
+			break;
+		case 'l':
+			lists = optarg;
+			break;
+		case 'm':
+			map = optarg;
+			break;
+		case 'r':
+			rules = optarg;
+			break;
 		case 1:
 			if (add_monitor(g, optarg) != 0) {
-				cli_error("ingest: --monitor %s: not an address, prefix or user:NAME", optarg);
+				cli_error(
+				    "ingest: --monitor %s: not an address, prefix or user:NAME",
+				    optarg);
 				goto done;
 			}
 			break;
@@ -401,7 +424,9 @@ int cmd_ingest(int argc, char **argv)
 			g->area_off[a] = 1;
 			break;
 		}
-		case 4: once = 1; break;
+		case 4:
+			once = 1;
+			break;
 		case 5: {
 			char *e;
 			interval = strtol(optarg, &e, 10);
@@ -411,12 +436,18 @@ int cmd_ingest(int argc, char **argv)
 			}
 			break;
 		}
-		case 'h': cli_usage(stdout, "ingest"); rc = EXIT_CLEAN; goto done;
-		default: cli_usage(stderr, "ingest"); goto done;
+		case 'h':
+			cli_usage(stdout, "ingest");
+			rc = EXIT_CLEAN;
+			goto done;
+		default:
+			cli_usage(stderr, "ingest");
+			goto done;
 		}
 	}
 	if (!g->n_src || !g->state || !wardd || optind < argc) {
-		cli_error("ingest: needs --state, --wardd and at least one --squid-log or --dns-log");
+		cli_error(
+		    "ingest: needs --state, --wardd and at least one --squid-log or --dns-log");
 		goto done;
 	}
 	if (token_file) {
@@ -436,7 +467,8 @@ int cmd_ingest(int argc, char **argv)
 		snprintf(spool_buf, sizeof spool_buf, "%s.spool", g->state);
 		spool = spool_buf;
 	}
-	if (cli_load_engine(rules, &g->engine) != WARD_OK || ward_scanner_new(g->engine, &g->sc) != WARD_OK)
+	if (cli_load_engine(rules, &g->engine) != WARD_OK ||
+	    ward_scanner_new(g->engine, &g->sc) != WARD_OK)
 		goto done;
 	if (lists && ward_urllists_load(lists, map, NULL, NULL, &g->lists, &d) != WARD_OK) {
 		cli_error("ingest: lists %s: %s", d.file[0] ? d.file : lists, d.message);

@@ -32,7 +32,8 @@ static int plausible_name(const char *s, size_t n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c == '/' || c == '\\' || c == '?' || c == '#' || c == '@' || c == 0x7f)
+		if (c <= ' ' || c == '/' || c == '\\' || c == '?' || c == '#' || c == '@' ||
+		    c == 0x7f)
 			return 0;
 	}
 	return 1;
@@ -61,10 +62,12 @@ int dnslog_parse(const char *line, size_t len, dnslog_entry *e)
 		p += 6;
 		if (!word(&p, end, &e->client, &e->client_len) ||
 		    !word(&p, end, &e->name, &e->name_len) || !word(&p, end, &type, &tl) ||
-		    !word(&p, end, &w, &wl) || wl != 2 || memcmp(w, "IN", 2) || word(&p, end, &w, &wl))
+		    !word(&p, end, &w, &wl) || wl != 2 || memcmp(w, "IN", 2) ||
+		    word(&p, end, &w, &wl))
 			return -1;
 		for (size_t i = 0; i < tl; i++)
-			if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= '0' && type[i] <= '9')))
+			if (!((type[i] >= 'A' && type[i] <= 'Z') ||
+			      (type[i] >= '0' && type[i] <= '9')))
 				return -1;
 		/* Unbound writes the name with its trailing dot. */
 		if (e->name_len > 1 && e->name[e->name_len - 1] == '.')

@@ -98,7 +98,8 @@ size_t alertq_json(const alertq_alert *a, char *out, size_t cap)
 	uint64_t h = 1469598103934665603ull;
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	h = fnv(fnv(fnv(fnv(h, a->source), a->subject), a->rule), a->dedup_extra ? a->dedup_extra : a->url);
+	h = fnv(fnv(fnv(fnv(h, a->source), a->subject), a->rule),
+	        a->dedup_extra ? a->dedup_extra : a->url);
 	snprintf(key, sizeof key, "%016" PRIx64, h);
 	ok = ok && json_raw(out, cap, &n, "{\"area\":") && json_str(out, cap, &n, a->area);
 	ok = ok && json_raw(out, cap, &n, ",\"rule\":") && json_str(out, cap, &n, a->rule);
@@ -233,8 +234,9 @@ static void *run(void *arg)
 		struct timespec now, until;
 		int stop;
 		clock_gettime(CLOCK_REALTIME, &now);
-		if (c && (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 >=
-		                 RETRY_MS) {
+		if (c &&
+		    (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 >=
+		        RETRY_MS) {
 			last = now;
 			spool_retry(q, c);
 		}

@@ -12,12 +12,12 @@ typedef struct alertq alertq;
 /* One alert; every string is copied.  NULL url and negative start/end are JSON null. */
 typedef struct alertq_alert {
 	const char *area, *rule, *severity, *source, *subject, *excerpt, *url;
-	long long start, end; /* -1 for none */
+	long long start, end;    /* -1 for none */
 	const char *dedup_extra; /* what makes the event distinct (url or log line); may be NULL */
 } alertq_alert;
 
 #define ALERTQ_DEFAULT_CAP 4096
-#define ALERTQ_BODY_MAX 8192
+#define ALERTQ_BODY_MAX    8192
 
 /* Starts the poster.  url: wardd's alerts endpoint; token: the service token (copied; may be
  * NULL); spool: file for undelivered alerts (may be NULL: then they are counted as dropped).

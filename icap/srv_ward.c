@@ -25,9 +25,9 @@
 
 #include "alertq.h"
 
-#define PAGE_MAX (64 * 1024)
-#define URL_MAX 8192
-#define MONITOR_MAX 256
+#define PAGE_MAX       (64 * 1024)
+#define URL_MAX        8192
+#define MONITOR_MAX    256
 #define RULES_SEEN_MAX 16
 
 enum { ACT_DEFAULT = 0, ACT_OFF, ACT_ALERT, ACT_BLOCK, ACT_BOTH };
@@ -169,7 +169,8 @@ static int set_monitor(const char *directive, const char **argv, void *setdata)
 			else if (inet_pton(AF_INET6, host, m.addr) == 1)
 				m.family = AF_INET6, m.bits = 128;
 			else {
-				ci_debug_printf(1, "ward: %s: bad address '%s'\n", directive, argv[i]);
+				ci_debug_printf(1, "ward: %s: bad address '%s'\n", directive,
+				                argv[i]);
 				return 0;
 			}
 			if (slash) {
@@ -228,7 +229,7 @@ struct fifo {
 };
 
 struct wreq {
-	int mode; /* 0 echo, 1 block page, 2 echo and scan, 3 echo and hash */
+	int mode;  /* 0 echo, 1 block page, 2 echo and scan, 3 echo and hash */
 	char *img; /* the image so far, in memory only; freed (and cleared) at the end */
 	size_t img_len, img_cap;
 	int img_over;
@@ -276,7 +277,8 @@ static void post(struct wreq *r, int area, const char *rule, const char *sev, co
 	alertq_alert a = {0};
 	const ward_area_info *ai = ward_area_get((ward_area)area);
 	int act = (area >= 0 && area < WARD_AREA_COUNT) ? area_action[area] : ACT_DEFAULT;
-	if (!cfg_alert_url || !r->monitored || !ai || act == ACT_OFF || act == ACT_BLOCK || quiet_now())
+	if (!cfg_alert_url || !r->monitored || !ai || act == ACT_OFF || act == ACT_BLOCK ||
+	    quiet_now())
 		return;
 	/* c-icap forks its children after post_init, and threads do not survive a fork: each
 	 * child starts its own poster on its first alert. */
@@ -392,8 +394,8 @@ static int post_init_service(ci_service_xdata_t *x, struct ci_server_conf *serve
 		ci_debug_printf(1, "ward: rules %s: %s\n", cfg_rules, ward_strerror(st));
 		return CI_ERROR;
 	}
-	if (cfg_lists && (st = ward_urllists_load(cfg_lists, cfg_map, NULL, NULL, &lists, &d)) !=
-	                     WARD_OK) {
+	if (cfg_lists &&
+	    (st = ward_urllists_load(cfg_lists, cfg_map, NULL, NULL, &lists, &d)) != WARD_OK) {
 		ci_debug_printf(1, "ward: lists %s: %s\n", cfg_lists, ward_strerror(st));
 		return CI_ERROR;
 	}
@@ -402,11 +404,13 @@ static int post_init_service(ci_service_xdata_t *x, struct ci_server_conf *serve
 		if ((st = ward_hashlist_new(&hashes)) != WARD_OK ||
 		    (st = ward_hashlist_load(hashes, cfg_hashlist, NULL, NULL, &bad)) != WARD_OK ||
 		    (st = ward_hashlist_build(hashes)) != WARD_OK) {
-			ci_debug_printf(1, "ward: hash list %s: %s\n", cfg_hashlist, ward_strerror(st));
+			ci_debug_printf(1, "ward: hash list %s: %s\n", cfg_hashlist,
+			                ward_strerror(st));
 			return CI_ERROR;
 		}
 		if (bad)
-			ci_debug_printf(1, "ward: hash list %s: %zu lines skipped\n", cfg_hashlist, bad);
+			ci_debug_printf(1, "ward: hash list %s: %zu lines skipped\n", cfg_hashlist,
+			                bad);
 	}
 	if (cfg_page_file && !(page = slurp(cfg_page_file, PAGE_MAX, &page_len))) {
 		ci_debug_printf(1, "ward: cannot read block page %s\n", cfg_page_file);
@@ -518,7 +522,8 @@ static int on_hash_match(const ward_hash_match *m, void *ctx)
 	if (m->label && m->label[0])
 		snprintf(rule, sizeof rule, "hashlist:%s", m->label);
 	else
-		snprintf(rule, sizeof rule, "hashlist:%s:%zu", ward_hash_kind_name(m->kind), m->entry + 1);
+		snprintf(rule, sizeof rule, "hashlist:%s:%zu", ward_hash_kind_name(m->kind),
+		         m->entry + 1);
 	post(r, m->area >= 0 ? m->area : WARD_AREA_ABUSE_IMAGES_SUBJECT, rule, "critical", "", -1,
 	     -1);
 	return 1; /* one alert per image */
@@ -551,13 +556,15 @@ static int reqmod(struct wreq *r, ci_request_t *req)
 		goto done;
 	if (ward_urllists_check(lists, &u, scanner(), on_search, r, &res) != WARD_OK)
 		goto done;
-	ci_debug_printf(5, "ward: %s: %s (%s)\n", u.text, ward_verdict_name(res.verdict), res.category);
+	ci_debug_printf(5, "ward: %s: %s (%s)\n", u.text, ward_verdict_name(res.verdict),
+	                res.category);
 	act = (res.area >= 0 && res.area < WARD_AREA_COUNT) ? area_action[res.area] : ACT_DEFAULT;
 	if (res.verdict == WARD_VERDICT_BLOCK) {
 		block = act == ACT_DEFAULT || act == ACT_BLOCK || act == ACT_BOTH;
 		alert = act == ACT_DEFAULT || act == ACT_ALERT || act == ACT_BOTH;
 	} else if (res.verdict == WARD_VERDICT_FLAG && res.matched_kind != 3)
-		alert = act != ACT_OFF && act != ACT_BLOCK; /* a search's findings went to on_search */
+		alert =
+		    act != ACT_OFF && act != ACT_BLOCK; /* a search's findings went to on_search */
 	if (alert && res.matched_kind != 3) {
 		char rule[600];
 		snprintf(rule, sizeof rule, "list:%s", res.category);
@@ -571,7 +578,8 @@ static int reqmod(struct wreq *r, ci_request_t *req)
 		ci_http_response_add_header(req, "Content-Type: text/html; charset=utf-8");
 		ci_http_response_add_header(req, "Cache-Control: no-store");
 		ci_http_response_add_header(req, "Connection: close");
-		snprintf(len, sizeof len, "Content-Length: %zu", page ? page_len : strlen(default_page));
+		snprintf(len, sizeof len, "Content-Length: %zu",
+		         page ? page_len : strlen(default_page));
 		ci_http_response_add_header(req, len);
 		ci_req_unlock_data(req);
 		rc = CI_MOD_CONTINUE;
@@ -632,7 +640,8 @@ static int check_preview(char *data, int len, ci_request_t *req)
 			rc = CI_MOD_CONTINUE;
 		}
 	} else if (ci_req_hasbody(req) && hashes && r->monitored &&
-	           !strncasecmp(ci_http_response_get_header(req, "Content-Type") ?: "", "image/", 6) &&
+	           !strncasecmp(ci_http_response_get_header(req, "Content-Type") ?: "", "image/",
+	                        6) &&
 	           ci_http_content_length(req) <= cfg_max_image) {
 		r->mode = 3;
 		rc = CI_MOD_CONTINUE;
@@ -691,7 +700,8 @@ static int service_io(char *wbuf, int *wlen, char *rbuf, int *rlen, int iseof, c
 	if (wbuf && wlen) {
 		if (r->mode == 1) {
 			const char *p = page ? page : default_page;
-			size_t total = page ? page_len : strlen(default_page), n = total - r->page_off;
+			size_t total = page ? page_len : strlen(default_page),
+			       n = total - r->page_off;
 			if (n > (size_t)*wlen)
 				n = (size_t)*wlen;
 			memcpy(wbuf, p + r->page_off, n);
@@ -709,17 +719,16 @@ static int service_io(char *wbuf, int *wlen, char *rbuf, int *rlen, int iseof, c
 	return CI_OK;
 }
 
-CI_DECLARE_MOD_DATA ci_service_module_t service = {
-    "ward",
-    "ward child-safety filter",
-    ICAP_REQMOD | ICAP_RESPMOD,
-    init_service,
-    post_init_service,
-    close_service,
-    init_request_data,
-    release_request_data,
-    check_preview,
-    end_of_data,
-    service_io,
-    conf_table,
-    NULL};
+CI_DECLARE_MOD_DATA ci_service_module_t service = {"ward",
+                                                   "ward child-safety filter",
+                                                   ICAP_REQMOD | ICAP_RESPMOD,
+                                                   init_service,
+                                                   post_init_service,
+                                                   close_service,
+                                                   init_request_data,
+                                                   release_request_data,
+                                                   check_preview,
+                                                   end_of_data,
+                                                   service_io,
+                                                   conf_table,
+                                                   NULL};
