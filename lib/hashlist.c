@@ -677,15 +677,14 @@ done:
 	return st;
 }
 
-/* path is read, not kept. */
+/* path is read, not kept.  Lines are read into a fixed buffer: a line over the limit is
+ * reported and skipped without growing memory. */
 ward_status ward_hashlist_load(ward_hashlist *hl, const char *path, ward_hashlist_warn_fn warn,
                                void *ctx, size_t *bad)
 {
 	ward_status st = WARD_OK;
 	FILE *f = NULL;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	char line[HL_LINE_MAX + 2];
 	unsigned lineno = 0;
 	if (!hl || !path) {
 		st = WARD_EINVAL;
@@ -696,24 +695,34 @@ ward_status ward_hashlist_load(ward_hashlist *hl, const char *path, ward_hashlis
 		st = errno == ENOENT ? WARD_ENOENT : WARD_EIO;
 		goto done;
 	}
-	while (st == WARD_OK && (n = getline(&line, &cap, f)) >= 0) {
+	for (;;) {
+		size_t n = 0;
+		int c = 0, toolong = 0, nul = 0;
+		while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+			if (n < sizeof line - 1)
+				line[n++] = (char)c;
+			else
+				toolong = 1;
+			nul |= c == '\0';
+		}
+		if (c == EOF && n == 0 && !toolong)
+			break;
 		lineno++;
-		if (n && line[n - 1] == '\n')
-			n--;
 		if (n && line[n - 1] == '\r')
 			n--;
-		if ((size_t)n > HL_LINE_MAX)
+		if (toolong || n > HL_LINE_MAX)
 			warn_line(warn, ctx, path, lineno, "line longer than 4096 bytes", bad);
-		else if (memchr(line, '\0', (size_t)n))
+		else if (nul)
 			warn_line(warn, ctx, path, lineno, "NUL byte in line", bad);
 		else
-			st = parse_line(hl, path, lineno, line, (size_t)n, warn, ctx, bad);
+			st = parse_line(hl, path, lineno, line, n, warn, ctx, bad);
+		if (st != WARD_OK || c == EOF)
+			break;
 	}
 	if (st == WARD_OK && ferror(f))
 		st = WARD_EIO;
 done:
 	if (f)
 		fclose(f);
-	free(line);
 	return st;
 }
