@@ -111,8 +111,8 @@ int cmd_hash(int argc, char **argv)
 		printf("file: %s\npdq: %s\nquality: %d%s\nmd5: %s\nsha1: %s\nsha256: %s\n"
 		       "width: %u\nheight: %u\n",
 		       name, hex, ih.quality,
-		       ih.quality < WARD_PDQ_MIN_QUALITY ? " (not reliable)" : "", md5, sha1, sha256,
-		       ih.width, ih.height);
+		       ih.quality < WARD_PDQ_MIN_QUALITY ? " (not reliable)" : "", md5, sha1,
+		       sha256, ih.width, ih.height);
 		if (dihedral)
 			for (int v = 1; v < WARD_PDQ_DIHEDRAL_COUNT; v++) {
 				ward_pdq_to_hex(&ih.dihedral[v], hex);
@@ -172,12 +172,10 @@ static int on_match(const ward_hash_match *m, void *ctx)
 
 int cmd_match(int argc, char **argv)
 {
-	static const struct option opts[] = {{"list", required_argument, NULL, 'l'},
-	                                     {"distance", required_argument, NULL, 'D'},
-	                                     {"json", no_argument, NULL, 'j'},
-	                                     {"dihedral", no_argument, NULL, 'd'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"list", required_argument, NULL, 'l'}, {"distance", required_argument, NULL, 'D'},
+	    {"json", no_argument, NULL, 'j'},       {"dihedral", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
 	int json = 0, dihedral = 0, c, rc = EXIT_CLEAN, distance = WARD_PDQ_MATCH_DISTANCE;
 	const char *lists[64];
 	int nlists = 0;

@@ -13,10 +13,10 @@
 #include "image_int.h"
 
 #define HL_MAX_ENTRIES (200u * 1000 * 1000)
-#define HL_MAX_LABELS (1u << 31) /* bytes of labels */
-#define HL_LINE_MAX 4096
-#define HL_LABEL_MAX 255
-#define MIH_CHUNKS 16
+#define HL_MAX_LABELS  (1u << 31) /* bytes of labels */
+#define HL_LINE_MAX    4096
+#define HL_LABEL_MAX   255
+#define MIH_CHUNKS     16
 
 typedef struct entry_meta {
 	uint32_t label; /* offset into labels */
@@ -227,7 +227,8 @@ size_t ward_hashlist_memory(const ward_hashlist *hl)
 		return 0;
 	m += sizeof *hl + hl->cap * (sizeof(ward_pdq_hash) + sizeof(entry_meta)) + hl->labels_cap;
 	if (hl->mih_off)
-		m += sizeof(uint32_t) * ((size_t)MIH_CHUNKS * 65537 + (size_t)MIH_CHUNKS * hl->npdq);
+		m +=
+		    sizeof(uint32_t) * ((size_t)MIH_CHUNKS * 65537 + (size_t)MIH_CHUNKS * hl->npdq);
 	for (int k = 0; k < 3; k++)
 		m += hl->exact[k].cap * (hl->exact[k].len + sizeof(entry_meta)) +
 		     hl->exact[k].tsize * sizeof(uint32_t);
@@ -319,12 +320,13 @@ done:
 	return st;
 }
 
-static int report(ward_hashlist *hl, ward_hash_kind kind, size_t i, int dist,
-                  ward_hash_match_fn fn, void *ctx)
+static int report(ward_hashlist *hl, ward_hash_kind kind, size_t i, int dist, ward_hash_match_fn fn,
+                  void *ctx)
 {
 	const entry_meta *m = kind == WARD_HASH_PDQ ? &hl->pmeta[i] : &hl->exact[kind - 1].meta[i];
-	ward_hash_match r = {kind,      i, hl->labels + m->label, m->area, dist,
-	                     kind == WARD_HASH_PDQ ? &hl->pdq[i] : NULL, m->line};
+	ward_hash_match r = {kind,    i,    hl->labels + m->label,
+	                     m->area, dist, kind == WARD_HASH_PDQ ? &hl->pdq[i] : NULL,
+	                     m->line};
 	return fn(&r, ctx);
 }
 
@@ -411,7 +413,8 @@ ward_status ward_hashlist_query_pdq(ward_hashlist *hl, const ward_pdq_hash *h, i
 				/* Reported already from an earlier chunk that was also within r? */
 				int seen = 0;
 				for (int c2 = 0; c2 < c && !seen; c2++)
-					seen = __builtin_popcount((unsigned)(h->w[c2] ^ e->w[c2])) <= r;
+					seen = __builtin_popcount(
+					           (unsigned)(h->w[c2] ^ e->w[c2])) <= r;
 				if (!seen && report(hl, WARD_HASH_PDQ, i, d, fn, ctx)) {
 					st = WARD_ESTOPPED;
 					goto done;
@@ -537,9 +540,8 @@ static int parse_hex(const char *s, size_t n, uint8_t *out)
 
 /* One line (NUL-free, no newline).  Returns WARD_OK or an error that stops the load
  * (only running out of memory or a limit); bad lines are reported and skipped. */
-static ward_status parse_line(ward_hashlist *hl, const char *name, unsigned lineno,
-                              const char *s, size_t n, ward_hashlist_warn_fn warn, void *ctx,
-                              size_t *bad)
+static ward_status parse_line(ward_hashlist *hl, const char *name, unsigned lineno, const char *s,
+                              size_t n, ward_hashlist_warn_fn warn, void *ctx, size_t *bad)
 {
 	ward_status st = WARD_OK;
 	const char *tok[3];
@@ -648,8 +650,8 @@ done:
 }
 
 /* buf is read, not kept. */
-ward_status ward_hashlist_load_mem(ward_hashlist *hl, const char *name, const char *buf,
-                                   size_t len, ward_hashlist_warn_fn warn, void *ctx, size_t *bad)
+ward_status ward_hashlist_load_mem(ward_hashlist *hl, const char *name, const char *buf, size_t len,
+                                   ward_hashlist_warn_fn warn, void *ctx, size_t *bad)
 {
 	ward_status st = WARD_OK;
 	unsigned lineno = 0;

@@ -42,9 +42,10 @@ static ward_status check_dims(unsigned long w, unsigned long h, ward_diag *d)
 		st = WARD_EIMAGE;
 	} else if (w > WARD_IMAGE_MAX_DIM || h > WARD_IMAGE_MAX_DIM ||
 	           (unsigned long long)w * h > WARD_IMAGE_MAX_PIXELS) {
-		snprintf(m, sizeof m,
-		         "image of %lux%lu pixels exceeds the limit (%u per side, %u pixels): refused",
-		         w, h, WARD_IMAGE_MAX_DIM, WARD_IMAGE_MAX_PIXELS);
+		snprintf(
+		    m, sizeof m,
+		    "image of %lux%lu pixels exceeds the limit (%u per side, %u pixels): refused",
+		    w, h, WARD_IMAGE_MAX_DIM, WARD_IMAGE_MAX_PIXELS);
 		diag_set(d, m);
 		st = WARD_ELIMIT;
 	}
@@ -428,7 +429,8 @@ static ward_status decode_any(const uint8_t *b, size_t len, pixels *p, const cha
 		*format = "gif";
 		st = decode_gif(b, len, p, diag);
 	} else {
-		diag_set(diag, len ? "not an image ward reads (JPEG, PNG, WebP, GIF)" : "empty file");
+		diag_set(diag,
+		         len ? "not an image ward reads (JPEG, PNG, WebP, GIF)" : "empty file");
 		st = WARD_EFORMAT;
 	}
 	if (st == WARD_OK)

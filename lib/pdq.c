@@ -10,7 +10,7 @@
 #include "image_int.h"
 
 #define PDQ_MAX_SIDE 512
-#define PDQ_MIN_DIM 5
+#define PDQ_MIN_DIM  5
 
 static float dct_matrix[16][64];
 static pthread_once_t dct_once = PTHREAD_ONCE_INIT;

@@ -222,8 +222,9 @@ static int index_bench(size_t n, int nq)
 	printf("  query, ward index     %8.3f ms  (%d queries, %zu hits)\n", per_i, nq, total_hits);
 	printf("  query, linear scan    %8.3f ms  (%d queries)\n", per_s, nscan);
 	printf("  ratio scan/index      %8.1fx\n", per_s / per_i);
-	printf("  planted near-duplicates: %zu within %d, %zu found; index = scan on %d queries: %s\n",
-	       want, D, got, nscan, bad ? "NO" : "yes");
+	printf(
+	    "  planted near-duplicates: %zu within %d, %zu found; index = scan on %d queries: %s\n",
+	    want, D, got, nscan, bad ? "NO" : "yes");
 	(void)planted_found;
 	(void)planted_total;
 	free(scan_ids);

@@ -12,12 +12,12 @@ extern "C" {
 #endif
 
 /* Safety limits: larger images are refused with WARD_ELIMIT before their pixels are decoded. */
-#define WARD_IMAGE_MAX_DIM 30000u               /* width or height */
-#define WARD_IMAGE_MAX_PIXELS (64u * 1024 * 1024) /* width * height */
-#define WARD_IMAGE_MAX_FILE (256u * 1024 * 1024)  /* bytes of one file */
+#define WARD_IMAGE_MAX_DIM    30000u               /* width or height */
+#define WARD_IMAGE_MAX_PIXELS (64u * 1024 * 1024)  /* width * height */
+#define WARD_IMAGE_MAX_FILE   (256u * 1024 * 1024) /* bytes of one file */
 
 #define WARD_PDQ_MATCH_DISTANCE 31 /* recommended Hamming threshold */
-#define WARD_PDQ_MIN_QUALITY 50    /* below this a PDQ hash is not reliable */
+#define WARD_PDQ_MIN_QUALITY    50 /* below this a PDQ hash is not reliable */
 
 /* A 256-bit PDQ hash as the reference keeps it: 16 words, bit k in w[k / 16]. */
 typedef struct ward_pdq_hash {
@@ -38,12 +38,12 @@ enum {
 };
 
 typedef struct ward_image_hashes {
-	ward_pdq_hash pdq;                              /* = dihedral[WARD_PDQ_ORIG] */
+	ward_pdq_hash pdq;                               /* = dihedral[WARD_PDQ_ORIG] */
 	ward_pdq_hash dihedral[WARD_PDQ_DIHEDRAL_COUNT]; /* filled only with WARD_IMAGE_DIHEDRAL */
-	int quality;                                    /* 0..100 */
-	uint8_t md5[16], sha1[20], sha256[32];          /* of the file bytes */
-	unsigned width, height;                         /* as decoded */
-	const char *format;                             /* "jpeg", "png", "webp", "gif"; static */
+	int quality;                                     /* 0..100 */
+	uint8_t md5[16], sha1[20], sha256[32];           /* of the file bytes */
+	unsigned width, height;                          /* as decoded */
+	const char *format;                              /* "jpeg", "png", "webp", "gif"; static */
 } ward_image_hashes;
 
 enum { WARD_IMAGE_DIHEDRAL = 1 };
@@ -108,8 +108,8 @@ WARD_API ward_status ward_hashlist_load_mem(ward_hashlist *hl, const char *name,
                                             size_t *bad);
 
 /* Adds one entry.  label (may be NULL) is copied; area is a ward_area or -1. */
-WARD_API ward_status ward_hashlist_add(ward_hashlist *hl, ward_hash_kind kind,
-                                       const uint8_t *hash, const char *label, int area);
+WARD_API ward_status ward_hashlist_add(ward_hashlist *hl, ward_hash_kind kind, const uint8_t *hash,
+                                       const char *label, int area);
 /* Adds a PDQ hash (label copied). */
 WARD_API ward_status ward_hashlist_add_pdq(ward_hashlist *hl, const ward_pdq_hash *h,
                                            const char *label, int area);
@@ -121,12 +121,12 @@ WARD_API size_t ward_hashlist_memory(const ward_hashlist *hl);
 
 typedef struct ward_hash_match {
 	ward_hash_kind kind;
-	size_t entry;      /* 0-based entry number within its kind, in load order */
-	const char *label; /* "" when none; valid until ward_hashlist_free */
-	int area;          /* ward_area or -1 */
-	int distance;      /* Hamming distance for PDQ; 0 for exact hashes */
+	size_t entry;             /* 0-based entry number within its kind, in load order */
+	const char *label;        /* "" when none; valid until ward_hashlist_free */
+	int area;                 /* ward_area or -1 */
+	int distance;             /* Hamming distance for PDQ; 0 for exact hashes */
 	const ward_pdq_hash *pdq; /* the entry's PDQ hash (kind PDQ), else NULL */
-	unsigned line;     /* line in its file, 0 if added directly */
+	unsigned line;            /* line in its file, 0 if added directly */
 } ward_hash_match;
 
 /* Return nonzero to stop. */
@@ -136,8 +136,7 @@ typedef int (*ward_hash_match_fn)(const ward_hash_match *m, void *ctx);
  * index on first use after additions (not thread-safe then; call ward_hashlist_build first to
  * share a list between threads).  Matches come in no particular order. */
 WARD_API ward_status ward_hashlist_query_pdq(ward_hashlist *hl, const ward_pdq_hash *h,
-                                             int max_distance, ward_hash_match_fn fn,
-                                             void *ctx);
+                                             int max_distance, ward_hash_match_fn fn, void *ctx);
 /* Builds the indexes now. */
 WARD_API ward_status ward_hashlist_build(ward_hashlist *hl);
 

@@ -87,7 +87,8 @@ static void test_reader(void **state)
 	assert_int_equal(ward_hashlist_count(hl, WARD_HASH_SHA1), 1);
 	assert_int_equal(ward_hashlist_count(hl, WARD_HASH_SHA256), 1);
 	ward_pdq_hash q;
-	ward_pdq_from_hex("d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b23", 64, &q);
+	ward_pdq_from_hex("d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b23", 64,
+	                  &q);
 	hits h;
 	memset(&h, 0, sizeof h);
 	assert_int_equal(ward_hashlist_query_pdq(hl, &q, 31, on_hit, &h), WARD_OK);
@@ -143,7 +144,8 @@ static void test_index_vs_scan(void **state)
 			assert_int_equal(h.n, want);
 			for (int k = 0; k < h.n; k++) {
 				assert_true(h.dist[k] <= D);
-				assert_int_equal(h.dist[k], ward_pdq_distance(q, &all[h.entries[k]]));
+				assert_int_equal(h.dist[k],
+				                 ward_pdq_distance(q, &all[h.entries[k]]));
 				for (int k2 = 0; k2 < k; k2++)
 					assert_true(h.entries[k] != h.entries[k2]);
 			}

@@ -45,7 +45,8 @@ static int check_csv(const char *name, int dihedral)
 		snprintf(img, sizeof img, "%s/%s", data_dir(), fields[nf - 1]);
 		ward_image_hashes ih;
 		ward_diag d;
-		ward_status st = ward_image_hash_file(img, dihedral ? WARD_IMAGE_DIHEDRAL : 0, &ih, &d);
+		ward_status st =
+		    ward_image_hash_file(img, dihedral ? WARD_IMAGE_DIHEDRAL : 0, &ih, &d);
 		if (st != WARD_OK) {
 			print_error("%s: %s (%s)\n", img, ward_strerror(st), d.message);
 			bad++;
@@ -56,8 +57,8 @@ static int check_csv(const char *name, int dihedral)
 		for (int v = 0; v < (dihedral ? 8 : 1); v++) {
 			ward_pdq_to_hex(&ih.dihedral[v], hex);
 			if (strcmp(hex, fields[v]) != 0) {
-				print_error("%s variant %d: got %s want %s\n", fields[nf - 1], v, hex,
-				            fields[v]);
+				print_error("%s variant %d: got %s want %s\n", fields[nf - 1], v,
+				            hex, fields[v]);
 				bad++;
 			}
 		}
@@ -122,15 +123,14 @@ static void test_bad_images(void **state)
 	assert_int_equal(ward_image_hash_mem("RIFF\0\0\0\0WEBPVP8 ", 16, 0, &ih, &d), WARD_EIMAGE);
 	assert_int_equal(ward_image_hash_mem("GIF89a\1", 7, 0, &ih, &d), WARD_EIMAGE);
 	/* A GIF that claims 65535x65535 is refused before decoding. */
-	static const unsigned char bomb[] = {'G', 'I', 'F', '8', '9', 'a', 0xff, 0xff, 0xff, 0xff,
-	                                     0,   0,   0,   0x3b};
+	static const unsigned char bomb[] = {'G',  'I',  'F',  '8', '9', 'a', 0xff,
+	                                     0xff, 0xff, 0xff, 0,   0,   0,   0x3b};
 	assert_int_equal(ward_image_hash_mem(bomb, sizeof bomb, 0, &ih, &d), WARD_ELIMIT);
 	assert_non_null(strstr(d.message, "exceeds the limit"));
 	/* A PNG header claiming 20000x20000 (400 Mpixel) is refused. */
-	static const unsigned char png[] = {0x89, 'P',  'N',  'G',  '\r', '\n', 0x1a, '\n', 0,    0,
-	                                    0,    13,   'I',  'H',  'D',  'R',  0,    0,    0x4e, 0x20,
-	                                    0,    0,    0x4e, 0x20, 8,    2,    0,    0,    0,    0x00,
-	                                    0x00, 0x00, 0x00};
+	static const unsigned char png[] = {
+	    0x89, 'P',  'N',  'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I',  'H',  'D',  'R', 0,
+	    0,    0x4e, 0x20, 0,   0,    0x4e, 0x20, 8,    2, 0, 0, 0,  0x00, 0x00, 0x00, 0x00};
 	/* CRC left wrong on purpose: libpng checks IHDR's CRC, so set it right. */
 	unsigned char p2[sizeof png];
 	memcpy(p2, png, sizeof png);
