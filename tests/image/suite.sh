@@ -60,7 +60,8 @@ t_status 2 "a bad distance is refused" "$WARD" match --distance x --list "$t_tmp
 # Quality under 50.
 t_ok "a flat image hashes" "$WARD" hash "$P/images/misc-images/small.jpg"
 q=$(awk -F, '/small.jpg/ {print $2}' "$CSV")
-if [ "$q" -lt 50 ]; then t_grep "quality under 50 is marked not reliable" 'not reliable' "$t_tmp/out"; fi
+[ "$q" -lt 50 ]; t_result $? "the reference gives small.jpg quality under 50"
+t_grep "quality under 50 is marked not reliable" '^quality: 0 \(not reliable\)' "$t_tmp/out"
 
 # Bad input.
 : >"$t_tmp/empty.jpg"

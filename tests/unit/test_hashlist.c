@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,10 +17,15 @@
 #define PDQ_DATA "/work/shared/testdata/pdq"
 #endif
 
+/* $WARD_PDQ_DATA, else ../shared/testdata/pdq beside the tree, else the shared copy. */
 static const char *data_dir(void)
 {
 	const char *d = getenv("WARD_PDQ_DATA");
-	return d ? d : PDQ_DATA;
+	if (d)
+		return d;
+	if (access("../shared/testdata/pdq/reference/pdq-photo-hasher.csv", R_OK) == 0)
+		return "../shared/testdata/pdq";
+	return PDQ_DATA;
 }
 
 typedef struct warns {
