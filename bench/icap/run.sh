@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/icap/run.sh: requests per second through Squid with and without the srv_ward c-icap
-# module (REQMOD and RESPMOD) to a local origin, and the latency ward adds at p50 and p99.
+# module (REQMOD and RESPMOD) to a local origin, and the latency ward adds at p50 and p99;
+# c-icap's own echo service (srv_echo) as the peer shows what ICAP costs before ward does any work.
 # Load from ab (apache2-utils).  BENCH_REQUESTS (default 5000), BENCH_CONCURRENCY (default 16).
 set -e
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,13 +45,14 @@ DebugLevel 0
 ModulesDir /usr/lib/x86_64-linux-gnu/c_icap
 ServicesDir /usr/lib/x86_64-linux-gnu/c_icap
 Service ward $SO
+Service echo srv_echo.so
 ward.Rules $TOP/rules
 ward.Lists $T/lists
 CONF
 c-icap -N -f "$T/c-icap.conf" & pids+=($!)
 waitport "$IPORT"
 
-run_squid() { # run_squid NAME WITH_ICAP -> prints "rps p50 p99"
+run_squid() { # run_squid NAME SERVICE|0 -> prints "rps p50 p99 failed"
 	local port; port=$(freeport)
 	cat >"$T/squid-$1.conf" <<CONF
 http_port 127.0.0.1:$port
@@ -67,11 +69,11 @@ http_access deny all
 cache_peer 127.0.0.1 parent $OPORT 0 no-query originserver name=origin
 never_direct allow all
 CONF
-	if [ "$2" = 1 ]; then cat >>"$T/squid-$1.conf" <<CONF
+	if [ "$2" != 0 ]; then cat >>"$T/squid-$1.conf" <<CONF
 icap_enable on
 icap_send_client_ip on
-icap_service ward_req reqmod_precache icap://127.0.0.1:$IPORT/ward bypass=off
-icap_service ward_resp respmod_precache icap://127.0.0.1:$IPORT/ward bypass=off
+icap_service ward_req reqmod_precache icap://127.0.0.1:$IPORT/$2 bypass=off
+icap_service ward_resp respmod_precache icap://127.0.0.1:$IPORT/$2 bypass=off
 adaptation_access ward_req allow all
 adaptation_access ward_resp allow all
 CONF
@@ -90,10 +92,14 @@ CONF
 	echo "$rps $p50 $p99 $fails"
 }
 read -r rps0 p500 p990 f0 <<<"$(run_squid plain 0)"
-read -r rps1 p501 p991 f1 <<<"$(run_squid ward 1)"
+read -r rpse p50e p99e fe <<<"$(run_squid echo echo)"
+read -r rps1 p501 p991 f1 <<<"$(run_squid ward ward)"
 echo "bench/icap: $N requests, concurrency $C, 20 KB text page, through Squid to a local origin"
 printf '%-28s %10s %10s %10s %8s\n' "" "req/s" "p50 ms" "p99 ms" "failed"
 printf '%-28s %10s %10s %10s %8s\n' "Squid alone" "$rps0" "$p500" "$p990" "$f0"
+printf '%-28s %10s %10s %10s %8s\n' "Squid + c-icap echo" "$rpse" "$p50e" "$p99e" "$fe"
 printf '%-28s %10s %10s %10s %8s\n' "Squid + c-icap + srv_ward" "$rps1" "$p501" "$p991" "$f1"
 awk -v a="$rps0" -v b="$rps1" -v p0="$p500" -v p1="$p501" -v q0="$p990" -v q1="$p991" 'BEGIN {
 	printf "ratio (with ward / without): %.2f of the throughput; added latency p50 %.1f ms, p99 %.1f ms\n", b / a, p1 - p0, q1 - q0 }'
+awk -v a="$rpse" -v b="$rps1" -v p0="$p50e" -v p1="$p501" 'BEGIN {
+	printf "ratio (srv_ward / c-icap echo, the ICAP peer): %.2f of the throughput; p50 %+.1f ms\n", b / a, p1 - p0 }'
