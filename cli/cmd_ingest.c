@@ -23,7 +23,8 @@
 #define LINE_MAX_    8192
 #define MONITORS_MAX 64
 
-enum { KIND_SQUID, KIND_DNS };
+enum { KIND_SQUID, KIND_DNS, KIND_CHAT };
+#define CHAT_MAX (256u << 20)
 
 struct source {
 	const char *path;
@@ -237,11 +238,63 @@ static void line_in(struct ingest *g, struct source *s, char *line, size_t len)
 	}
 }
 
+/* A chat export is read whole through the conversation model, once for each version of the
+ * file (inode and size), and each sender who crosses a level raises one alert. */
+static size_t chat_pump(struct ingest *g, struct source *s)
+{
+	struct stat st;
+	char *buf = NULL;
+	ward_conv *c = NULL;
+	size_t got = 0;
+	FILE *f = NULL;
+	if (stat(s->path, &st) != 0 || (st.st_ino == s->ino && st.st_size == s->off) ||
+	    st.st_size <= 0 || (unsigned long long)st.st_size > CHAT_MAX)
+		goto done;
+	if (!(f = fopen(s->path, "rb")) || !(buf = malloc((size_t)st.st_size)) ||
+	    fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
+		goto done;
+	got = (size_t)st.st_size;
+	s->ino = st.st_ino;
+	s->off = st.st_size;
+	if (ward_conv_scan_chat(g->engine, NULL, buf, got, WARD_CHAT_AUTO, NULL, NULL, &c, NULL,
+	                        NULL) != WARD_OK)
+		goto done;
+	for (size_t i = 0; i < ward_conv_alert_count(c); i++) {
+		const ward_conv_alert *a = ward_conv_alert_get(c, i);
+		alertq_alert al = {0};
+		char rule[64], extra[4200];
+		if (a->level == WARD_LEVEL_NONE || g->area_off[a->area] ||
+		    !monitored(g, "", a->recipient) || quiet_at(g, time(NULL)))
+			continue;
+		snprintf(rule, sizeof rule, "conversation:%s", ward_conv_level_name(a->level));
+		snprintf(extra, sizeof extra, "%s\n%s", s->path, a->sender);
+		al.area = ward_area_get(a->area)->id;
+		al.rule = rule;
+		al.severity = ward_conv_level_name(a->level);
+		al.source = "chat-export";
+		al.subject = a->recipient[0] ? a->recipient : a->sender;
+		al.excerpt = a->sender; /* who wrote: the DSL reads the evidence in the export */
+		al.start = a->nevidence ? (long long)a->evidence[0].start : -1;
+		al.end = a->nevidence ? (long long)a->evidence[0].end : -1;
+		al.dedup_extra = extra;
+		alertq_post(g->q, &al);
+		g->alerts++;
+	}
+done:
+	ward_conv_free(c);
+	free(buf);
+	if (f)
+		fclose(f);
+	return got;
+}
+
 /* Reads what s has gained since the last call.  Returns bytes read. */
 static size_t pump(struct ingest *g, struct source *s)
 {
 	struct stat st, now;
 	size_t total = 0;
+	if (s->kind == KIND_CHAT)
+		return chat_pump(g, s);
 	if (s->fd < 0) {
 		s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
 		if (s->fd < 0 || fstat(s->fd, &st) != 0)
@@ -343,6 +396,7 @@ int cmd_ingest(int argc, char **argv)
 {
 	static const struct option opts[] = {{"squid-log", required_argument, NULL, 's'},
 	                                     {"dns-log", required_argument, NULL, 'd'},
+	                                     {"chat", required_argument, NULL, 'c'},
 	                                     {"state", required_argument, NULL, 'S'},
 	                                     {"wardd", required_argument, NULL, 'w'},
 	                                     {"token-file", required_argument, NULL, 't'},
@@ -368,16 +422,19 @@ int cmd_ingest(int argc, char **argv)
 		return EXIT_TROUBLE;
 	g->quiet_from = g->quiet_to = -1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:d:S:w:t:p:l:m:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:d:c:S:w:t:p:l:m:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 		case 'd':
+		case 'c':
 			if (g->n_src >= SOURCES_MAX) {
 				cli_error("ingest: at most %d logs", SOURCES_MAX);
 				goto done;
 			}
 			g->src[g->n_src].path = optarg;
-			g->src[g->n_src].kind = c == 's' ? KIND_SQUID : KIND_DNS;
+			g->src[g->n_src].kind = c == 's'   ? KIND_SQUID
+			                        : c == 'd' ? KIND_DNS
+			                                   : KIND_CHAT;
 			g->src[g->n_src++].fd = -1;
 			break;
 		case 'S':
@@ -446,8 +503,8 @@ int cmd_ingest(int argc, char **argv)
 		}
 	}
 	if (!g->n_src || !g->state || !wardd || optind < argc) {
-		cli_error(
-		    "ingest: needs --state, --wardd and at least one --squid-log or --dns-log");
+		cli_error("ingest: needs --state, --wardd and at least one --squid-log, --dns-log "
+		          "or --chat");
 		goto done;
 	}
 	if (token_file) {

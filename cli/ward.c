@@ -78,6 +78,7 @@ const cli_command cli_commands[] = {
 	 "Follows logs as they grow and posts what the web filter flags or blocks to wardd.\n"
 	 "  -s, --squid-log FILE    Squid native access log (repeatable)\n"
 	 "  -d, --dns-log FILE      dnsmasq or Unbound query log (repeatable)\n"
+	 "  -c, --chat FILE         chat export, read again whenever it changes (repeatable)\n"
 	 "  -S, --state FILE        where the position in each log is kept (required)\n"
 	 "  -w, --wardd URL         wardd alerts endpoint, e.g. https://wardd/api/v1/alerts\n"
 	 "  -t, --token-file FILE   file holding the service token\n"

@@ -72,6 +72,15 @@ t_ok "the alert waits in the spool" grep -q spooled "$T/state.spool"
 t_ok "the next run delivers the spool" sh -c "ingest() { \"\$@\"; }; \"$WARD\" ingest --once -s \"$L\" -S \"$T/state\" -w \"$URL\" -t \"$T/token\" -l \"$T/lists\" --interval 10; sleep 0; true"
 for _ in $(seq 40); do [ "$(posts)" = 8 ] && break; sleep 0.1; done
 t_ok "the spooled alert arrived once" test "$(posts)" = 8
+C=$T/chat.txt
+cp "$WARD_TOP/tests/eval/set/grooming/g00-fast-plain.txt" "$C"
+chat() { "$WARD" ingest --once -c "$C" -S "$T/chat.state" -w "$URL" -t "$T/token" -r "$WARD_TOP/rules" --interval 10; }
+t_ok "a chat export" chat
+t_grep "a grooming conversation raised an alert" '"area": "grooming", "rule": "conversation:[a-z]+".*"source": "chat-export"' "$RECORD"
+n=$(posts)
+t_ok "the unchanged export again" chat
+t_ok "posts nothing" test "$(posts)" = "$n"
+t_ok "every chat alert was posted once" test "$(jq -r 'select(.source == "chat-export") | .dedup_key' "$RECORD.all" | sort | uniq -d | wc -l)" = 0
 t_status 2 "a bad option is an error" "$WARD" ingest --quiet-hours 25 -S "$T/state" -w "$URL" -s "$L"
 t_status 2 "missing --state is an error" "$WARD" ingest -w "$URL" -s "$L"
 t_done
