@@ -7,14 +7,14 @@
 #include "srv.h"
 
 typedef struct srv_config {
-	char listen[64];       /* address to bind, e.g. 127.0.0.1 */
-	unsigned port;         /* 8080 */
-	char data_dir[512];    /* holds ward.db and wardd.key */
-	unsigned threads;      /* libmicrohttpd thread pool */
-	int secure_cookies;    /* mark cookies Secure (behind TLS) */
-	int64_t idle_timeout;  /* seconds a session lives without use */
-	int64_t session_max;   /* seconds a session lives at most */
-	size_t max_body;       /* largest request body accepted */
+	char listen[64];      /* address to bind, e.g. 127.0.0.1 */
+	unsigned port;        /* 8080 */
+	char data_dir[512];   /* holds ward.db and wardd.key */
+	unsigned threads;     /* libmicrohttpd thread pool */
+	int secure_cookies;   /* mark cookies Secure (behind TLS) */
+	int64_t idle_timeout; /* seconds a session lives without use */
+	int64_t session_max;  /* seconds a session lives at most */
+	size_t max_body;      /* largest request body accepted */
 } srv_config;
 
 /* Defaults, then /etc/ward/wardd.conf's [wardd] section (ini) when path is set. */
@@ -27,18 +27,19 @@ int srv_config_set(srv_config *c, const char *key, const char *value);
 /* One route: the table is the source of truth for dispatch, access, --routes and the docs. */
 #define SRV_ANON (1u << 31) /* no sign-in needed */
 #define SRV_R(r) (1u << (r))
-#define SRV_ANY (SRV_R(SRV_ROLE_STAFF) | SRV_R(SRV_ROLE_DSL) | SRV_R(SRV_ROLE_DEPUTY_DSL) | \
-                 SRV_R(SRV_ROLE_ADMIN) | SRV_R(SRV_ROLE_AUDITOR))
+#define SRV_ANY                                                                                    \
+	(SRV_R(SRV_ROLE_STAFF) | SRV_R(SRV_ROLE_DSL) | SRV_R(SRV_ROLE_DEPUTY_DSL) |                \
+	 SRV_R(SRV_ROLE_ADMIN) | SRV_R(SRV_ROLE_AUDITOR))
 
 typedef struct srv_request srv_request;
 typedef struct srv_route {
 	const char *method;
 	const char *path; /* segments; {id} matches a decimal id */
 	void (*handler)(srv_request *r);
-	uint32_t roles;   /* SRV_R bits, SRV_ANON */
+	uint32_t roles; /* SRV_R bits, SRV_ANON */
 	const char *summary;
 } srv_route;
-extern const srv_route srv_routes[];
+/* Route tables live in the modules (http.h, modules.c). */
 
 typedef struct srv_server srv_server;
 /* Starts serving; the store and key are borrowed until srv_server_stop. */

@@ -70,7 +70,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	if (strcmp(section, "wardd") != 0)
 		return 1; /* other parts' sections */
 	if (srv_config_set(user, name, value) != 0) {
-		fprintf(stderr, "wardd: config: %s = %s is not a known setting with a valid value\n", name,
+		fprintf(stderr,
+		        "wardd: config: %s = %s is not a known setting with a valid value\n", name,
 		        value);
 		return 0;
 	}

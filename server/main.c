@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "api.h"
+#include "http.h"
 
 static const char usage[] =
     "usage: wardd [OPTIONS]\n"
@@ -40,14 +40,16 @@ static void on_signal(int sig)
 static void print_routes(void)
 {
 	static const char *const names[] = {"staff", "dsl", "deputy-dsl", "admin", "auditor"};
-	for (const srv_route *r = srv_routes; r->method; r++) {
-		printf("%s %s", r->method, r->path);
-		if (r->roles & SRV_ANON)
-			printf(" anonymous");
-		for (int i = 0; i < SRV_ROLE_COUNT; i++)
-			if (r->roles & SRV_R(i))
-				printf(" %s", names[i]);
-		printf("\n");
+	for (const srv_module *const *m = srv_modules; *m; m++) {
+		for (const srv_route *r = (*m)->routes; r->method; r++) {
+			printf("%s %s", r->method, r->path);
+			if (r->roles & SRV_ANON)
+				printf(" anonymous");
+			for (int i = 0; i < SRV_ROLE_COUNT; i++)
+				if (r->roles & SRV_R(i))
+					printf(" %s", names[i]);
+			printf("\n");
+		}
 	}
 }
 
@@ -55,11 +57,16 @@ int main(int argc, char **argv)
 {
 	enum { O_SECURE = 256, O_ROUTES };
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},  {"listen", required_argument, NULL, 'l'},
-	    {"port", required_argument, NULL, 'p'},    {"data-dir", required_argument, NULL, 'd'},
-	    {"threads", required_argument, NULL, 't'}, {"secure-cookies", no_argument, NULL, O_SECURE},
-	    {"routes", no_argument, NULL, O_ROUTES},   {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"secure-cookies", no_argument, NULL, O_SECURE},
+	    {"routes", no_argument, NULL, O_ROUTES},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	srv_config cfg;
 	const char *config = NULL;
@@ -77,16 +84,37 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "c:l:p:d:t:hV", opts, NULL)) != -1) {
 		const char *k = NULL;
 		switch (o) {
-		case 'c': config = optarg; break;
-		case 'l': k = "listen"; break;
-		case 'p': k = "port"; break;
-		case 'd': k = "data_dir"; break;
-		case 't': k = "threads"; break;
-		case O_SECURE: k = "secure_cookies"; optarg = (char *)"1"; break;
-		case O_ROUTES: print_routes(); return 0;
-		case 'h': fputs(usage, stdout); return 0;
-		case 'V': printf("wardd %s\n", WARD_VERSION); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'l':
+			k = "listen";
+			break;
+		case 'p':
+			k = "port";
+			break;
+		case 'd':
+			k = "data_dir";
+			break;
+		case 't':
+			k = "threads";
+			break;
+		case O_SECURE:
+			k = "secure_cookies";
+			optarg = (char *)"1";
+			break;
+		case O_ROUTES:
+			print_routes();
+			return 0;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("wardd %s\n", WARD_VERSION);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 		if (k && n_over < 16) {
 			over[n_over].k = k;
@@ -110,7 +138,8 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < n_over; i++)
 		if (srv_config_set(&cfg, over[i].k, over[i].v) != 0) {
-			fprintf(stderr, "wardd: --%s %s: not a valid value\n", over[i].k, over[i].v);
+			fprintf(stderr, "wardd: --%s %s: not a valid value\n", over[i].k,
+			        over[i].v);
 			return 2;
 		}
 	if (sodium_init() < 0) {
@@ -119,7 +148,8 @@ int main(int argc, char **argv)
 	}
 	srv_paths(cfg.data_dir, db, sizeof db, keyp, sizeof keyp);
 	if (access(db, F_OK) != 0) {
-		fprintf(stderr, "wardd: %s has no database; run `ward admin init --data-dir %s` first\n",
+		fprintf(stderr,
+		        "wardd: %s has no database; run `ward admin init --data-dir %s` first\n",
 		        cfg.data_dir, cfg.data_dir);
 		goto done;
 	}

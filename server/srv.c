@@ -108,14 +108,16 @@ static int verify_entry(void *vctx, const srv_audit *a)
 		         (long long)v->expect_seq, (long long)a->seq);
 		v->broken = 1;
 	} else if (sodium_memcmp(a->prev, v->prev, SRV_HASH_LEN) != 0) {
-		snprintf(v->msg, v->cap, "audit entry %lld (%s %s): its link to entry %lld is broken",
+		snprintf(v->msg, v->cap,
+		         "audit entry %lld (%s %s): its link to entry %lld is broken",
 		         (long long)a->seq, a->action, a->target, (long long)a->seq - 1);
 		v->broken = 1;
 	} else {
 		srv_audit_hash(a, h);
 		if (sodium_memcmp(h, a->hash, SRV_HASH_LEN) != 0) {
 			snprintf(v->msg, v->cap,
-			         "audit entry %lld (%s %s) was altered: its hash does not match its fields",
+			         "audit entry %lld (%s %s) was altered: its hash does not match "
+			         "its fields",
 			         (long long)a->seq, a->action, a->target);
 			v->broken = 1;
 		}
@@ -223,8 +225,10 @@ ward_status srv_key_load(const char *path, int create, unsigned char key[SRV_KEY
 	{
 		struct stat sb;
 		if (fstat(fd, &sb) != 0 || (sb.st_mode & 077) != 0) {
-			fprintf(stderr, "wardd: %s: the key file must be readable by its owner only (0600)\n",
-			        path);
+			fprintf(
+			    stderr,
+			    "wardd: %s: the key file must be readable by its owner only (0600)\n",
+			    path);
 			rc = WARD_EINVAL;
 			goto done;
 		}
@@ -252,8 +256,8 @@ ward_status srv_seal(const unsigned char key[SRV_KEY_LEN], const char *ad, const
 		return WARD_ENOMEM;
 	randombytes_buf(buf, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-	    buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, (const unsigned char *)plain, n,
-	    (const unsigned char *)ad, strlen(ad), NULL, buf, key);
+	    buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, (const unsigned char *)plain,
+	    n, (const unsigned char *)ad, strlen(ad), NULL, buf, key);
 	*out = buf;
 	*out_len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
 	return WARD_OK;
@@ -272,9 +276,9 @@ ward_status srv_open(const unsigned char key[SRV_KEY_LEN], const char *ad, const
 	buf = malloc(n + 1);
 	if (!buf)
 		return WARD_ENOMEM;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)buf, &plen, NULL, in + nb, n - nb,
-	                                               (const unsigned char *)ad, strlen(ad), in,
-	                                               key) != 0) {
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)buf, &plen, NULL, in + nb,
+	                                               n - nb, (const unsigned char *)ad,
+	                                               strlen(ad), in, key) != 0) {
 		free(buf);
 		return WARD_EFORMAT;
 	}
@@ -301,4 +305,9 @@ void srv_paths(const char *data_dir, char *db, size_t dbcap, char *key, size_t k
 {
 	snprintf(db, dbcap, "%s/ward.db", data_dir);
 	snprintf(key, keycap, "%s/wardd.key", data_dir);
+}
+
+void srv_token_hash(const char *token, unsigned char out[SRV_HASH_LEN])
+{
+	crypto_generichash(out, SRV_HASH_LEN, (const unsigned char *)token, strlen(token), NULL, 0);
 }

@@ -4,7 +4,7 @@
 
 #include "store.h"
 
-#define SRV_KEY_LEN 32
+#define SRV_KEY_LEN    32
 #define SRV_PWHASH_LEN 128
 
 /* Loads the at-rest key from path (0600 required); with create, makes one when absent. */
@@ -19,6 +19,8 @@ ward_status srv_open(const unsigned char key[SRV_KEY_LEN], const char *ad, const
 /* Argon2id (libsodium crypto_pwhash_str). */
 ward_status srv_password_hash(const char *pw, char out[SRV_PWHASH_LEN]);
 int srv_password_check(const char *hash, const char *pw);
+/* BLAKE2b-256 of a session or service token: only this is stored. */
+void srv_token_hash(const char *token, unsigned char out[SRV_HASH_LEN]);
 /* ward.db and wardd.key inside data_dir. */
 void srv_paths(const char *data_dir, char *db, size_t dbcap, char *key, size_t keycap);
 

@@ -86,9 +86,9 @@ typedef struct srv_store_ops {
 	ward_status (*session_get)(srv_store *s, const unsigned char *token_hash, srv_session *out);
 	ward_status (*session_touch)(srv_store *s, const unsigned char *token_hash, int64_t now);
 	ward_status (*session_delete)(srv_store *s, const unsigned char *token_hash);
-	/* Writes version c->version of concern c->id (version 1: a new concern; id 0 has the store assign one) and its audit
-	 * entry in one durable transaction.  On a new version, WARD_EINVAL when the version is
-	 * not the next one. */
+	/* Writes version c->version of concern c->id (version 1: a new concern; id 0 has the store
+	 * assign one) and its audit entry in one durable transaction.  On a new version,
+	 * WARD_EINVAL when the version is not the next one. */
 	ward_status (*concern_put)(srv_store *s, srv_concern *c, const srv_audit_in *a);
 	/* Latest version of concern id in school_id; WARD_ENOENT if none. c owned by caller
 	 * (srv_concern_clear). */

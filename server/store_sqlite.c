@@ -10,47 +10,52 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store_sqlite.h"
 
-typedef struct sq_store {
-	srv_store base;
-	sqlite3 *db;
-	pthread_mutex_t mu;
-} sq_store;
-
-/* Each entry is one schema version; never edit a shipped one, append a new one. */
+/* The core schema: each entry is one version; never edit a shipped one, append a new one.
+ * Feature files keep their own lists (sq_schema) and are listed in sq_schemas below. */
 static const char *const migrations[] = {
-	/* 1 */
-	"CREATE TABLE schools (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);"
-	"CREATE TABLE users (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL REFERENCES schools(id),"
-	" username TEXT NOT NULL, pwhash TEXT NOT NULL, role TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
-	" totp_secret BLOB, created INTEGER NOT NULL, UNIQUE (school_id, username));"
-	"CREATE TABLE sessions (token_hash BLOB PRIMARY KEY, school_id INTEGER NOT NULL, user_id INTEGER NOT NULL,"
-	" csrf TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
-	"CREATE TABLE concern_versions (concern_id INTEGER NOT NULL, version INTEGER NOT NULL,"
-	" school_id INTEGER NOT NULL, reporter_id INTEGER NOT NULL, created INTEGER NOT NULL,"
-	" status TEXT NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (concern_id, version));"
-	"CREATE INDEX concern_school ON concern_versions (school_id, reporter_id);"
-	"CREATE TABLE audit (seq INTEGER PRIMARY KEY, school_id INTEGER NOT NULL, actor_id INTEGER NOT NULL,"
-	" at INTEGER NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, source TEXT NOT NULL,"
-	" digest BLOB NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);"
-	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
-	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
-	"CREATE TRIGGER concern_no_update BEFORE UPDATE ON concern_versions BEGIN SELECT RAISE(ABORT, 'concern versions are append-only'); END;",
+    /* 1 */
+    "CREATE TABLE schools (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created INTEGER NOT "
+    "NULL);"
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL REFERENCES schools(id),"
+    " username TEXT NOT NULL, pwhash TEXT NOT NULL, role TEXT NOT NULL, disabled INTEGER NOT NULL "
+    "DEFAULT 0,"
+    " totp_secret BLOB, created INTEGER NOT NULL, UNIQUE (school_id, username));"
+    "CREATE TABLE sessions (token_hash BLOB PRIMARY KEY, school_id INTEGER NOT NULL, user_id "
+    "INTEGER NOT NULL,"
+    " csrf TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+    "CREATE TABLE concern_versions (concern_id INTEGER NOT NULL, version INTEGER NOT NULL,"
+    " school_id INTEGER NOT NULL, reporter_id INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " status TEXT NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (concern_id, version));"
+    "CREATE INDEX concern_school ON concern_versions (school_id, reporter_id);"
+    "CREATE TABLE audit (seq INTEGER PRIMARY KEY, school_id INTEGER NOT NULL, actor_id INTEGER NOT "
+    "NULL,"
+    " at INTEGER NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, source TEXT NOT NULL,"
+    " digest BLOB NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is "
+    "append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is "
+    "append-only'); END;"
+    "CREATE TRIGGER concern_no_update BEFORE UPDATE ON concern_versions BEGIN SELECT RAISE(ABORT, "
+    "'concern versions are append-only'); END;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-static void set_err(sq_store *s, const char *what)
+static const sq_schema sq_schema_core = {"core", migrations, N_MIGRATIONS, NULL};
+
+/* Every feature's schema, in the order they are migrated and attached. */
+static const sq_schema *const sq_schemas[] = {
+    &sq_schema_core,
+    NULL,
+};
+
+void sq_set_err(sq_store *s, const char *what)
 {
 	snprintf(s->base.err, sizeof s->base.err, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
-static int64_t now_s(void)
-{
-	return (int64_t)time(NULL);
-}
-
-static ward_status exec(sq_store *s, const char *sql)
+ward_status sq_exec(sq_store *s, const char *sql)
 {
 	char *msg = NULL;
 	ward_status st = WARD_OK;
@@ -63,23 +68,23 @@ static ward_status exec(sq_store *s, const char *sql)
 }
 
 /* Prepares sql; the statement is the caller's to finalise. */
-static sqlite3_stmt *prep(sq_store *s, const char *sql)
+sqlite3_stmt *sq_prep(sq_store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		set_err(s, "prepare");
+		sq_set_err(s, "prepare");
 		st = NULL;
 	}
 	return st;
 }
 
-static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+void sq_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
-static void copy_blob(unsigned char *dst, size_t n, sqlite3_stmt *st, int col)
+void sq_copy_blob(unsigned char *dst, size_t n, sqlite3_stmt *st, int col)
 {
 	const void *b = sqlite3_column_blob(st, col);
 	memset(dst, 0, n);
@@ -89,33 +94,34 @@ static void copy_blob(unsigned char *dst, size_t n, sqlite3_stmt *st, int col)
 
 /* Appends an audit entry, chained to the last one.  Called inside a transaction with the mutex
  * held.  digest may be NULL (all zero). */
-static ward_status audit_locked(sq_store *s, const srv_audit_in *in, const unsigned char *digest)
+ward_status sq_audit_locked(sq_store *s, const srv_audit_in *in, const unsigned char *digest)
 {
 	ward_status stt = WARD_EIO;
 	sqlite3_stmt *st = NULL;
 	srv_audit a;
 	memset(&a, 0, sizeof a);
-	st = prep(s, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+	st = sq_prep(s, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
 	if (!st)
 		goto done;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		a.seq = sqlite3_column_int64(st, 0) + 1;
-		copy_blob(a.prev, SRV_HASH_LEN, st, 1);
+		sq_copy_blob(a.prev, SRV_HASH_LEN, st, 1);
 	} else {
 		a.seq = 1;
 	}
 	sqlite3_finalize(st);
 	a.school_id = in->school_id;
 	a.actor_id = in->actor_id;
-	a.at = now_s();
+	a.at = (int64_t)time(NULL);
 	snprintf(a.action, sizeof a.action, "%s", in->action ? in->action : "");
 	snprintf(a.target, sizeof a.target, "%s", in->target ? in->target : "");
 	snprintf(a.source, sizeof a.source, "%s", in->source ? in->source : "");
 	if (digest)
 		memcpy(a.digest, digest, SRV_HASH_LEN);
 	srv_audit_hash(&a, a.hash);
-	st = prep(s, "INSERT INTO audit (seq, school_id, actor_id, at, action, target, source, digest,"
-	             " prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?)");
+	st = sq_prep(
+	    s, "INSERT INTO audit (seq, school_id, actor_id, at, action, target, source, digest,"
+	       " prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?)");
 	if (!st)
 		goto done;
 	sqlite3_bind_int64(st, 1, a.seq);
@@ -129,7 +135,7 @@ static ward_status audit_locked(sq_store *s, const srv_audit_in *in, const unsig
 	sqlite3_bind_blob(st, 9, a.prev, SRV_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 10, a.hash, SRV_HASH_LEN, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		set_err(s, "audit insert");
+		sq_set_err(s, "audit insert");
 		goto done;
 	}
 	stt = WARD_OK;
@@ -138,34 +144,60 @@ done:
 	return stt;
 }
 
-static ward_status migrate(sq_store *s)
+/* Brings one schema up to date; its version is kept in schema_versions. */
+static ward_status migrate_one(sq_store *s, const sq_schema *sc)
 {
 	ward_status st = WARD_OK;
-	sqlite3_stmt *q = prep(s, "PRAGMA user_version");
+	sqlite3_stmt *q = sq_prep(s, "SELECT version FROM schema_versions WHERE module = ?");
 	int v = 0;
 	if (!q)
 		return WARD_EIO;
+	sqlite3_bind_text(q, 1, sc->module, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		v = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
-	if (v > (int)N_MIGRATIONS) {
+	if (v > (int)sc->n) {
 		snprintf(s->base.err, sizeof s->base.err,
-		         "the database is at schema version %d, newer than this wardd knows (%zu)", v,
-		         N_MIGRATIONS);
+		         "the %s schema is at version %d, newer than this wardd knows (%zu)",
+		         sc->module, v, sc->n);
 		return WARD_EUNSUPPORTED;
 	}
-	for (; v < (int)N_MIGRATIONS && st == WARD_OK; v++) {
-		char pragma[64];
-		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-		st = exec(s, "BEGIN IMMEDIATE");
+	for (; v < (int)sc->n && st == WARD_OK; v++) {
+		st = sq_exec(s, "BEGIN IMMEDIATE");
 		if (st == WARD_OK)
-			st = exec(s, migrations[v]);
+			st = sq_exec(s, sc->steps[v]);
+		if (st == WARD_OK) {
+			q = sq_prep(
+			    s, "INSERT INTO schema_versions (module, version) VALUES (?, ?)"
+			       " ON CONFLICT (module) DO UPDATE SET version = excluded.version");
+			st = WARD_EIO;
+			if (q) {
+				sqlite3_bind_text(q, 1, sc->module, -1, SQLITE_STATIC);
+				sqlite3_bind_int(q, 2, v + 1);
+				if (sqlite3_step(q) == SQLITE_DONE)
+					st = WARD_OK;
+				else
+					sq_set_err(s, "schema_versions");
+				sqlite3_finalize(q);
+			}
+		}
 		if (st == WARD_OK)
-			st = exec(s, pragma);
-		if (st == WARD_OK)
-			st = exec(s, "COMMIT");
+			st = sq_exec(s, "COMMIT");
 		else
-			exec(s, "ROLLBACK");
+			sq_exec(s, "ROLLBACK");
+	}
+	return st;
+}
+
+static ward_status migrate(sq_store *s)
+{
+	ward_status st =
+	    sq_exec(s, "CREATE TABLE IF NOT EXISTS schema_versions (module TEXT PRIMARY KEY,"
+	               " version INTEGER NOT NULL)");
+	for (const sq_schema *const *sc = sq_schemas; *sc && st == WARD_OK; sc++) {
+		st = migrate_one(s, *sc);
+		if (st == WARD_OK && (*sc)->attach)
+			(*sc)->attach(s);
 	}
 	return st;
 }
@@ -186,13 +218,13 @@ static ward_status sq_school_create(srv_store *b, const char *name, int64_t *id_
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, "INSERT INTO schools (name, created) VALUES (?, ?)");
+	st = sq_prep(s, "INSERT INTO schools (name, created) VALUES (?, ?)");
 	if (!st)
 		goto done;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now_s());
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		set_err(s, "school");
+		sq_set_err(s, "school");
 		rc = WARD_EINVAL;
 		goto done;
 	}
@@ -210,7 +242,7 @@ static ward_status sq_school_find(srv_store *b, const char *name, int64_t *id_ou
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, "SELECT id FROM schools WHERE name = ?");
+	st = sq_prep(s, "SELECT id FROM schools WHERE name = ?");
 	if (!st)
 		goto done;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -233,19 +265,20 @@ static ward_status sq_user_create(srv_store *b, const srv_user *u, const srv_aud
 	sqlite3_stmt *st = NULL;
 	int began = 0;
 	pthread_mutex_lock(&s->mu);
-	if (exec(s, "BEGIN IMMEDIATE") != WARD_OK)
+	if (sq_exec(s, "BEGIN IMMEDIATE") != WARD_OK)
 		goto done;
 	began = 1;
-	st = prep(s, "INSERT INTO users (school_id, username, pwhash, role, created) VALUES (?,?,?,?,?)");
+	st = sq_prep(
+	    s, "INSERT INTO users (school_id, username, pwhash, role, created) VALUES (?,?,?,?,?)");
 	if (!st)
 		goto done;
 	sqlite3_bind_int64(st, 1, u->school_id);
 	sqlite3_bind_text(st, 2, u->username, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, u->pwhash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, srv_role_name(u->role), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now_s());
+	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		set_err(s, "user");
+		sq_set_err(s, "user");
 		rc = WARD_EINVAL;
 		goto done;
 	}
@@ -255,16 +288,16 @@ static ward_status sq_user_create(srv_store *b, const srv_user *u, const srv_aud
 		srv_audit_in in = *a;
 		snprintf(target, sizeof target, "user/%lld", (long long)*id_out);
 		in.target = target;
-		if (audit_locked(s, &in, NULL) != WARD_OK)
+		if (sq_audit_locked(s, &in, NULL) != WARD_OK)
 			goto done;
 	}
-	if (exec(s, "COMMIT") != WARD_OK)
+	if (sq_exec(s, "COMMIT") != WARD_OK)
 		goto done;
 	began = 0;
 	rc = WARD_OK;
 done:
 	if (began)
-		exec(s, "ROLLBACK");
+		sq_exec(s, "ROLLBACK");
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -276,9 +309,9 @@ static void user_row(sqlite3_stmt *st, srv_user *u)
 	memset(u, 0, sizeof *u);
 	u->id = sqlite3_column_int64(st, 0);
 	u->school_id = sqlite3_column_int64(st, 1);
-	copy_col(u->username, sizeof u->username, st, 2);
-	copy_col(u->pwhash, sizeof u->pwhash, st, 3);
-	copy_col(role, sizeof role, st, 4);
+	sq_copy_col(u->username, sizeof u->username, st, 2);
+	sq_copy_col(u->pwhash, sizeof u->pwhash, st, 3);
+	sq_copy_col(role, sizeof role, st, 4);
 	u->role = (srv_role)srv_role_from_name(role);
 	u->disabled = sqlite3_column_int(st, 5);
 }
@@ -302,7 +335,7 @@ static ward_status sq_user_get(srv_store *b, int64_t id, srv_user *out)
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, USER_COLS "WHERE id = ?");
+	st = sq_prep(s, USER_COLS "WHERE id = ?");
 	if (st) {
 		sqlite3_bind_int64(st, 1, id);
 		rc = user_one(s, st, out);
@@ -319,7 +352,7 @@ static ward_status sq_user_find(srv_store *b, int64_t school_id, const char *use
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, USER_COLS "WHERE school_id = ? AND username = ?");
+	st = sq_prep(s, USER_COLS "WHERE school_id = ? AND username = ?");
 	if (st) {
 		sqlite3_bind_int64(st, 1, school_id);
 		sqlite3_bind_text(st, 2, username, -1, SQLITE_STATIC);
@@ -336,7 +369,7 @@ static ward_status sq_user_list(srv_store *b, int64_t school_id, srv_user_cb cb,
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, USER_COLS "WHERE school_id = ? ORDER BY id");
+	st = sq_prep(s, USER_COLS "WHERE school_id = ? ORDER BY id");
 	if (st) {
 		srv_user u;
 		sqlite3_bind_int64(st, 1, school_id);
@@ -358,8 +391,9 @@ static ward_status sq_session_put(srv_store *b, const srv_session *se)
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, "INSERT INTO sessions (token_hash, school_id, user_id, csrf, created, last_seen)"
-	             " VALUES (?,?,?,?,?,?)");
+	st = sq_prep(
+	    s, "INSERT INTO sessions (token_hash, school_id, user_id, csrf, created, last_seen)"
+	       " VALUES (?,?,?,?,?,?)");
 	if (st) {
 		sqlite3_bind_blob(st, 1, se->token_hash, SRV_HASH_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, se->school_id);
@@ -370,7 +404,7 @@ static ward_status sq_session_put(srv_store *b, const srv_session *se)
 		if (sqlite3_step(st) == SQLITE_DONE)
 			rc = WARD_OK;
 		else
-			set_err(s, "session");
+			sq_set_err(s, "session");
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
@@ -383,7 +417,8 @@ static ward_status sq_session_get(srv_store *b, const unsigned char *th, srv_ses
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, "SELECT school_id, user_id, csrf, created, last_seen FROM sessions WHERE token_hash = ?");
+	st = sq_prep(s, "SELECT school_id, user_id, csrf, created, last_seen FROM sessions WHERE "
+	                "token_hash = ?");
 	if (st) {
 		sqlite3_bind_blob(st, 1, th, SRV_HASH_LEN, SQLITE_STATIC);
 		rc = WARD_ENOENT;
@@ -392,7 +427,7 @@ static ward_status sq_session_get(srv_store *b, const unsigned char *th, srv_ses
 			memcpy(out->token_hash, th, SRV_HASH_LEN);
 			out->school_id = sqlite3_column_int64(st, 0);
 			out->user_id = sqlite3_column_int64(st, 1);
-			copy_col(out->csrf, sizeof out->csrf, st, 2);
+			sq_copy_col(out->csrf, sizeof out->csrf, st, 2);
 			out->created = sqlite3_column_int64(st, 3);
 			out->last_seen = sqlite3_column_int64(st, 4);
 			rc = WARD_OK;
@@ -403,13 +438,12 @@ static ward_status sq_session_get(srv_store *b, const unsigned char *th, srv_ses
 	return rc;
 }
 
-static ward_status session_simple(sq_store *s, const char *sql, const unsigned char *th,
-                                  int64_t v)
+static ward_status session_simple(sq_store *s, const char *sql, const unsigned char *th, int64_t v)
 {
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, sql);
+	st = sq_prep(s, sql);
 	if (st) {
 		sqlite3_bind_blob(st, 1, th, SRV_HASH_LEN, SQLITE_STATIC);
 		if (sqlite3_bind_parameter_count(st) > 1)
@@ -424,8 +458,8 @@ static ward_status session_simple(sq_store *s, const char *sql, const unsigned c
 
 static ward_status sq_session_touch(srv_store *b, const unsigned char *th, int64_t now)
 {
-	return session_simple((sq_store *)b, "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
-	                      th, now);
+	return session_simple((sq_store *)b,
+	                      "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1", th, now);
 }
 
 static ward_status sq_session_delete(srv_store *b, const unsigned char *th)
@@ -441,17 +475,18 @@ static ward_status sq_concern_put(srv_store *b, srv_concern *c, const srv_audit_
 	int began = 0;
 	unsigned char digest[SRV_HASH_LEN];
 	pthread_mutex_lock(&s->mu);
-	if (exec(s, "BEGIN IMMEDIATE") != WARD_OK)
+	if (sq_exec(s, "BEGIN IMMEDIATE") != WARD_OK)
 		goto done;
 	began = 1;
 	if (c->id == 0) {
-		st = prep(s, "SELECT COALESCE(MAX(concern_id), 0) + 1 FROM concern_versions");
+		st = sq_prep(s, "SELECT COALESCE(MAX(concern_id), 0) + 1 FROM concern_versions");
 		if (!st || sqlite3_step(st) != SQLITE_ROW)
 			goto done;
 		c->id = sqlite3_column_int64(st, 0);
 		c->version = 1;
 	} else if (c->version != 1) {
-		st = prep(s, "SELECT COALESCE(MAX(version), 0) FROM concern_versions WHERE concern_id = ? AND school_id = ?");
+		st = sq_prep(s, "SELECT COALESCE(MAX(version), 0) FROM concern_versions WHERE "
+		                "concern_id = ? AND school_id = ?");
 		if (!st)
 			goto done;
 		sqlite3_bind_int64(st, 1, c->id);
@@ -459,16 +494,18 @@ static ward_status sq_concern_put(srv_store *b, srv_concern *c, const srv_audit_
 		if (sqlite3_step(st) != SQLITE_ROW)
 			goto done;
 		if (sqlite3_column_int64(st, 0) + 1 != c->version) {
-			snprintf(s->base.err, sizeof s->base.err, "the concern has changed since version %lld",
+			snprintf(s->base.err, sizeof s->base.err,
+			         "the concern has changed since version %lld",
 			         (long long)c->version - 1);
 			rc = WARD_EINVAL;
 			goto done;
 		}
 	}
 	sqlite3_finalize(st);
-	c->created = now_s();
-	st = prep(s, "INSERT INTO concern_versions (concern_id, version, school_id, reporter_id, created,"
-	             " status, payload) VALUES (?,?,?,?,?,?,?)");
+	c->created = (int64_t)time(NULL);
+	st = sq_prep(
+	    s, "INSERT INTO concern_versions (concern_id, version, school_id, reporter_id, created,"
+	       " status, payload) VALUES (?,?,?,?,?,?,?)");
 	if (!st)
 		goto done;
 	sqlite3_bind_int64(st, 1, c->id);
@@ -479,7 +516,7 @@ static ward_status sq_concern_put(srv_store *b, srv_concern *c, const srv_audit_
 	sqlite3_bind_text(st, 6, c->status, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 7, c->payload, (int)c->payload_len, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		set_err(s, "concern");
+		sq_set_err(s, "concern");
 		goto done;
 	}
 	{
@@ -489,16 +526,16 @@ static ward_status sq_concern_put(srv_store *b, srv_concern *c, const srv_audit_
 		         (long long)c->version);
 		in.target = target;
 		srv_concern_digest(c, digest);
-		if (audit_locked(s, &in, digest) != WARD_OK)
+		if (sq_audit_locked(s, &in, digest) != WARD_OK)
 			goto done;
 	}
-	if (exec(s, "COMMIT") != WARD_OK)
+	if (sq_exec(s, "COMMIT") != WARD_OK)
 		goto done;
 	began = 0;
 	rc = WARD_OK;
 done:
 	if (began)
-		exec(s, "ROLLBACK");
+		sq_exec(s, "ROLLBACK");
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -515,7 +552,7 @@ static ward_status concern_row(sqlite3_stmt *st, srv_concern *c)
 	c->school_id = sqlite3_column_int64(st, 2);
 	c->reporter_id = sqlite3_column_int64(st, 3);
 	c->created = sqlite3_column_int64(st, 4);
-	copy_col(c->status, sizeof c->status, st, 5);
+	sq_copy_col(c->status, sizeof c->status, st, 5);
 	c->payload = malloc(n > 0 ? (size_t)n : 1);
 	if (!c->payload)
 		return WARD_ENOMEM;
@@ -525,8 +562,12 @@ static ward_status concern_row(sqlite3_stmt *st, srv_concern *c)
 	return WARD_OK;
 }
 
-#define CONCERN_COLS "SELECT concern_id, version, school_id, reporter_id, created, status, payload FROM concern_versions "
-#define LATEST "AND version = (SELECT MAX(version) FROM concern_versions v2 WHERE v2.concern_id = concern_versions.concern_id) "
+#define CONCERN_COLS                                                                               \
+	"SELECT concern_id, version, school_id, reporter_id, created, status, payload FROM "       \
+	"concern_versions "
+#define LATEST                                                                                     \
+	"AND version = (SELECT MAX(version) FROM concern_versions v2 WHERE v2.concern_id = "       \
+	"concern_versions.concern_id) "
 
 static ward_status sq_concern_get(srv_store *b, int64_t school_id, int64_t id, srv_concern *c)
 {
@@ -534,7 +575,8 @@ static ward_status sq_concern_get(srv_store *b, int64_t school_id, int64_t id, s
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, CONCERN_COLS "WHERE concern_id = ? AND school_id = ? ORDER BY version DESC LIMIT 1");
+	st = sq_prep(s, CONCERN_COLS
+	             "WHERE concern_id = ? AND school_id = ? ORDER BY version DESC LIMIT 1");
 	if (st) {
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, school_id);
@@ -571,8 +613,8 @@ static ward_status sq_concern_list(srv_store *b, int64_t school_id, int64_t repo
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, CONCERN_COLS "WHERE school_id = ?1 AND (?2 = 0 OR reporter_id = ?2) " LATEST
-	                          "ORDER BY concern_id DESC LIMIT 1000");
+	st = sq_prep(s, CONCERN_COLS "WHERE school_id = ?1 AND (?2 = 0 OR reporter_id = ?2) " LATEST
+	                             "ORDER BY concern_id DESC LIMIT 1000");
 	if (st) {
 		sqlite3_bind_int64(st, 1, school_id);
 		sqlite3_bind_int64(st, 2, reporter_id);
@@ -590,7 +632,7 @@ static ward_status sq_concern_versions(srv_store *b, int64_t school_id, int64_t 
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, CONCERN_COLS "WHERE school_id = ? AND concern_id = ? ORDER BY version");
+	st = sq_prep(s, CONCERN_COLS "WHERE school_id = ? AND concern_id = ? ORDER BY version");
 	if (st) {
 		sqlite3_bind_int64(st, 1, school_id);
 		sqlite3_bind_int64(st, 2, id);
@@ -607,7 +649,7 @@ static ward_status sq_concern_all(srv_store *b, srv_concern_cb cb, void *ctx)
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, CONCERN_COLS "ORDER BY concern_id, version");
+	st = sq_prep(s, CONCERN_COLS "ORDER BY concern_id, version");
 	if (st)
 		rc = concern_iter(s, st, cb, ctx);
 	sqlite3_finalize(st);
@@ -620,12 +662,12 @@ static ward_status sq_audit_append(srv_store *b, const srv_audit_in *a)
 	sq_store *s = (sq_store *)b;
 	ward_status rc = WARD_EIO;
 	pthread_mutex_lock(&s->mu);
-	if (exec(s, "BEGIN IMMEDIATE") == WARD_OK) {
-		rc = audit_locked(s, a, NULL);
+	if (sq_exec(s, "BEGIN IMMEDIATE") == WARD_OK) {
+		rc = sq_audit_locked(s, a, NULL);
 		if (rc == WARD_OK)
-			rc = exec(s, "COMMIT");
+			rc = sq_exec(s, "COMMIT");
 		if (rc != WARD_OK)
-			exec(s, "ROLLBACK");
+			sq_exec(s, "ROLLBACK");
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -638,8 +680,9 @@ static ward_status sq_audit_list(srv_store *b, int64_t school_id, int64_t after,
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = prep(s, "SELECT seq, school_id, actor_id, at, action, target, source, digest, prev, hash"
-	             " FROM audit WHERE (?1 = 0 OR school_id = ?1) AND seq > ?2 ORDER BY seq LIMIT ?3");
+	st = sq_prep(
+	    s, "SELECT seq, school_id, actor_id, at, action, target, source, digest, prev, hash"
+	       " FROM audit WHERE (?1 = 0 OR school_id = ?1) AND seq > ?2 ORDER BY seq LIMIT ?3");
 	if (st) {
 		srv_audit a;
 		sqlite3_bind_int64(st, 1, school_id);
@@ -651,12 +694,12 @@ static ward_status sq_audit_list(srv_store *b, int64_t school_id, int64_t after,
 			a.school_id = sqlite3_column_int64(st, 1);
 			a.actor_id = sqlite3_column_int64(st, 2);
 			a.at = sqlite3_column_int64(st, 3);
-			copy_col(a.action, sizeof a.action, st, 4);
-			copy_col(a.target, sizeof a.target, st, 5);
-			copy_col(a.source, sizeof a.source, st, 6);
-			copy_blob(a.digest, SRV_HASH_LEN, st, 7);
-			copy_blob(a.prev, SRV_HASH_LEN, st, 8);
-			copy_blob(a.hash, SRV_HASH_LEN, st, 9);
+			sq_copy_col(a.action, sizeof a.action, st, 4);
+			sq_copy_col(a.target, sizeof a.target, st, 5);
+			sq_copy_col(a.source, sizeof a.source, st, 6);
+			sq_copy_blob(a.digest, SRV_HASH_LEN, st, 7);
+			sq_copy_blob(a.prev, SRV_HASH_LEN, st, 8);
+			sq_copy_blob(a.hash, SRV_HASH_LEN, st, 9);
 			if (cb(ctx, &a))
 				break;
 		}
@@ -691,11 +734,10 @@ done:
 }
 
 static const srv_store_ops sq_ops = {
-	sq_close,        sq_school_create,  sq_school_find,   sq_user_create,
-	sq_user_get,     sq_user_find,      sq_user_list,     sq_session_put,
-	sq_session_get,  sq_session_touch,  sq_session_delete, sq_concern_put,
-	sq_concern_get,  sq_concern_list,   sq_concern_versions, sq_concern_all,
-	sq_audit_append, sq_audit_list,     sq_backup,
+    sq_close,          sq_school_create, sq_school_find, sq_user_create,  sq_user_get,
+    sq_user_find,      sq_user_list,     sq_session_put, sq_session_get,  sq_session_touch,
+    sq_session_delete, sq_concern_put,   sq_concern_get, sq_concern_list, sq_concern_versions,
+    sq_concern_all,    sq_audit_append,  sq_audit_list,  sq_backup,
 };
 
 /* *out owned by the caller (close through its ops). */
@@ -708,13 +750,15 @@ ward_status srv_store_sqlite_open(const char *path, srv_store **out)
 		return WARD_ENOMEM;
 	s->base.ops = &sq_ops;
 	pthread_mutex_init(&s->mu, NULL);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK) {
-		set_err(s, path);
+		sq_set_err(s, path);
 		goto done;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+	rc =
+	    sq_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
 	if (rc == WARD_OK)
 		rc = migrate(s);
 done:

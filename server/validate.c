@@ -12,45 +12,42 @@ static const char *const sources[] = {"staff", "pupil", "detection", NULL};
 static const char *const statuses[] = {"new", "acknowledged", "in-progress", "closed", NULL};
 
 const srv_field srv_body_session[] = {
-	{"school", SRV_F_STRING, 1, 200, NULL},
-	{"username", SRV_F_STRING, 1, 63, NULL},
-	{"password", SRV_F_STRING, 1, 1024, NULL},
-	{"totp", SRV_F_STRING, 0, 8, NULL},
-	{NULL, 0, 0, 0, NULL},
+    {"school", SRV_F_STRING, 1, 200, NULL},
+    {"username", SRV_F_STRING, 1, 63, NULL},
+    {"password", SRV_F_STRING, 1, 1024, NULL},
+    {"totp", SRV_F_STRING, 0, 8, NULL},
+    {NULL, 0, 0, 0, NULL},
 };
 
 const srv_field srv_body_user[] = {
-	{"username", SRV_F_STRING, 1, 63, NULL},
-	{"password", SRV_F_STRING, 1, 1024, NULL},
-	{"role", SRV_F_STRING, 1, 16, roles},
-	{NULL, 0, 0, 0, NULL},
+    {"username", SRV_F_STRING, 1, 63, NULL},
+    {"password", SRV_F_STRING, 1, 1024, NULL},
+    {"role", SRV_F_STRING, 1, 16, roles},
+    {NULL, 0, 0, 0, NULL},
 };
 
 const srv_field srv_body_concern[] = {
-	{"occurred_at", SRV_F_STRING, 1, 32, NULL},
-	{"children", SRV_F_CHILDREN, 1, 50, NULL},
-	{"areas", SRV_F_AREAS, 1, WARD_AREA_COUNT, NULL},
-	{"account", SRV_F_STRING, 1, 100000, NULL},
-	{"source", SRV_F_STRING, 1, 16, sources},
-	{NULL, 0, 0, 0, NULL},
+    {"occurred_at", SRV_F_STRING, 1, 32, NULL},       {"children", SRV_F_CHILDREN, 1, 50, NULL},
+    {"areas", SRV_F_AREAS, 1, WARD_AREA_COUNT, NULL}, {"account", SRV_F_STRING, 1, 100000, NULL},
+    {"source", SRV_F_STRING, 1, 16, sources},         {NULL, 0, 0, 0, NULL},
 };
 
 const srv_field srv_body_concern_update[] = {
-	{"version", SRV_F_INT, 1, 1000000, NULL},
-	{"status", SRV_F_STRING, 0, 16, statuses},
-	{"areas", SRV_F_AREAS, 0, WARD_AREA_COUNT, NULL},
-	{"children", SRV_F_CHILDREN, 0, 50, NULL},
-	{"account", SRV_F_STRING, 0, 100000, NULL},
-	{"occurred_at", SRV_F_STRING, 0, 32, NULL},
-	{NULL, 0, 0, 0, NULL},
+    {"version", SRV_F_INT, 1, 1000000, NULL},
+    {"status", SRV_F_STRING, 0, 16, statuses},
+    {"areas", SRV_F_AREAS, 0, WARD_AREA_COUNT, NULL},
+    {"children", SRV_F_CHILDREN, 0, 50, NULL},
+    {"account", SRV_F_STRING, 0, 100000, NULL},
+    {"occurred_at", SRV_F_STRING, 0, 32, NULL},
+    {NULL, 0, 0, 0, NULL},
 };
 
 static const srv_field child_fields[] = {
-	{"name", SRV_F_STRING, 1, 200, NULL},
-	{"date_of_birth", SRV_F_STRING, 1, 10, NULL},
-	{"year_group", SRV_F_STRING, 0, 16, NULL},
-	{"internal_id", SRV_F_STRING, 0, 64, NULL},
-	{NULL, 0, 0, 0, NULL},
+    {"name", SRV_F_STRING, 1, 200, NULL},
+    {"date_of_birth", SRV_F_STRING, 1, 10, NULL},
+    {"year_group", SRV_F_STRING, 0, 16, NULL},
+    {"internal_id", SRV_F_STRING, 0, 64, NULL},
+    {NULL, 0, 0, 0, NULL},
 };
 
 static int check_object(json_t *o, const srv_field *fields, const char *where, char *msg,
@@ -99,7 +96,8 @@ static int check_field(json_t *v, const srv_field *f, const char *where, char *m
 		const char *s = json_string_value(v);
 		size_t n = json_string_length(v);
 		if (n == 0 || n > f->max) {
-			snprintf(msg, cap, "%s%s must be between 1 and %zu bytes long", where, f->name, f->max);
+			snprintf(msg, cap, "%s%s must be between 1 and %zu bytes long", where,
+			         f->name, f->max);
 			return 0;
 		}
 		if (strlen(s) != n || !clean_string(s, n, strcmp(f->name, "account") == 0)) {
@@ -111,14 +109,16 @@ static int check_field(json_t *v, const srv_field *f, const char *where, char *m
 			for (const char *const *c = f->choices; *c; c++)
 				ok |= strcmp(*c, s) == 0;
 			if (!ok) {
-				snprintf(msg, cap, "%s%s is not one of the allowed values", where, f->name);
+				snprintf(msg, cap, "%s%s is not one of the allowed values", where,
+				         f->name);
 				return 0;
 			}
 		}
-		if ((strcmp(f->name, "occurred_at") == 0 || strcmp(f->name, "date_of_birth") == 0) &&
+		if ((strcmp(f->name, "occurred_at") == 0 ||
+		     strcmp(f->name, "date_of_birth") == 0) &&
 		    !is_date(s, n)) {
-			snprintf(msg, cap, "%s%s must be a date, YYYY-MM-DD (a time may follow)", where,
-			         f->name);
+			snprintf(msg, cap, "%s%s must be a date, YYYY-MM-DD (a time may follow)",
+			         where, f->name);
 			return 0;
 		}
 		return 1;
@@ -126,7 +126,8 @@ static int check_field(json_t *v, const srv_field *f, const char *where, char *m
 	case SRV_F_INT:
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > (json_int_t)f->max) {
-			snprintf(msg, cap, "%s%s must be a whole number from 1 to %zu", where, f->name, f->max);
+			snprintf(msg, cap, "%s%s must be a whole number from 1 to %zu", where,
+			         f->name, f->max);
 			return 0;
 		}
 		return 1;
@@ -134,19 +135,23 @@ static int check_field(json_t *v, const srv_field *f, const char *where, char *m
 		size_t i;
 		json_t *a;
 		if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > f->max) {
-			snprintf(msg, cap, "%s%s must be a list of 1 to %zu area ids", where, f->name, f->max);
+			snprintf(msg, cap, "%s%s must be a list of 1 to %zu area ids", where,
+			         f->name, f->max);
 			return 0;
 		}
 		json_array_foreach(v, i, a)
 		{
 			if (!json_is_string(a) || ward_area_from_id(json_string_value(a)) < 0) {
-				snprintf(msg, cap, "%s%s[%zu] is not one of the nine area ids (see `ward areas`)",
-				         where, f->name, i);
+				snprintf(
+				    msg, cap,
+				    "%s%s[%zu] is not one of the nine area ids (see `ward areas`)",
+				    where, f->name, i);
 				return 0;
 			}
 			for (size_t j = 0; j < i; j++)
 				if (json_equal(json_array_get(v, j), a)) {
-					snprintf(msg, cap, "%s%s[%zu] repeats an area", where, f->name, i);
+					snprintf(msg, cap, "%s%s[%zu] repeats an area", where,
+					         f->name, i);
 					return 0;
 				}
 		}
@@ -157,7 +162,8 @@ static int check_field(json_t *v, const srv_field *f, const char *where, char *m
 		json_t *c;
 		char sub[64];
 		if (!json_is_array(v) || json_array_size(v) > f->max) {
-			snprintf(msg, cap, "%s%s must be a list of at most %zu children", where, f->name, f->max);
+			snprintf(msg, cap, "%s%s must be a list of at most %zu children", where,
+			         f->name, f->max);
 			return 0;
 		}
 		json_array_foreach(v, i, c)
@@ -172,7 +178,8 @@ static int check_field(json_t *v, const srv_field *f, const char *where, char *m
 	return 0;
 }
 
-static int check_object(json_t *o, const srv_field *fields, const char *where, char *msg, size_t cap)
+static int check_object(json_t *o, const srv_field *fields, const char *where, char *msg,
+                        size_t cap)
 {
 	const char *k;
 	json_t *v;
@@ -193,7 +200,8 @@ static int check_object(json_t *o, const srv_field *fields, const char *where, c
 			for (char *p = name; *p; p++)
 				if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 					*p = '?';
-			snprintf(msg, cap, "%sunknown field \"%s%s\"", where, name, n > 40 ? "..." : "");
+			snprintf(msg, cap, "%sunknown field \"%s%s\"", where, name,
+			         n > 40 ? "..." : "");
 			return 0;
 		}
 		if (!check_field(v, f, where, msg, cap))
@@ -217,7 +225,8 @@ json_t *srv_parse_body(const char *body, size_t n, const srv_field *fields, char
 	}
 	o = json_loadb(body, n, JSON_REJECT_DUPLICATES, &err);
 	if (!o) {
-		snprintf(msg, cap, "the body is not valid JSON: %s (at byte %d)", err.text, err.position);
+		snprintf(msg, cap, "the body is not valid JSON: %s (at byte %d)", err.text,
+		         err.position);
 		return NULL;
 	}
 	if (!check_object(o, fields, "", msg, cap)) {

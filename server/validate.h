@@ -13,7 +13,7 @@ typedef struct srv_field {
 	const char *name;
 	srv_ftype type;
 	int required;
-	size_t max; /* longest string in bytes, largest integer, most array items */
+	size_t max;                 /* longest string in bytes, largest integer, most array items */
 	const char *const *choices; /* NULL-terminated allowed values for strings, or NULL */
 } srv_field;
 

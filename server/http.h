@@ -1,0 +1,106 @@
+/* http.h: what wardd's HTTP plumbing (api.c) shares with the modules that serve routes
+ * (core.c, and one file per feature).  A module is a route table plus optional start and stop
+ * hooks; server/modules.c lists the modules.  A handler reads the request, does its work through
+ * the store, and answers with srv_reply or srv_problem; dispatch has already checked the path,
+ * the caller's role and the CSRF token. */
+#ifndef WARDD_HTTP_H
+#define WARDD_HTTP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "api.h"
+
+#define SRV_COOKIE         "ward_session"
+#define SRV_MAX_IDS        8
+#define SRV_THROTTLE_SLOTS 256
+
+typedef struct srv_arena_block {
+	struct srv_arena_block *next;
+	size_t used, cap;
+	unsigned char data[];
+} srv_arena_block;
+
+/* Per-request memory: everything a request allocates is freed in one go when it ends. */
+typedef struct srv_arena {
+	srv_arena_block *head;
+	size_t total;
+} srv_arena;
+
+typedef struct srv_throttle_slot {
+	char key[300];
+	int fails;
+	int64_t first;
+} srv_throttle_slot;
+
+struct srv_server {
+	struct MHD_Daemon *d;
+	srv_config cfg;
+	srv_store *store;
+	unsigned char key[SRV_KEY_LEN];
+	pthread_mutex_t tmu;
+	srv_throttle_slot throttle[SRV_THROTTLE_SLOTS];
+	int64_t started;
+	atomic_uint_fast64_t n_requests, n_2xx, n_4xx, n_5xx, n_concerns, n_signin_fail;
+};
+
+struct srv_request {
+	srv_server *srv;
+	struct MHD_Connection *conn;
+	srv_arena mem;
+	const char *method, *url;
+	char *body;
+	size_t body_len, body_cap;
+	int too_big;
+	int64_t ids[SRV_MAX_IDS]; /* the {id} segments of the path, in order */
+	int n_ids;
+	char client[64]; /* remote address, for the audit log */
+	/* the caller, when signed in */
+	int signed_in;
+	srv_user user;
+	srv_session session;
+	/* the answer */
+	unsigned status;
+	json_t *json;
+	const char *text, *content_type;
+	char set_cookie[256];
+	char location[64];
+};
+
+/* A feature's routes and, when it keeps state or threads, hooks run when the server starts
+ * (non-zero: the server does not start) and stops. */
+typedef struct srv_module {
+	const char *name;
+	const srv_route *routes; /* ended by a NULL method */
+	int (*start)(srv_server *s);
+	void (*stop)(srv_server *s);
+} srv_module;
+
+/* NULL-terminated, in dispatch order (modules.c). */
+extern const srv_module *const srv_modules[];
+
+/* Role sets used by route tables. */
+#define SRV_DSL_TEAM  (SRV_R(SRV_ROLE_DSL) | SRV_R(SRV_ROLE_DEPUTY_DSL))
+#define SRV_REPORTERS (SRV_R(SRV_ROLE_STAFF) | SRV_DSL_TEAM)
+
+int64_t srv_now(void);
+/* Request-lifetime memory (freed when the request ends); NULL past 64 MiB. */
+void *srv_alloc(srv_request *r, size_t n);
+/* Answers with an RFC 9457 problem body. */
+void srv_problem(srv_request *r, unsigned status, const char *title, const char *detail);
+/* Answers with JSON j (ownership passes to the request). */
+void srv_reply(srv_request *r, unsigned status, json_t *j);
+/* Appends an audit entry for the caller (reads are audited this way). */
+void srv_audit_action(srv_request *r, const char *action, const char *target);
+/* A query-string argument, or NULL. */
+const char *srv_query(srv_request *r, const char *name);
+/* A request header, or NULL. */
+const char *srv_header(srv_request *r, const char *name);
+int srv_is_dsl_team(const srv_request *r);
+
+#endif

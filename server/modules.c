@@ -1,0 +1,10 @@
+/* modules.c: the features wardd serves, in dispatch order.  Add a line when a feature file
+ * gains a route table. */
+#include "http.h"
+
+extern const srv_module srv_module_core;
+
+const srv_module *const srv_modules[] = {
+    &srv_module_core,
+    NULL,
+};

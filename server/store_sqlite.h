@@ -1,0 +1,44 @@
+/* store_sqlite.h: what the SQLite store's files share.  store_sqlite.c holds the connection,
+ * the core tables and the migration runner; a feature keeps its tables, migrations and
+ * functions in a store_sqlite_<feature>.c of its own, describes them with an sq_schema and is
+ * listed in sq_schemas (store_sqlite.c).  Every function below expects the mutex held when it
+ * touches the database; writes run inside BEGIN IMMEDIATE ... COMMIT so a 201 means committed. */
+#ifndef WARDD_STORE_SQLITE_H
+#define WARDD_STORE_SQLITE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+typedef struct sq_store {
+	srv_store base;
+	sqlite3 *db;
+	pthread_mutex_t mu; /* one connection, one caller at a time */
+} sq_store;
+
+/* A feature's schema: its migrations, one string per version, never edited once shipped,
+ * and attach, which fills in the feature's table of functions on the store. */
+typedef struct sq_schema {
+	const char *module;
+	const char *const *steps;
+	size_t n;
+	void (*attach)(sq_store *s);
+} sq_schema;
+
+/* Sets s->base.err to "what: SQLite's message". */
+void sq_set_err(sq_store *s, const char *what);
+/* Runs sql (may be several statements); WARD_EIO with the error in s->base.err. */
+ward_status sq_exec(sq_store *s, const char *sql);
+/* Prepares sql; the statement is the caller's to finalise.  NULL with the error set. */
+sqlite3_stmt *sq_prep(sq_store *s, const char *sql);
+/* Copies a text column (empty when NULL) / a blob column of exactly n bytes (else zeros). */
+void sq_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col);
+void sq_copy_blob(unsigned char *dst, size_t n, sqlite3_stmt *st, int col);
+/* Appends an audit entry chained to the last; inside the caller's transaction.  digest (may be
+ * NULL: all zero) is BLAKE2b over the row the action wrote, so audit verify can check it. */
+ward_status sq_audit_locked(sq_store *s, const srv_audit_in *in, const unsigned char *digest);
+
+#endif
