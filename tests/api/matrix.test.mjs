@@ -3,51 +3,53 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { WARDD, ROLES, makeData, startWardd, stopWardd, Client, concernBody } from './helper.mjs';
 
 const routes = execFileSync(WARDD, ['--routes'], { encoding: 'utf8' }).trim().split('\n').map((l) => {
 	const [method, path, ...roles] = l.split(' ');
 	return { method, path, roles };
 });
-let w, dir, clients = {}, concernId, n = 0;
+const fixtures = await Promise.all(readdirSync(new URL('./fixtures/', import.meta.url))
+	.filter((f) => f.endsWith('.mjs')).sort()
+	.map((f) => import(new URL(`./fixtures/${f}`, import.meta.url))));
+let w, dir, clients = {}, concernId;
+const ctx = { clients, state: {} };
 
 before(async () => {
 	dir = makeData();
 	w = await startWardd(dir);
+	ctx.w = w;
 	for (const r of ROLES) clients[r] = await new Client(w.base).signIn('School A', r);
 	clients['dsl-other-school'] = await new Client(w.base).signIn('School B', 'dsl-b');
 	clients.anonymous = new Client(w.base);
-	const c = await clients.staff.req('POST', '/api/v1/concerns', concernBody());
-	assert.equal(c.status, 201);
-	concernId = c.json.id;
+	for (const f of fixtures) await f.setup(ctx);
+	concernId = ctx.state.concernId;
 });
 after(async () => { await stopWardd(w); });
-
-async function body(method, path) {
-	if (method === 'POST' && path === '/api/v1/session') return { school: 'School A', username: 'staff', password: 'a long test password' };
-	if (method === 'POST' && path === '/api/v1/users') return { username: `made-${++n}`, password: 'another long password', role: 'staff' };
-	if (method === 'POST' && path === '/api/v1/concerns') return concernBody(++n);
-	if (method === 'PATCH') {
-		const c = await clients.dsl.req('GET', `/api/v1/concerns/${concernId}`);
-		return { version: c.json.version, status: 'acknowledged' };
-	}
-	return undefined;
-}
 
 test('the route table lists routes', () => { assert.ok(routes.length >= 10); });
 
 for (const rt of routes) {
+	test(`${rt.method} ${rt.path} has a fixture`, () => {
+		assert.ok(fixtures.some((f) => f.handles(rt.method, rt.path)),
+			'add the route to a file in tests/api/fixtures/');
+	});
 	for (const actor of ['anonymous', ...ROLES, 'dsl-other-school']) {
 		const role = actor === 'dsl-other-school' ? 'dsl' : actor;
 		const allowed = rt.roles.includes('anonymous') || rt.roles.includes(role);
 		const otherSchool = actor === 'dsl-other-school' && rt.path.includes('{id}');
 		test(`${rt.method} ${rt.path} as ${actor}: ${allowed && !otherSchool ? 'allowed' : 'refused'}`, async () => {
+			const f = fixtures.find((x) => x.handles(rt.method, rt.path));
+			assert.ok(f, 'no fixture for this route');
 			let c = clients[actor];
 			if (rt.method === 'DELETE' && rt.path === '/api/v1/session' && actor !== 'anonymous')
 				c = await new Client(w.base).signIn(actor === 'dsl-other-school' ? 'School B' : 'School A',
 					actor === 'dsl-other-school' ? 'dsl-b' : actor);
-			const p = rt.path.replace('{id}', String(concernId));
-			const r = await c.req(rt.method, p, await body(rt.method, rt.path));
+			const { ids, body } = await f.prepare(ctx, rt.method, rt.path);
+			let k = 0;
+			const p = rt.path.replace(/\{id\}/g, () => String(ids[k++]));
+			const r = await c.req(rt.method, p, body);
 			if (allowed && !otherSchool) {
 				assert.ok(r.status >= 200 && r.status < 300, `status ${r.status}: ${r.text}`);
 			} else {
