@@ -13,9 +13,10 @@
  *
  * Asking Vectorscan for the start of every regex match (SOM) slows the whole database
  * several times over, so regexes run without it; when one matches, a third database of the
- * regexes with SOM runs over a few words before the match's end to find where it starts.  Each finding is mapped back
- * to byte offsets in the original input.  Large inputs are cut into blocks at line or word
- * boundaries with an overlap, so memory stays bounded and nothing is reported twice.
+ * regexes with SOM runs over a few words before the match's end to find where it starts.  Each
+ * finding is mapped back to byte offsets in the original input.  Large inputs are cut into blocks
+ * at line or word boundaries with an overlap, so memory stays bounded and nothing is reported
+ * twice.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,23 +33,23 @@
 
 #include "text_int.h"
 
-#define BLOCK ((size_t)1 << 20)       /* input bytes scanned at once */
-#define OVERLAP ((size_t)2048)        /* bytes re-scanned across a cut */
-#define MAX_HITS ((size_t)1 << 22)    /* per block; beyond this, hits are dropped */
+#define BLOCK         ((size_t)1 << 20) /* input bytes scanned at once */
+#define OVERLAP       ((size_t)2048)    /* bytes re-scanned across a cut */
+#define MAX_HITS      ((size_t)1 << 22) /* per block; beyond this, hits are dropped */
 #define MAX_RULE_FILE ((size_t)16 << 20)
 #define UNLESS_WINDOW 8
 
 struct ward_engine {
 	ruleset rs;
-	hs_database_t *db;     /* triggers and anchor terms: run over everything */
-	hs_database_t *near;   /* other terms and unless phrases: run around anchors; may be NULL */
-	hs_database_t *som;    /* the regexes with start of match: run before a regex's end */
-	uint16_t *anchor;      /* per combo: the term index in the main database */
-	bool *in_near;         /* per pattern: in the near database */
+	hs_database_t *db;   /* triggers and anchor terms: run over everything */
+	hs_database_t *near; /* other terms and unless phrases: run around anchors; may be NULL */
+	hs_database_t *som;  /* the regexes with start of match: run before a regex's end */
+	uint16_t *anchor;    /* per combo: the term index in the main database */
+	bool *in_near;       /* per pattern: in the near database */
 };
 
-#define NO_START UINT32_MAX
-#define SOM_WORDS 64      /* how far back a regex's start is looked for */
+#define NO_START  UINT32_MAX
+#define SOM_WORDS 64 /* how far back a regex's start is looked for */
 #define SOM_BYTES 4096
 
 typedef struct region {
@@ -77,7 +78,7 @@ struct ward_scanner {
 	size_t ncands, capcands;
 	region *regions;
 	size_t nregions, capregions;
-	uint32_t region_base;  /* added to offsets reported by the near database */
+	uint32_t region_base; /* added to offsets reported by the near database */
 	/* streaming */
 	ward_finding_cb cb;
 	void *ctx;
@@ -120,7 +121,8 @@ static ward_status read_file(const char *path, char **out, size_t *len, ward_dia
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
-			diag_set(diag, path, 0, "read failed: %s", k < 0 ? strerror(errno) : "file shrank");
+			diag_set(diag, path, 0, "read failed: %s",
+			         k < 0 ? strerror(errno) : "file shrank");
 			st = WARD_EIO;
 			goto done;
 		}
@@ -315,7 +317,8 @@ static void cache_store(const ward_engine *e, const char *path)
 	if (slash)
 		*slash = '\0';
 	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-	if (mkdir_p(dir) != 0 || (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	if (mkdir_p(dir) != 0 ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		goto done;
 	ok = write_all(fd, CACHE_MAGIC, sizeof CACHE_MAGIC) == 0;
 	for (int i = 0; i < 3 && ok; i++) {
@@ -386,8 +389,8 @@ static ward_status compile_one(ward_engine *e, enum which which, hs_database_t *
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
-		bool take = which == DB_SOM ? e->rs.pats[i].is_regex
-		                            : e->in_near[i] == (which == DB_NEAR);
+		bool take =
+		    which == DB_SOM ? e->rs.pats[i].is_regex : e->in_near[i] == (which == DB_NEAR);
 		if (!take)
 			continue;
 		exprs[k] = e->rs.pats[i].expr;
@@ -458,8 +461,7 @@ static const char *default_rules_path(void)
 	return WARD_DATADIR "/rules";
 }
 
-ward_status ward_engine_load(const char *path, unsigned flags, ward_engine **out,
-                             ward_diag *diag)
+ward_status ward_engine_load(const char *path, unsigned flags, ward_engine **out, ward_diag *diag)
 {
 	ward_status st;
 	ward_engine *e;
@@ -485,8 +487,8 @@ ward_status ward_engine_load(const char *path, unsigned flags, ward_engine **out
 	return WARD_OK;
 }
 
-ward_status ward_engine_load_string(const char *text, size_t len, const char *name,
-                                    unsigned flags, ward_engine **out, ward_diag *diag)
+ward_status ward_engine_load_string(const char *text, size_t len, const char *name, unsigned flags,
+                                    ward_engine **out, ward_diag *diag)
 {
 	ward_status st;
 	ward_engine *e;
@@ -584,8 +586,8 @@ void ward_scanner_free(ward_scanner *s)
 	free(s);
 }
 
-static int on_match(unsigned id, unsigned long long from, unsigned long long to,
-                    unsigned flags, void *ctx)
+static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *ctx)
 {
 	ward_scanner *s = ctx;
 	const pat *p = &s->e->rs.pats[id];
@@ -822,8 +824,8 @@ static ward_status scan_near(ward_scanner *s)
 			s->regions = r;
 			s->capregions = nc;
 		}
-		s->regions[s->nregions++] = (region){words_back(o, h->from, k + 1),
-		                                     words_fwd(o, n, h->to, k + 1)};
+		s->regions[s->nregions++] =
+		    (region){words_back(o, h->from, k + 1), words_fwd(o, n, h->to, k + 1)};
 	}
 	if (s->nregions == 0)
 		return WARD_OK;
@@ -1036,7 +1038,8 @@ static ward_status scan_full_blocks(ward_scanner *s, const char *p, size_t n, ui
 	size_t pos = 0;
 	while (n - pos > BLOCK) {
 		size_t cut = block_cut(p + pos, n - pos);
-		if ((st = scan_block(s, p + pos, cut, base + pos, *line, s->reported_upto)) != WARD_OK)
+		if ((st = scan_block(s, p + pos, cut, base + pos, *line, s->reported_upto)) !=
+		    WARD_OK)
 			break;
 		s->reported_upto = base + pos + cut;
 		size_t next = block_next(p + pos, cut);
@@ -1047,8 +1050,7 @@ static ward_status scan_full_blocks(ward_scanner *s, const char *p, size_t n, ui
 	return st;
 }
 
-ward_status ward_scan(ward_scanner *s, const char *buf, size_t len, ward_finding_cb cb,
-                      void *ctx)
+ward_status ward_scan(ward_scanner *s, const char *buf, size_t len, ward_finding_cb cb, void *ctx)
 {
 	ward_status st;
 	if (!s || (!buf && len) || s->streaming)

@@ -35,9 +35,9 @@ enum cls {
 	C_IGN,     /* dropped entirely */
 };
 
-#define WORD_MAX 256
+#define WORD_MAX    256
 #define CACHE_SLOTS 4096
-#define UNIT_MAX 24
+#define UNIT_MAX    24
 
 /* How one code point normalises: up to UNIT_MAX output bytes, each with its class. */
 typedef struct fold {
@@ -80,22 +80,38 @@ static void init_tables(void)
 static char leet_letter(char c)
 {
 	switch (c) {
-	case '0': return 'o';
-	case '1': return 'i';
-	case '2': return 'z';
-	case '3': return 'e';
-	case '4': return 'a';
-	case '5': return 's';
-	case '6': return 'g';
-	case '7': return 't';
-	case '8': return 'b';
-	case '9': return 'g';
-	case '@': return 'a';
-	case '$': return 's';
-	case '!': return 'i';
-	case '|': return 'l';
-	case '+': return 't';
-	default: return c;
+	case '0':
+		return 'o';
+	case '1':
+		return 'i';
+	case '2':
+		return 'z';
+	case '3':
+		return 'e';
+	case '4':
+		return 'a';
+	case '5':
+		return 's';
+	case '6':
+		return 'g';
+	case '7':
+		return 't';
+	case '8':
+		return 'b';
+	case '9':
+		return 'g';
+	case '@':
+		return 'a';
+	case '$':
+		return 's';
+	case '!':
+		return 'i';
+	case '|':
+		return 'l';
+	case '+':
+		return 't';
+	default:
+		return c;
 	}
 }
 
@@ -159,11 +175,11 @@ static void fold_compute(fold *f, int32_t cp)
 		fold_push(f, 0, C_IGN);
 		return;
 	}
-	utf8proc_ssize_t n = utf8proc_decompose_char(
-		cp, dec, UNIT_MAX,
-		UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
-			UTF8PROC_IGNORE,
-		&last);
+	utf8proc_ssize_t n =
+	    utf8proc_decompose_char(cp, dec, UNIT_MAX,
+	                            UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+	                                UTF8PROC_STRIPMARK | UTF8PROC_IGNORE,
+	                            &last);
 	if (n < 0 || n > UNIT_MAX) {
 		fold_push(f, ' ', C_SEP);
 		return;
@@ -173,7 +189,8 @@ static void fold_compute(fold *f, int32_t cp)
 		/* case folding can give a character that has a compatibility form of its own
 		 * (fullwidth R folds to fullwidth r): decompose once more */
 		if (d >= 128 && utf8proc_decompose_char(d, again, 4,
-		                                        UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK,
+		                                        UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT |
+		                                            UTF8PROC_STRIPMARK,
 		                                        &last) == 1)
 			d = again[0];
 		if (d < 128) {
@@ -249,18 +266,18 @@ static ward_status grow(norm_buf *nb, size_t need)
 
 /* State of the word being built. */
 typedef struct wstate {
-	size_t ws;             /* output index where the word starts */
-	size_t n;              /* bytes in the word (at out[ws..]) */
+	size_t ws; /* output index where the word starts */
+	size_t n;  /* bytes in the word (at out[ws..]) */
 	uint8_t cls[WORD_MAX + UNIT_MAX];
 	bool has_let, has_dig, has_leet;
-	uint32_t trimmed_at;   /* input offset of trailing symbols dropped from the word, or
-	                          UINT32_MAX: the word's end for the map */
-	size_t gap;            /* separator characters since the last word */
-	bool gap_nl;           /* ... one of them a newline */
-	uint8_t gap_char;      /* the last separator byte seen */
-	uint8_t chain_sep;     /* the separator the chain's letters are split by */
-	size_t chain_start;    /* output index of the first letter of a single-letter chain */
-	size_t chain_n;        /* single letters in the chain */
+	uint32_t trimmed_at; /* input offset of trailing symbols dropped from the word, or
+	                        UINT32_MAX: the word's end for the map */
+	size_t gap;          /* separator characters since the last word */
+	bool gap_nl;         /* ... one of them a newline */
+	uint8_t gap_char;    /* the last separator byte seen */
+	uint8_t chain_sep;   /* the separator the chain's letters are split by */
+	size_t chain_start;  /* output index of the first letter of a single-letter chain */
+	size_t chain_n;      /* single letters in the chain */
 } wstate;
 
 static void squeeze(norm_buf *nb, size_t from)
@@ -484,7 +501,8 @@ ward_status norm_run(norm_buf *nb, const char *in, size_t len)
 	size_t i = 0;
 	while (i < len) {
 		if (nb->len + WORD_MAX + UNIT_MAX + 4 >= nb->cap &&
-		    (st = grow(nb, nb->len + WORD_MAX + UNIT_MAX + 4 + (len - i) / 4 + 64)) != WARD_OK)
+		    (st = grow(nb, nb->len + WORD_MAX + UNIT_MAX + 4 + (len - i) / 4 + 64)) !=
+		        WARD_OK)
 			goto done;
 		uint8_t b = p[i];
 		if (b < 0x80) {
@@ -560,8 +578,7 @@ void norm_buf_free(norm_buf *nb)
 	memset(nb, 0, sizeof *nb);
 }
 
-ward_status ward_normalise(const char *in, size_t len, char **out, size_t *out_len,
-                           uint32_t **map)
+ward_status ward_normalise(const char *in, size_t len, char **out, size_t *out_len, uint32_t **map)
 {
 	norm_buf nb;
 	ward_status st;

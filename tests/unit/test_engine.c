@@ -11,35 +11,34 @@
 
 #include <ward/ward.h>
 
-static const char RULES[] =
-	"# test rules\n"
-	"rule grooming.secrecy.test\n"
-	"  area grooming\n"
-	"  severity medium\n"
-	"  stage secrecy\n"
-	"  description Asks for secrecy\n"
-	"  phrase dont tell anyone | our little secret\n"
-	"  unless surprise party\n"
-	"  example+ please don't tell anyone\n"
-	"  example- don't tell anyone about the surprise party\n"
-	"end\n"
-	"rule grooming.meet.test\n"
-	"  area grooming, exploitation\n"
-	"  severity high\n"
-	"  weight 5\n"
-	"  description Meeting in secret\n"
-	"  all 6: meet up | meet; secret\n"
-	"  example+ lets meet up but keep it secret\n"
-	"  example- meet the team on saturday\n"
-	"end\n"
-	"rule adult-content.prefix.test\n"
-	"  area adult-content\n"
-	"  severity low\n"
-	"  description Prefix words\n"
-	"  phrase adult vid* site\n"
-	"  regex \\bhow old (r|are) (u|you)\\b\n"
-	"  example+ an adult videos site\n"
-	"end\n";
+static const char RULES[] = "# test rules\n"
+                            "rule grooming.secrecy.test\n"
+                            "  area grooming\n"
+                            "  severity medium\n"
+                            "  stage secrecy\n"
+                            "  description Asks for secrecy\n"
+                            "  phrase dont tell anyone | our little secret\n"
+                            "  unless surprise party\n"
+                            "  example+ please don't tell anyone\n"
+                            "  example- don't tell anyone about the surprise party\n"
+                            "end\n"
+                            "rule grooming.meet.test\n"
+                            "  area grooming, exploitation\n"
+                            "  severity high\n"
+                            "  weight 5\n"
+                            "  description Meeting in secret\n"
+                            "  all 6: meet up | meet; secret\n"
+                            "  example+ lets meet up but keep it secret\n"
+                            "  example- meet the team on saturday\n"
+                            "end\n"
+                            "rule adult-content.prefix.test\n"
+                            "  area adult-content\n"
+                            "  severity low\n"
+                            "  description Prefix words\n"
+                            "  phrase adult vid* site\n"
+                            "  regex \\bhow old (r|are) (u|you)\\b\n"
+                            "  example+ an adult videos site\n"
+                            "end\n";
 
 typedef struct found {
 	char rule[64];
@@ -149,8 +148,9 @@ static void test_all_of_window(void **state)
 	scan_str(*state, "we could meet up later, it is our secret", &r);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.f[0].rule, "grooming.meet.test");
-	scan_str(*state, "meet me at the park with your friends and your dog then home for a secret", &r);
-	assert_int_equal(r.n, 0); /* too far apart */
+	scan_str(*state,
+	         "meet me at the park with your friends and your dog then home for a secret", &r);
+	assert_int_equal(r.n, 0);                /* too far apart */
 	scan_str(*state, "secret ... meet", &r); /* any order */
 	assert_int_equal(r.n, 1);
 }
@@ -270,27 +270,32 @@ static void test_syntax_errors(void **state)
 {
 	(void)state;
 	static const bad cases[] = {
-		{"rule a\n area nowhere\nend\n", 2, "unknown area"},
-		{"rule a\n area grooming\n severity huge\nend\n", 3, "unknown severity"},
-		{"rule a\n area grooming\n severity low\n description d\nend\n", 1, "nothing to match"},
-		{"rule a\n area grooming\n severity low\n description d\n phrase x\n", 1, "no end"},
-		{"\n\nphrase x\n", 3, "outside a rule"},
-		{"rule A!\n", 1, "bad rule id"},
-		{"rule a\n area grooming\n severity low\n description d\n all 3: x\nend\n", 5, "at least two"},
-		{"rule a\n area grooming\n severity low\n description d\n phrase ...\nend\n", 5, "no letters"},
-		{"rule a\n area grooming\n severity low\n weight -1\nend\n", 4, "weight"},
-		{"\n\nrule b\n area grooming\n phrase x\nend\n", 3, "has no severity"},
-		{"rule a\n area grooming\n severity low\n description d\n frobnicate\nend\n", 5, "unknown statement"},
-		{"rule a\n area grooming\n severity low\n description d\n phrase x\nend\n"
-		 "rule a\n area grooming\n severity low\n description d\n phrase y\nend\n", 7, "already used"},
-		{"rule a\n area grooming\n severity low\n description d\n regex (unclosed\nend\n", 5, "pattern rejected"},
-		{"", 0, "no rules"},
+	    {"rule a\n area nowhere\nend\n", 2, "unknown area"},
+	    {"rule a\n area grooming\n severity huge\nend\n", 3, "unknown severity"},
+	    {"rule a\n area grooming\n severity low\n description d\nend\n", 1, "nothing to match"},
+	    {"rule a\n area grooming\n severity low\n description d\n phrase x\n", 1, "no end"},
+	    {"\n\nphrase x\n", 3, "outside a rule"},
+	    {"rule A!\n", 1, "bad rule id"},
+	    {"rule a\n area grooming\n severity low\n description d\n all 3: x\nend\n", 5,
+	     "at least two"},
+	    {"rule a\n area grooming\n severity low\n description d\n phrase ...\nend\n", 5,
+	     "no letters"},
+	    {"rule a\n area grooming\n severity low\n weight -1\nend\n", 4, "weight"},
+	    {"\n\nrule b\n area grooming\n phrase x\nend\n", 3, "has no severity"},
+	    {"rule a\n area grooming\n severity low\n description d\n frobnicate\nend\n", 5,
+	     "unknown statement"},
+	    {"rule a\n area grooming\n severity low\n description d\n phrase x\nend\n"
+	     "rule a\n area grooming\n severity low\n description d\n phrase y\nend\n",
+	     7, "already used"},
+	    {"rule a\n area grooming\n severity low\n description d\n regex (unclosed\nend\n", 5,
+	     "pattern rejected"},
+	    {"", 0, "no rules"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		ward_engine *e = NULL;
 		ward_diag d;
-		ward_status st = ward_engine_load_string(cases[i].text, strlen(cases[i].text), "bad.rules",
-		                                         WARD_LOAD_NOCACHE, &e, &d);
+		ward_status st = ward_engine_load_string(cases[i].text, strlen(cases[i].text),
+		                                         "bad.rules", WARD_LOAD_NOCACHE, &e, &d);
 		assert_int_not_equal(st, WARD_OK);
 		assert_null(e);
 		if (d.line != cases[i].line || !strstr(d.message, cases[i].msg))
@@ -300,7 +305,8 @@ static void test_syntax_errors(void **state)
 	ward_diag d;
 	assert_int_equal(ward_engine_load("/nonexistent/rules", 0, &e, &d), WARD_ENOENT);
 	assert_string_equal(d.file, "/nonexistent/rules");
-	assert_int_equal(ward_engine_load_string("rule a\0", 7, "nul.rules", 0, &e, &d), WARD_ESYNTAX);
+	assert_int_equal(ward_engine_load_string("rule a\0", 7, "nul.rules", 0, &e, &d),
+	                 WARD_ESYNTAX);
 }
 
 static void test_taxonomy(void **state)
@@ -326,17 +332,17 @@ static void test_taxonomy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_and_info),
-		cmocka_unit_test(test_examples),
-		cmocka_unit_test(test_offsets_point_at_original),
-		cmocka_unit_test(test_unless),
-		cmocka_unit_test(test_all_of_window),
-		cmocka_unit_test(test_prefix_and_regex),
-		cmocka_unit_test(test_stream_equals_whole),
-		cmocka_unit_test(test_huge_line),
-		cmocka_unit_test(test_stop_and_binary),
-		cmocka_unit_test(test_syntax_errors),
-		cmocka_unit_test(test_taxonomy),
+	    cmocka_unit_test(test_load_and_info),
+	    cmocka_unit_test(test_examples),
+	    cmocka_unit_test(test_offsets_point_at_original),
+	    cmocka_unit_test(test_unless),
+	    cmocka_unit_test(test_all_of_window),
+	    cmocka_unit_test(test_prefix_and_regex),
+	    cmocka_unit_test(test_stream_equals_whole),
+	    cmocka_unit_test(test_huge_line),
+	    cmocka_unit_test(test_stop_and_binary),
+	    cmocka_unit_test(test_syntax_errors),
+	    cmocka_unit_test(test_taxonomy),
 	};
 	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
 }
