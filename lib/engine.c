@@ -6,16 +6,19 @@
  * within a window of words, and "unless" phrases near a finding.
  *
  * All-of terms are often common words ("he", "send", "your"), and unless phrases only matter
- * next to a finding, so they are not searched everywhere.  Patterns go into two databases:
+ * next to a finding, so they are not searched everywhere.  Patterns go into three databases:
  * the main one holds the triggers and, for each combination, its most specific term (the
- * anchor); the near one holds the other terms and the unless phrases and is run only over
- * the words around anchor hits and around findings that have unless phrases.
+ * anchor); the near one holds the other terms and is run only over the words around anchor
+ * hits; the unless one holds each distinct unless phrase once (many rules share "birthday")
+ * and is run only around the candidate findings of rules that have unless phrases.
  *
  * Asking Vectorscan for the start of every regex match (SOM) slows the whole database
- * several times over, so regexes run without it; when one matches, a third database of the
- * regexes with SOM runs over a few words before the match's end to find where it starts.  Each
- * finding is mapped back to byte offsets in the original input.  Large inputs are cut into blocks
- * at line or word boundaries with an overlap, so memory stays bounded and nothing is reported
+ * several times over, so regexes run without it; when one matches, a fourth database of the
+ * regexes with SOM runs over a few words before the match's end to find where it starts.
+ * Word positions come from a bitmap of the spaces in the normalised block, so a hit's word
+ * index, and the region k words around it, cost a popcount, not a walk.  Each finding is
+ * mapped back to byte offsets in the original input.  Large inputs are cut into blocks at
+ * line or word boundaries with an overlap, so memory stays bounded and nothing is reported
  * twice.
  */
 #include <dirent.h>
@@ -29,6 +32,9 @@
 #include <unistd.h>
 
 #include <hs.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <nettle/sha2.h>
 
 #include "text_int.h"
@@ -39,13 +45,24 @@
 #define MAX_RULE_FILE ((size_t)16 << 20)
 #define UNLESS_WINDOW 8
 
+/* The databases: main (triggers and anchor terms) runs over everything; near (the other
+ * terms) around anchor hits; unless around candidate findings of rules with unless phrases;
+ * som (the regexes with start of match) before a regex's end.  All but main may be NULL. */
+enum which { DB_MAIN, DB_NEAR, DB_UNLESS, DB_SOM, NDB };
+
 struct ward_engine {
 	ruleset rs;
-	hs_database_t *db;   /* triggers and anchor terms: run over everything */
-	hs_database_t *near; /* other terms and unless phrases: run around anchors; may be NULL */
-	hs_database_t *som;  /* the regexes with start of match: run before a regex's end */
-	uint16_t *anchor;    /* per combo: the term index in the main database */
-	bool *in_near;       /* per pattern: in the near database */
+	hs_database_t *db[NDB];
+	uint16_t *anchor;     /* per combo: the term index in the main database */
+	uint32_t *span;       /* per combo: the most words in one of its phrases */
+	uint32_t unless_span; /* the most words in one unless phrase */
+	uint8_t *which;       /* per pattern: its database (DB_MAIN, DB_NEAR or DB_UNLESS) */
+	/* An unless phrase is often shared by many rules ("school", "birthday"): each distinct
+	 * one is compiled once, as a group, and a rule's unless check looks up its groups. */
+	bool *alias;        /* per pattern: an unless equal to an earlier one, not compiled */
+	uint32_t *group;    /* per pattern: its unless group (unless patterns only) */
+	uint32_t *rule_unl; /* the groups of rule r: rule_unl[rule_unl_off[r] .. [r + 1]) */
+	uint32_t *rule_unl_off;
 };
 
 #define NO_START  UINT32_MAX
@@ -61,6 +78,12 @@ typedef struct hit {
 	uint32_t from, to;   /* normalised offsets, trimmed of boundary spaces */
 	uint32_t wfrom, wto; /* word indexes of from and to */
 } hit;
+
+/* An unless hit, for unless_near: minfrom is the smallest wfrom from here to the end of the
+ * group's run (the array is sorted by group, then wto). */
+typedef struct unl_hit {
+	uint32_t group, wfrom, wto, minfrom;
+} unl_hit;
 
 typedef struct cand {
 	uint32_t rule;
@@ -78,6 +101,14 @@ struct ward_scanner {
 	size_t ncands, capcands;
 	region *regions;
 	size_t nregions, capregions;
+	unl_hit *unl;
+	size_t nunl, capunl;
+	uint64_t *keys; /* sort keys, then as many of scratch */
+	size_t capkeys;
+	uint64_t *spacebits;  /* index_words: spaces of the normalised block, a bit each */
+	uint32_t *spacecount; /* spaces before each 64-byte chunk */
+	size_t nchunks, capspace;
+	uint32_t nspaces;     /* in the whole block */
 	uint32_t region_base; /* added to offsets reported by the near database */
 	/* streaming */
 	ward_finding_cb cb;
@@ -248,21 +279,21 @@ static int mkdir_p(const char *dir)
 	return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
-/* The cache file: "WARDHS3\0", then for each database (main, near, som) a 64-bit length and
+/* The cache file: "WARDHS4\0", then for each database (main, near, unless, som) a 64-bit length and
  * its serialised bytes (a length of 0 for a missing one).  Change the magic when the layout or
  * the way patterns are split between the databases changes. */
-static const char CACHE_MAGIC[8] = "WARDHS3";
+static const char CACHE_MAGIC[8] = "WARDHS4";
 
 static void cache_load(ward_engine *e, const char *path)
 {
 	char *buf = NULL;
 	size_t len = 0, at = sizeof CACHE_MAGIC;
-	hs_database_t *dbs[3] = {NULL, NULL, NULL};
+	hs_database_t *dbs[NDB] = {NULL};
 	if (read_file(path, &buf, &len, NULL) != WARD_OK)
 		return;
 	if (len < at || memcmp(buf, CACHE_MAGIC, sizeof CACHE_MAGIC) != 0)
 		goto done;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < NDB; i++) {
 		uint64_t n;
 		if (len - at < sizeof n)
 			goto done;
@@ -274,14 +305,14 @@ static void cache_load(ward_engine *e, const char *path)
 			goto done;
 		at += (size_t)n;
 	}
-	if (!dbs[0])
+	if (!dbs[DB_MAIN] || at != len)
 		goto done;
-	e->db = dbs[0];
-	e->near = dbs[1];
-	e->som = dbs[2];
-	dbs[0] = dbs[1] = dbs[2] = NULL;
+	for (int i = 0; i < NDB; i++) {
+		e->db[i] = dbs[i];
+		dbs[i] = NULL;
+	}
 done:
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < NDB; i++)
 		hs_free_database(dbs[i]);
 	free(buf);
 }
@@ -304,14 +335,13 @@ static int write_all(int fd, const void *p, size_t len)
 /* Best effort: a cache that cannot be written only makes the next start slower. */
 static void cache_store(const ward_engine *e, const char *path)
 {
-	char *bytes[3] = {NULL, NULL, NULL};
-	size_t len[3] = {0, 0, 0};
+	char *bytes[NDB] = {NULL};
+	size_t len[NDB] = {0};
 	char dir[4096], tmp[4200];
 	int fd = -1, ok = 0;
-	if (hs_serialize_database(e->db, &bytes[0], &len[0]) != HS_SUCCESS ||
-	    (e->near && hs_serialize_database(e->near, &bytes[1], &len[1]) != HS_SUCCESS) ||
-	    (e->som && hs_serialize_database(e->som, &bytes[2], &len[2]) != HS_SUCCESS))
-		goto done;
+	for (int i = 0; i < NDB; i++)
+		if (e->db[i] && hs_serialize_database(e->db[i], &bytes[i], &len[i]) != HS_SUCCESS)
+			goto done;
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (slash)
@@ -321,7 +351,7 @@ static void cache_store(const ward_engine *e, const char *path)
 	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		goto done;
 	ok = write_all(fd, CACHE_MAGIC, sizeof CACHE_MAGIC) == 0;
-	for (int i = 0; i < 3 && ok; i++) {
+	for (int i = 0; i < NDB && ok; i++) {
 		uint64_t n = len[i];
 		ok = write_all(fd, &n, sizeof n) == 0 && write_all(fd, bytes[i], len[i]) == 0;
 	}
@@ -329,8 +359,99 @@ static void cache_store(const ward_engine *e, const char *path)
 		rename(tmp, path);
 	unlink(tmp);
 done:
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < NDB; i++)
 		free(bytes[i]);
+}
+
+/* Unless patterns by expression, boundary check, then index (so a group's first is its
+ * lowest index). */
+static int cmp_unless_pat(const void *a, const void *b, void *arg)
+{
+	const pat *pats = arg, *x = &pats[*(const uint32_t *)a], *y = &pats[*(const uint32_t *)b];
+	int c = strcmp(x->expr, y->expr);
+	if (c == 0)
+		c = (int)x->is_regex - (int)y->is_regex;
+	if (c == 0)
+		c = (int)x->check_end - (int)y->check_end;
+	if (c == 0 && *(const uint32_t *)a != *(const uint32_t *)b)
+		c = *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+	return c;
+}
+
+static bool same_unless(const pat *x, const pat *y)
+{
+	return x->is_regex == y->is_regex && x->check_end == y->check_end &&
+	       x->litlen == y->litlen && strcmp(x->expr, y->expr) == 0;
+}
+
+/* Groups equal unless patterns (same expression, same boundary check): the first of each
+ * group is compiled, the others are marked alias; and lists each rule's groups. */
+static ward_status plan_unless(ward_engine *e)
+{
+	const ruleset *rs = &e->rs;
+	ward_status st = WARD_ENOMEM;
+	size_t nu = 0, ng = 0;
+	uint32_t *idx = calloc((rs->npats > rs->nrules ? rs->npats : rs->nrules) + 1, sizeof *idx);
+	e->alias = calloc(rs->npats + 1, sizeof *e->alias);
+	e->group = calloc(rs->npats + 1, sizeof *e->group);
+	e->rule_unl_off = calloc(rs->nrules + 2, sizeof *e->rule_unl_off);
+	if (!idx || !e->alias || !e->group || !e->rule_unl_off)
+		goto done;
+	for (size_t i = 0; i < rs->npats; i++)
+		if (rs->pats[i].kind == PAT_UNLESS)
+			idx[nu++] = (uint32_t)i;
+	qsort_r(idx, nu, sizeof *idx, cmp_unless_pat, rs->pats);
+	for (size_t k = 0; k < nu; k++) {
+		if (k == 0 || !same_unless(&rs->pats[idx[k - 1]], &rs->pats[idx[k]]))
+			ng++;
+		else
+			e->alias[idx[k]] = true;
+		e->group[idx[k]] = (uint32_t)(ng - 1);
+	}
+	/* the group's first pattern (its lowest index) is the one compiled; its hits carry its
+	 * index, and group[] maps them to the group */
+	for (size_t i = 0; i < rs->npats; i++)
+		if (rs->pats[i].kind == PAT_UNLESS)
+			e->rule_unl_off[rs->pats[i].rule + 1]++;
+	for (size_t r = 0; r < rs->nrules; r++)
+		e->rule_unl_off[r + 1] += e->rule_unl_off[r];
+	e->rule_unl = calloc(e->rule_unl_off[rs->nrules] + 1, sizeof *e->rule_unl);
+	if (!e->rule_unl)
+		goto done;
+	{
+		uint32_t *fill = idx; /* reused: next free slot per rule */
+		for (size_t r = 0; r < rs->nrules; r++)
+			fill[r] = e->rule_unl_off[r];
+		for (size_t i = 0; i < rs->npats; i++) {
+			const pat *p = &rs->pats[i];
+			if (p->kind != PAT_UNLESS)
+				continue;
+			bool dup = false;
+			for (uint32_t j = e->rule_unl_off[p->rule]; j < fill[p->rule] && !dup; j++)
+				dup = e->rule_unl[j] == e->group[i];
+			if (!dup)
+				e->rule_unl[fill[p->rule]++] = e->group[i];
+		}
+		/* a rule listing one phrase twice leaves a hole: mark it with a group that has no
+		 * hits */
+		for (size_t r = 0; r < rs->nrules; r++)
+			for (uint32_t j = fill[r]; j < e->rule_unl_off[r + 1]; j++)
+				e->rule_unl[j] = UINT32_MAX;
+	}
+	st = WARD_OK;
+done:
+	free(idx);
+	return st;
+}
+
+/* How many words a pattern's matches can cover: one more than the spaces it holds (escaped
+ * as \x20; a regex's boundary spaces make this an overestimate, which is safe). */
+static uint32_t pat_words(const pat *p)
+{
+	uint32_t n = 1;
+	for (const char *c = p->expr; (c = strstr(c, "\\x20")) != NULL; c += 4)
+		n++;
+	return n;
 }
 
 /* Chooses each combination's anchor, the term whose shortest phrase is longest (the most
@@ -340,16 +461,22 @@ static ward_status plan(ward_engine *e)
 {
 	const ruleset *rs = &e->rs;
 	e->anchor = calloc(rs->ncombos ? rs->ncombos : 1, sizeof *e->anchor);
-	e->in_near = calloc(rs->npats ? rs->npats : 1, sizeof *e->in_near);
+	e->which = calloc(rs->npats ? rs->npats : 1, sizeof *e->which);
+	e->span = calloc(rs->ncombos ? rs->ncombos : 1, sizeof *e->span);
 	size_t *shortest = calloc(rs->ncombos * 16 + 1, sizeof *shortest);
-	if (!e->anchor || !e->in_near || !shortest) {
+	if (!e->anchor || !e->which || !e->span || !shortest) {
 		free(shortest);
 		return WARD_ENOMEM;
 	}
 	for (size_t i = 0; i < rs->npats; i++) {
 		const pat *p = &rs->pats[i];
+		uint32_t words = pat_words(p);
+		if (p->kind == PAT_UNLESS && words > e->unless_span)
+			e->unless_span = words;
 		if (p->kind != PAT_TERM)
 			continue;
+		if (words > e->span[p->combo])
+			e->span[p->combo] = words;
 		size_t len = p->src ? strlen(p->src) : strlen(p->expr);
 		size_t *m = &shortest[p->combo * 16 + p->term];
 		if (*m == 0 || len < *m)
@@ -364,20 +491,19 @@ static ward_status plan(ward_engine *e)
 	}
 	for (size_t i = 0; i < rs->npats; i++) {
 		const pat *p = &rs->pats[i];
-		e->in_near[i] = p->kind == PAT_UNLESS ||
-		                (p->kind == PAT_TERM && p->term != e->anchor[p->combo]);
+		e->which[i] = p->kind == PAT_UNLESS                                   ? DB_UNLESS
+		              : p->kind == PAT_TERM && p->term != e->anchor[p->combo] ? DB_NEAR
+		                                                                      : DB_MAIN;
 	}
 	free(shortest);
-	return WARD_OK;
+	return plan_unless(e);
 }
 
-enum which { DB_MAIN, DB_NEAR, DB_SOM };
-
-/* Compiles the patterns of one database into *db (left NULL when there are none): main and
- * near as planned, without start of match; som, every regex with it. */
-static ward_status compile_one(ward_engine *e, enum which which, hs_database_t **db,
-                               ward_diag *diag)
+/* Compiles the patterns of one database into e->db[which] (left NULL when there are none):
+ * main, near and unless as planned, without start of match; som, every regex with it. */
+static ward_status compile_one(ward_engine *e, enum which which, ward_diag *diag)
 {
+	hs_database_t **db = &e->db[which];
 	ward_status st = WARD_OK;
 	size_t n = e->rs.npats, k = 0;
 	const char **exprs = calloc(n + 1, sizeof *exprs);
@@ -390,7 +516,7 @@ static ward_status compile_one(ward_engine *e, enum which which, hs_database_t *
 	}
 	for (size_t i = 0; i < n; i++) {
 		bool take =
-		    which == DB_SOM ? e->rs.pats[i].is_regex : e->in_near[i] == (which == DB_NEAR);
+		    which == DB_SOM ? e->rs.pats[i].is_regex : e->which[i] == which && !e->alias[i];
 		if (!take)
 			continue;
 		exprs[k] = e->rs.pats[i].expr;
@@ -422,12 +548,10 @@ done:
 
 static ward_status compile(ward_engine *e, ward_diag *diag)
 {
-	ward_status st = compile_one(e, DB_MAIN, &e->db, diag);
-	if (st == WARD_OK)
-		st = compile_one(e, DB_NEAR, &e->near, diag);
-	if (st == WARD_OK)
-		st = compile_one(e, DB_SOM, &e->som, diag);
-	if (st == WARD_OK && !e->db)
+	ward_status st = WARD_OK;
+	for (int i = 0; i < NDB && st == WARD_OK; i++)
+		st = compile_one(e, (enum which)i, diag);
+	if (st == WARD_OK && !e->db[DB_MAIN])
 		st = WARD_EINTERNAL; /* every rule has a trigger or an anchor */
 	return st;
 }
@@ -441,7 +565,7 @@ static ward_status engine_build(ward_engine *e, unsigned flags, ward_diag *diag)
 	bool cached = !(flags & WARD_LOAD_NOCACHE) && cache_path(e, cpath, sizeof cpath) == 0;
 	if (cached)
 		cache_load(e, cpath);
-	if (!e->db) {
+	if (!e->db[DB_MAIN]) {
 		if ((st = compile(e, diag)) != WARD_OK)
 			return st;
 		if (cached)
@@ -515,11 +639,15 @@ void ward_engine_free(ward_engine *e)
 {
 	if (!e)
 		return;
-	hs_free_database(e->db);
-	hs_free_database(e->near);
-	hs_free_database(e->som);
+	for (int i = 0; i < NDB; i++)
+		hs_free_database(e->db[i]);
 	free(e->anchor);
-	free(e->in_near);
+	free(e->span);
+	free(e->which);
+	free(e->alias);
+	free(e->group);
+	free(e->rule_unl);
+	free(e->rule_unl_off);
 	rules_free(&e->rs);
 	free(e);
 }
@@ -562,13 +690,12 @@ ward_status ward_scanner_new(const ward_engine *e, ward_scanner **out)
 	if (!s)
 		return WARD_ENOMEM;
 	s->e = e;
-	if (hs_alloc_scratch(e->db, &s->scratch) != HS_SUCCESS ||
-	    (e->near && hs_alloc_scratch(e->near, &s->scratch) != HS_SUCCESS) ||
-	    (e->som && hs_alloc_scratch(e->som, &s->scratch) != HS_SUCCESS)) {
-		hs_free_scratch(s->scratch);
-		free(s);
-		return WARD_ENOMEM;
-	}
+	for (int i = 0; i < NDB; i++)
+		if (e->db[i] && hs_alloc_scratch(e->db[i], &s->scratch) != HS_SUCCESS) {
+			hs_free_scratch(s->scratch);
+			free(s);
+			return WARD_ENOMEM;
+		}
 	*out = s;
 	return WARD_OK;
 }
@@ -582,6 +709,10 @@ void ward_scanner_free(ward_scanner *s)
 	free(s->hits);
 	free(s->cands);
 	free(s->regions);
+	free(s->unl);
+	free(s->keys);
+	free(s->spacebits);
+	free(s->spacecount);
 	free(s->sbuf);
 	free(s);
 }
@@ -617,49 +748,116 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Sorts a[0..n) ascending by radix, 11 bits a pass, skipping the passes in which every key
+ * has the same digit; tmp has room for n keys. */
+static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	uint64_t or_all = 0, and_all = ~(uint64_t)0, *src = a, *dst = tmp;
+	for (size_t i = 0; i < n; i++) {
+		or_all |= a[i];
+		and_all &= a[i];
+	}
+	uint64_t differ = or_all ^ and_all;
+	for (unsigned shift = 0; shift < 64; shift += 11) {
+		size_t count[2048 + 1];
+		if (((differ >> shift) & 2047) == 0)
+			continue;
+		memset(count, 0, sizeof count);
+		for (size_t i = 0; i < n; i++)
+			count[((src[i] >> shift) & 2047) + 1]++;
+		for (size_t d = 1; d <= 2048; d++)
+			count[d] += count[d - 1];
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i] >> shift) & 2047]++] = src[i];
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof *a);
 }
 
-/* Trims boundary spaces off each hit and gives it word indexes (spaces before it). */
-static ward_status index_words(ward_scanner *s)
+/* A growable array of n 64-bit keys and as many of scratch, for sorting. */
+static ward_status keys_reserve(ward_scanner *s, size_t n)
+{
+	if (n <= s->capkeys)
+		return WARD_OK;
+	uint64_t *k = realloc(s->keys, 2 * n * sizeof *k);
+	if (!k)
+		return WARD_ENOMEM;
+	s->keys = k;
+	s->capkeys = n;
+	return WARD_OK;
+}
+
+/* Bitmap of the spaces in the normalised block and the count of spaces before each 64-byte
+ * chunk, so that the word index of any position is a lookup and a popcount. */
+static ward_status space_index(ward_scanner *s)
+{
+	const unsigned char *o = (const unsigned char *)s->nb.out;
+	size_t n = s->nb.len, nw = n / 64 + 1;
+	if (nw > s->capspace) {
+		uint64_t *b = realloc(s->spacebits, nw * sizeof *b);
+		if (!b)
+			return WARD_ENOMEM;
+		s->spacebits = b;
+		uint32_t *c = realloc(s->spacecount, nw * sizeof *c);
+		if (!c)
+			return WARD_ENOMEM;
+		s->spacecount = c;
+		s->capspace = nw;
+	}
+	uint32_t total = 0;
+	for (size_t w = 0; w < nw; w++) {
+		size_t at = w * 64, lim = n - at < 64 ? n - at : 64;
+		uint64_t m = 0;
+		if (lim == 64) {
+#ifdef __SSE2__
+			const __m128i sp = _mm_set1_epi8(' ');
+			for (unsigned i = 0; i < 4; i++) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(o + at + 16 * i));
+				m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp))
+				     << (16 * i);
+			}
+#else
+			for (unsigned i = 0; i < 64; i++)
+				m |= (uint64_t)(o[at + i] == ' ') << i;
+#endif
+		} else {
+			for (size_t i = 0; i < lim; i++)
+				m |= (uint64_t)(o[at + i] == ' ') << i;
+		}
+		s->spacebits[w] = m;
+		s->spacecount[w] = total;
+		total += (uint32_t)__builtin_popcountll(m);
+	}
+	s->nchunks = nw;
+	s->nspaces = total;
+	return WARD_OK;
+}
+
+/* Spaces before position pos of the normalised block (pos <= its length). */
+static inline uint32_t word_at(const ward_scanner *s, uint32_t pos)
+{
+	uint64_t below = ((uint64_t)1 << (pos & 63)) - 1;
+	return s->spacecount[pos >> 6] +
+	       (uint32_t)__builtin_popcountll(s->spacebits[pos >> 6] & below);
+}
+
+/* Trims boundary spaces off hits first.. and gives them word indexes (spaces before them);
+ * space_index must have run. */
+static void index_words(ward_scanner *s, size_t first)
 {
 	const char *o = s->nb.out;
-	size_t n = s->nhits;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = first; i < s->nhits; i++) {
 		hit *h = &s->hits[i];
 		while (h->from < h->to && o[h->from] == ' ')
 			h->from++;
 		while (h->to > h->from && o[h->to - 1] == ' ')
 			h->to--;
+		h->wfrom = word_at(s, h->from);
+		h->wto = word_at(s, h->to);
 	}
-	/* (position << 24 | index*2+which) sorted, then one walk counting spaces */
-	if (n > ((size_t)1 << 22))
-		return WARD_ETOOBIG;
-	uint64_t *keys = malloc(2 * n * sizeof *keys);
-	if (!keys)
-		return WARD_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		keys[2 * i] = (uint64_t)s->hits[i].from << 24 | (2 * i);
-		keys[2 * i + 1] = (uint64_t)s->hits[i].to << 24 | (2 * i + 1);
-	}
-	qsort(keys, 2 * n, sizeof *keys, cmp_u64);
-	size_t pos = 0;
-	uint32_t words = 0;
-	for (size_t k = 0; k < 2 * n; k++) {
-		size_t at = (size_t)(keys[k] >> 24);
-		size_t ref = (size_t)(keys[k] & 0xffffff);
-		for (; pos < at; pos++)
-			words += o[pos] == ' ';
-		if (ref & 1)
-			s->hits[ref >> 1].wto = words;
-		else
-			s->hits[ref >> 1].wfrom = words;
-	}
-	free(keys);
-	return WARD_OK;
 }
 
 static ward_status add_cand(ward_scanner *s, uint32_t ri, uint32_t from, uint32_t to,
@@ -701,7 +899,21 @@ static ward_status eval_combos(ward_scanner *s)
 	for (size_t i = 0; i < s->nhits; i++)
 		if (rs->pats[s->hits[i].pat].kind == PAT_TERM)
 			idx[nt++] = (uint32_t)i;
-	qsort_r(idx, nt, sizeof *idx, cmp_term_hits, s);
+	/* by combination, then position: word indexes grow with positions, so this is the
+	 * order of cmp_term_hits; a radix sort of packed keys when they fit */
+	if (rs->ncombos < ((size_t)1 << 16) && s->nb.len < ((size_t)1 << 26) &&
+	    s->nhits <= ((size_t)1 << 22) && keys_reserve(s, nt) == WARD_OK) {
+		for (size_t i = 0; i < nt; i++) {
+			const hit *h = &s->hits[idx[i]];
+			s->keys[i] = (uint64_t)rs->pats[h->pat].combo << 48 |
+			             (uint64_t)h->from << 22 | idx[i];
+		}
+		radix_sort(s->keys, s->keys + nt, nt);
+		for (size_t i = 0; i < nt; i++)
+			idx[i] = (uint32_t)(s->keys[i] & 0x3fffff);
+	} else {
+		qsort_r(idx, nt, sizeof *idx, cmp_term_hits, s);
+	}
 	for (size_t i = 0; i < nt && st == WARD_OK;) {
 		uint32_t ci = rs->pats[s->hits[idx[i]].pat].combo;
 		const combo *cb = &rs->combos[ci];
@@ -743,6 +955,14 @@ static int cmp_cand_rule(const void *a, const void *b)
 	return x->from < y->from ? -1 : x->from > y->from;
 }
 
+static int cmp_unl(const void *a, const void *b)
+{
+	const unl_hit *x = a, *y = b;
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return x->wto < y->wto ? -1 : x->wto > y->wto;
+}
+
 static int cmp_cand_pos(const void *a, const void *b)
 {
 	const cand *x = a, *y = b;
@@ -751,42 +971,119 @@ static int cmp_cand_pos(const void *a, const void *b)
 	return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
+/* Collects the unless hits sorted by (group, wto), with in each group's run the smallest
+ * wfrom from each position to the run's end, so that unless_near is a binary search per group
+ * of the candidate's rule. */
+static ward_status index_unless(ward_scanner *s)
+{
+	const ward_engine *e = s->e;
+	const ruleset *rs = &e->rs;
+	size_t n = 0;
+	s->nunl = 0;
+	for (size_t i = 0; i < s->nhits; i++)
+		n += rs->pats[s->hits[i].pat].kind == PAT_UNLESS;
+	if (n == 0)
+		return WARD_OK;
+	if (n > s->capunl) {
+		unl_hit *u = realloc(s->unl, n * sizeof *u);
+		if (!u)
+			return WARD_ENOMEM;
+		s->unl = u;
+		s->capunl = n;
+	}
+	if (rs->npats < ((size_t)1 << 20) && s->nb.len < ((size_t)1 << 22) &&
+	    s->nhits <= ((size_t)1 << 22) && keys_reserve(s, n) == WARD_OK) {
+		size_t k = 0;
+		for (size_t i = 0; i < s->nhits; i++) {
+			const hit *h = &s->hits[i];
+			if (rs->pats[h->pat].kind == PAT_UNLESS)
+				s->keys[k++] =
+				    (uint64_t)e->group[h->pat] << 44 | (uint64_t)h->wto << 22 | i;
+		}
+		radix_sort(s->keys, s->keys + n, n);
+		for (size_t i = 0; i < n; i++) {
+			const hit *h = &s->hits[s->keys[i] & 0x3fffff];
+			s->unl[i] = (unl_hit){e->group[h->pat], h->wfrom, h->wto, 0};
+		}
+		s->nunl = n;
+	} else {
+		for (size_t i = 0; i < s->nhits; i++) {
+			const hit *h = &s->hits[i];
+			if (rs->pats[h->pat].kind == PAT_UNLESS)
+				s->unl[s->nunl++] =
+				    (unl_hit){e->group[h->pat], h->wfrom, h->wto, 0};
+		}
+		qsort(s->unl, s->nunl, sizeof *s->unl, cmp_unl);
+	}
+	for (size_t i = s->nunl; i-- > 0;) {
+		unl_hit *u = &s->unl[i];
+		u->minfrom = u->wfrom;
+		if (i + 1 < s->nunl && s->unl[i + 1].group == u->group &&
+		    s->unl[i + 1].minfrom < u->minfrom)
+			u->minfrom = s->unl[i + 1].minfrom;
+	}
+	return WARD_OK;
+}
+
+/* Whether an unless phrase of c's rule overlaps the words from UNLESS_WINDOW before c to
+ * UNLESS_WINDOW after it: for each of the rule's groups, among its hits ending at or after
+ * the window's start, the one starting first must start at or before the window's end. */
 static bool unless_near(const ward_scanner *s, const cand *c)
 {
-	const ruleset *rs = &s->e->rs;
-	for (size_t i = 0; i < s->nhits; i++) {
-		const hit *h = &s->hits[i];
-		const pat *p = &rs->pats[h->pat];
-		if (p->kind != PAT_UNLESS || p->rule != c->rule)
-			continue;
-		uint32_t lo = c->wfrom > UNLESS_WINDOW ? c->wfrom - UNLESS_WINDOW : 0;
-		if (h->wto + 0 >= lo && h->wfrom <= c->wto + UNLESS_WINDOW)
+	const ward_engine *e = s->e;
+	uint32_t lo = c->wfrom > UNLESS_WINDOW ? c->wfrom - UNLESS_WINDOW : 0;
+	for (uint32_t j = e->rule_unl_off[c->rule]; j < e->rule_unl_off[c->rule + 1]; j++) {
+		uint32_t g = e->rule_unl[j];
+		size_t a = 0, b = s->nunl;
+		while (a < b) {
+			size_t m = a + (b - a) / 2;
+			const unl_hit *u = &s->unl[m];
+			if (u->group < g || (u->group == g && u->wto < lo))
+				a = m + 1;
+			else
+				b = m;
+		}
+		if (a < s->nunl && s->unl[a].group == g &&
+		    s->unl[a].minfrom <= c->wto + UNLESS_WINDOW)
 			return true;
 	}
 	return false;
 }
 
-/* The start of the region k words before pos: a space, or 0. */
-static uint32_t words_back(const char *o, uint32_t pos, uint32_t k)
+/* The position of the space of rank r (0-based, in order) in the normalised block, or the
+ * block's length when there are not that many. */
+static uint32_t space_select(const ward_scanner *s, uint32_t r)
 {
-	uint32_t seen = 0;
-	while (pos > 0) {
-		pos--;
-		if (o[pos] == ' ' && ++seen > k)
-			break;
+	if (r >= s->nspaces)
+		return (uint32_t)s->nb.len;
+	/* the last chunk with fewer than r + 1 spaces before it */
+	size_t a = 0, b = s->nchunks;
+	while (b - a > 1) {
+		size_t m = a + (b - a) / 2;
+		if (s->spacecount[m] <= r)
+			a = m;
+		else
+			b = m;
 	}
-	return pos;
+	uint64_t bits = s->spacebits[a];
+	for (uint32_t k = r - s->spacecount[a]; k > 0; k--)
+		bits &= bits - 1;
+	return (uint32_t)(a * 64 + (size_t)__builtin_ctzll(bits));
 }
 
-/* The end (exclusive, just past a space) of the region k words after pos. */
-static uint32_t words_fwd(const char *o, uint32_t n, uint32_t pos, uint32_t k)
+/* The start of the region k words before pos: the (k + 1)th space before it, or 0. */
+static uint32_t words_back(const ward_scanner *s, uint32_t pos, uint32_t k)
 {
-	uint32_t seen = 0;
-	while (pos < n) {
-		if (o[pos++] == ' ' && ++seen > k)
-			break;
-	}
-	return pos;
+	uint32_t w = word_at(s, pos);
+	return w < k + 1 ? 0 : space_select(s, w - (k + 1));
+}
+
+/* The end (exclusive, just past a space) of the region k words after pos: just past the
+ * (k + 1)th space at or after it, or the block's end. */
+static uint32_t words_fwd(const ward_scanner *s, uint32_t pos, uint32_t k)
+{
+	uint32_t at = space_select(s, word_at(s, pos) + k);
+	return at < s->nb.len ? at + 1 : at;
 }
 
 static int cmp_region(const void *a, const void *b)
@@ -795,40 +1092,27 @@ static int cmp_region(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Runs the near database over the words around anchor hits (their combination's window) and
- * around triggers of rules with unless phrases; its hits join s->hits. */
-static ward_status scan_near(ward_scanner *s)
+static ward_status add_region(ward_scanner *s, uint32_t start, uint32_t end)
 {
-	const ward_engine *e = s->e;
-	const ruleset *rs = &e->rs;
-	const char *o = s->nb.out;
-	uint32_t n = (uint32_t)s->nb.len;
-	size_t nmain = s->nhits;
-	s->nregions = 0;
-	for (size_t i = 0; i < nmain; i++) {
-		const hit *h = &s->hits[i];
-		const pat *p = &rs->pats[h->pat];
-		uint32_t k;
-		if (p->kind == PAT_TERM)
-			k = rs->combos[p->combo].window +
-			    (rs->rules[p->rule].has_unless ? UNLESS_WINDOW : 0);
-		else if (rs->rules[p->rule].has_unless)
-			k = UNLESS_WINDOW;
-		else
-			continue;
-		if (s->nregions == s->capregions) {
-			size_t nc = s->capregions ? s->capregions * 2 : 64;
-			region *r = realloc(s->regions, nc * sizeof *r);
-			if (!r)
-				return WARD_ENOMEM;
-			s->regions = r;
-			s->capregions = nc;
-		}
-		s->regions[s->nregions++] =
-		    (region){words_back(o, h->from, k + 1), words_fwd(o, n, h->to, k + 1)};
+	if (s->nregions == s->capregions) {
+		size_t nc = s->capregions ? s->capregions * 2 : 64;
+		region *r = realloc(s->regions, nc * sizeof *r);
+		if (!r)
+			return WARD_ENOMEM;
+		s->regions = r;
+		s->capregions = nc;
 	}
-	if (s->nregions == 0)
-		return WARD_OK;
+	s->regions[s->nregions++] = (region){start, end};
+	return WARD_OK;
+}
+
+/* Runs database which over the regions in s->regions (sorted and merged first); its hits
+ * join s->hits.  Empties the regions. */
+static ward_status scan_regions(ward_scanner *s, enum which which)
+{
+	ward_status st = WARD_OK;
+	if (s->nregions == 0 || !s->e->db[which])
+		goto done;
 	qsort(s->regions, s->nregions, sizeof *s->regions, cmp_region);
 	size_t m = 0;
 	for (size_t i = 1; i < s->nregions; i++) {
@@ -839,17 +1123,39 @@ static ward_status scan_near(ward_scanner *s)
 			s->regions[++m] = s->regions[i];
 		}
 	}
-	s->nregions = m + 1;
-	ward_status st = WARD_OK;
-	for (size_t i = 0; i < s->nregions && st == WARD_OK; i++) {
+	for (size_t i = 0; i <= m && st == WARD_OK; i++) {
 		const region *r = &s->regions[i];
 		s->region_base = r->start;
-		if (hs_scan(e->near, o + r->start, r->end - r->start, 0, s->scratch, on_match, s) !=
-		    HS_SUCCESS)
+		if (hs_scan(s->e->db[which], s->nb.out + r->start, r->end - r->start, 0, s->scratch,
+		            on_match, s) != HS_SUCCESS)
 			st = WARD_EINTERNAL;
 	}
+done:
 	s->region_base = 0;
+	s->nregions = 0;
 	return st;
+}
+
+/* Runs the near database over the words around anchor hits (their combination's window);
+ * its hits join s->hits. */
+static ward_status scan_near(ward_scanner *s)
+{
+	const ruleset *rs = &s->e->rs;
+	size_t nmain = s->nhits;
+	ward_status st = WARD_OK;
+	s->nregions = 0;
+	for (size_t i = 0; i < nmain && st == WARD_OK; i++) {
+		const hit *h = &s->hits[i];
+		const pat *p = &rs->pats[h->pat];
+		if (p->kind != PAT_TERM)
+			continue;
+		/* every other term starts within the window of the anchor's start, and may run
+		 * on for its phrase's words */
+		uint32_t k = rs->combos[p->combo].window;
+		st = add_region(s, words_back(s, h->from, k + 1),
+		                words_fwd(s, h->to, k + s->e->span[p->combo] + 1));
+	}
+	return st == WARD_OK ? scan_regions(s, DB_NEAR) : st;
 }
 
 typedef struct som_ctx {
@@ -868,24 +1174,48 @@ static int on_som(unsigned id, unsigned long long from, unsigned long long to, u
 	return 0;
 }
 
-/* Finds where each regex match starts: the leftmost start of a match of the same regex
- * ending at the same place, within the words before it. */
-static ward_status find_starts(ward_scanner *s)
+/* Finds where each regex match from hit first on starts: the leftmost start of a match of
+ * the same regex ending at the same place, within the words before it. */
+static ward_status find_starts(ward_scanner *s, size_t first)
 {
 	const char *o = s->nb.out;
-	for (size_t i = 0; i < s->nhits; i++) {
+	for (size_t i = first; i < s->nhits; i++) {
 		hit *h = &s->hits[i];
 		if (h->from != NO_START)
 			continue;
-		uint32_t ws = words_back(o, h->to, SOM_WORDS);
+		uint32_t ws = words_back(s, h->to, SOM_WORDS);
 		if (h->to - ws > SOM_BYTES)
 			ws = h->to - SOM_BYTES;
 		som_ctx c = {h->pat, h->to - ws, ULLONG_MAX};
-		if (hs_scan(s->e->som, o + ws, h->to - ws, 0, s->scratch, on_som, &c) != HS_SUCCESS)
+		if (hs_scan(s->e->db[DB_SOM], o + ws, h->to - ws, 0, s->scratch, on_som, &c) !=
+		    HS_SUCCESS)
 			return WARD_EINTERNAL;
 		h->from = ws + (c.best == ULLONG_MAX ? 0 : (uint32_t)c.best);
 	}
 	return WARD_OK;
+}
+
+/* Runs the unless database over the words around the candidates of rules with unless
+ * phrases, and gives its hits word indexes. */
+static ward_status scan_unless(ward_scanner *s)
+{
+	const ruleset *rs = &s->e->rs;
+	size_t first = s->nhits;
+	ward_status st = WARD_OK;
+	s->nregions = 0;
+	for (size_t i = 0; i < s->ncands && st == WARD_OK; i++) {
+		const cand *c = &s->cands[i];
+		if (rs->rules[c->rule].has_unless)
+			st = add_region(s, words_back(s, c->from, UNLESS_WINDOW + 1),
+			                words_fwd(s, c->to, UNLESS_WINDOW + s->e->unless_span + 1));
+	}
+	if (st == WARD_OK)
+		st = scan_regions(s, DB_UNLESS);
+	if (st == WARD_OK && s->e->db[DB_SOM])
+		st = find_starts(s, first);
+	if (st == WARD_OK)
+		index_words(s, first);
+	return st;
 }
 
 /* Builds an excerpt of the original block around [start, end): same line(s), bounded. */
@@ -912,6 +1242,17 @@ static void excerpt(const char *p, size_t n, size_t start, size_t end, ward_find
 	f->excerpt_match = start - lo;
 }
 
+static size_t count_nl(const char *p, size_t n)
+{
+	size_t c = 0;
+	const char *end = p + n;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		c++;
+		p++;
+	}
+	return c;
+}
+
 /* Scans block p[0..n) whose first byte is at absolute offset base and on line line0.
  * Findings ending at or before skip_upto were reported by the previous block. */
 static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t base,
@@ -925,20 +1266,22 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 	s->ncands = 0;
 	s->hits_overflow = false;
 	s->region_base = 0;
-	if (hs_scan(s->e->db, s->nb.out, (unsigned)s->nb.len, 0, s->scratch, on_match, s) !=
-	    HS_SUCCESS)
+	if (hs_scan(s->e->db[DB_MAIN], s->nb.out, (unsigned)s->nb.len, 0, s->scratch, on_match,
+	            s) != HS_SUCCESS)
 		return WARD_EINTERNAL;
 	if (s->nhits == 0)
 		return WARD_OK;
+	if ((st = space_index(s)) != WARD_OK)
+		return st;
 	/* starts first: the near regions are measured from them */
-	if (s->e->som && (st = find_starts(s)) != WARD_OK)
+	if (s->e->db[DB_SOM] && (st = find_starts(s, 0)) != WARD_OK)
 		return st;
-	if (s->e->near && (st = scan_near(s)) != WARD_OK)
+	size_t nmain = s->nhits;
+	if ((st = scan_near(s)) != WARD_OK)
 		return st;
-	if (s->e->som && (st = find_starts(s)) != WARD_OK)
+	if (s->e->db[DB_SOM] && (st = find_starts(s, nmain)) != WARD_OK)
 		return st;
-	if ((st = index_words(s)) != WARD_OK)
-		return st;
+	index_words(s, 0);
 	for (size_t i = 0; i < s->nhits; i++) {
 		const hit *h = &s->hits[i];
 		const pat *pt = &rs->pats[h->pat];
@@ -950,6 +1293,8 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 		return st;
 	if (s->ncands == 0)
 		return WARD_OK;
+	if ((st = scan_unless(s)) != WARD_OK || (st = index_unless(s)) != WARD_OK)
+		return st;
 	/* drop unless'd candidates and overlapping duplicates of one rule */
 	qsort(s->cands, s->ncands, sizeof *s->cands, cmp_cand_rule);
 	size_t k = 0;
@@ -975,8 +1320,8 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 			end = start;
 		if (base + end <= skip_upto)
 			continue;
-		for (; lpos < start; lpos++)
-			line += p[lpos] == '\n';
+		line += count_nl(p + lpos, start - lpos);
+		lpos = start;
 		ward_finding f;
 		memset(&f, 0, sizeof f);
 		f.rule = &rs->rules[c->rule].info;
@@ -988,17 +1333,6 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 			return WARD_ESTOPPED;
 	}
 	return WARD_OK;
-}
-
-static size_t count_nl(const char *p, size_t n)
-{
-	size_t c = 0;
-	const char *end = p + n;
-	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		c++;
-		p++;
-	}
-	return c;
 }
 
 /* Where to end a full block of n >= BLOCK bytes: a newline, else a space, else a UTF-8

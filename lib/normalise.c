@@ -53,6 +53,7 @@ typedef struct norm_cache {
 
 static uint8_t ascii_cls[128];
 static char ascii_low[128];
+static char letter_low[256]; /* an ASCII letter's lower case; 0 for any other byte */
 static USpoofChecker *spoof;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -68,6 +69,8 @@ static void init_tables(void)
 			ascii_low[c] = (char)(c - 'A' + 'a');
 		} else if (c >= '0' && c <= '9')
 			ascii_cls[c] = C_DIG;
+		if (ascii_cls[c] == C_LET)
+			letter_low[c] = ascii_low[c];
 	}
 	ascii_cls['@'] = ascii_cls['$'] = ascii_cls['!'] = ascii_cls['|'] = ascii_cls['+'] = C_LEET;
 	ascii_cls['\''] = ascii_cls['`'] = ascii_cls['-'] = C_JOIN;
@@ -460,10 +463,9 @@ static inline size_t letter_run(norm_buf *nb, wstate *w, const uint8_t *p, size_
 	if (lim > len)
 		lim = len;
 	while (i < lim) {
-		uint8_t b = p[i];
-		if (b >= 0x80 || ascii_cls[b] != C_LET)
+		char lc = letter_low[p[i]];
+		if (!lc)
 			break;
-		char lc = ascii_low[b];
 		if (lc != prev) {
 			out[o] = lc;
 			map[o] = (uint32_t)i;

@@ -260,6 +260,60 @@ static void test_stop_and_binary(void **state)
 	ward_scanner_free(sc);
 }
 
+/* Rules for the edges of windows and regions: a term or unless phrase of several words that
+ * starts inside its window counts whole, and rules that share unless phrases each keep them. */
+static const char EDGE_RULES[] =
+    "rule grooming.edge.combo\n"
+    "  area grooming\n"
+    "  severity medium\n"
+    "  description a multi-word term at the window's edge\n"
+    "  all 4: secret; pick you up\n"
+    "end\n"
+    "rule grooming.edge.unless\n"
+    "  area grooming\n"
+    "  severity medium\n"
+    "  description a multi-word unless phrase at the window's edge\n"
+    "  phrase keep quiet\n"
+    "  unless surprise party for dad | birthday\n"
+    "end\n"
+    "rule grooming.edge.shared\n"
+    "  area grooming\n"
+    "  severity medium\n"
+    "  description shares an unless phrase with the rule above, and lists one twice\n"
+    "  phrase hush now\n"
+    "  unless birthday | cake | birthday\n"
+    "end\n";
+
+static void test_window_edges(void **state)
+{
+	(void)state;
+	ward_engine *e = NULL;
+	ward_diag d;
+	results r;
+	assert_int_equal(ward_engine_load_string(EDGE_RULES, sizeof EDGE_RULES - 1, "edge.rules",
+	                                         WARD_LOAD_NOCACHE, &e, &d),
+	                 WARD_OK);
+	/* "pick" starts four words after "secret": inside the window of 4 */
+	scan_str(e, "secret one two three pick you up", &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.f[0].rule, "grooming.edge.combo");
+	scan_str(e, "secret one two three four pick you up", &r);
+	assert_int_equal(r.n, 0);
+	/* the unless phrase starts 8 words after the finding: it counts, all four words of it */
+	scan_str(e, "keep quiet one two three four five six seven surprise party for dad", &r);
+	assert_int_equal(r.n, 0);
+	scan_str(e, "keep quiet one two three four five six seven eight surprise party for dad",
+	         &r);
+	assert_int_equal(r.n, 1);
+	/* one unless phrase shared by two rules */
+	scan_str(e, "keep quiet and hush now, it is for the birthday", &r);
+	assert_int_equal(r.n, 0);
+	scan_str(e, "keep quiet and hush now, there is cake", &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.f[0].rule, "grooming.edge.unless");
+	ward_engine_free(e);
+}
+
 typedef struct bad {
 	const char *text;
 	unsigned line;
@@ -343,6 +397,7 @@ int main(void)
 	    cmocka_unit_test(test_stop_and_binary),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_taxonomy),
+	    cmocka_unit_test(test_window_edges),
 	};
 	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
 }
