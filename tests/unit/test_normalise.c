@@ -37,8 +37,9 @@ static void test_case_and_spaces(void **state)
 static void test_nfkc_and_fullwidth(void **state)
 {
 	(void)state;
-	NORM_EQ("\xEF\xBC\xB3\xEF\xBC\xA5\xEF\xBC\xA3\xEF\xBC\xB2\xEF\xBC\xA5\xEF\xBC\xB4", " secret "); /* ＳＥＣＲＥＴ */
-	NORM_EQ("\xEF\xAC\x81nd", " find ");                  /* ﬁ ligature */
+	NORM_EQ("\xEF\xBC\xB3\xEF\xBC\xA5\xEF\xBC\xA3\xEF\xBC\xB2\xEF\xBC\xA5\xEF\xBC\xB4",
+	        " secret ");                                 /* ＳＥＣＲＥＴ */
+	NORM_EQ("\xEF\xAC\x81nd", " find ");                 /* ﬁ ligature */
 	NORM_EQ("caf\xC3\xA9 na\xC3\xAFve", " cafe naive "); /* accents stripped */
 }
 
@@ -47,7 +48,9 @@ static void test_confusables(void **state)
 	(void)state;
 	/* Cyrillic ѕ, е, с inside a Latin word; Cyrillic с alone reads as c */
 	NORM_EQ("\xD1\x95\xD0\xB5\xD1\x81r\xD0\xB5t", " secret ");
-	NORM_EQ("\xD1\x81" "at", " cat ");
+	NORM_EQ("\xD1\x81"
+	        "at",
+	        " cat ");
 	NORM_EQ("ph\xD0\xBEt\xD0\xBE", " photo ");
 	/* Greek omicron */
 	NORM_EQ("ph\xCE\xBFt\xCE\xBF", " photo ");
@@ -56,9 +59,14 @@ static void test_confusables(void **state)
 static void test_zero_width_and_bidi(void **state)
 {
 	(void)state;
-	NORM_EQ("se\xE2\x80\x8B" "cr\xE2\x80\x8C" "et", " secret "); /* ZWSP, ZWNJ */
-	NORM_EQ("sec\xE2\x80\xAEret", " secret ");                    /* RLO */
-	NORM_EQ("se\xC2\xAD" "cret", " secret ");                     /* soft hyphen */
+	NORM_EQ("se\xE2\x80\x8B"
+	        "cr\xE2\x80\x8C"
+	        "et",
+	        " secret ");                       /* ZWSP, ZWNJ */
+	NORM_EQ("sec\xE2\x80\xAEret", " secret "); /* RLO */
+	NORM_EQ("se\xC2\xAD"
+	        "cret",
+	        " secret "); /* soft hyphen */
 }
 
 static void test_leetspeak(void **state)
@@ -113,7 +121,8 @@ static void test_stretched(void **state)
 static void test_invalid_utf8_and_nul(void **state)
 {
 	(void)state;
-	const char in[] = "ab\xff\xfe" "cd\0ef\xC3";
+	const char in[] = "ab\xff\xfe"
+	                  "cd\0ef\xC3";
 	char *out = NULL;
 	size_t n = 0;
 	uint32_t *map = NULL;
@@ -136,7 +145,7 @@ static void test_map(void **state)
 	assert_string_equal(out, " say dont tel anyone ");
 	const char *p = strstr(out, "dont");
 	assert_non_null(p);
-	assert_int_equal(map[p - out], 5);            /* 'd' */
+	assert_int_equal(map[p - out], 5);           /* 'd' */
 	assert_int_equal(in[map[p - out + 3]], '7'); /* 't' came from '7' */
 	p = strstr(out, "anyone");
 	assert_int_equal(map[p - out], (uint32_t)(strstr(in, "anyone") - in));
@@ -172,17 +181,17 @@ static void test_long_word_and_size(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_case_and_spaces),
-		cmocka_unit_test(test_nfkc_and_fullwidth),
-		cmocka_unit_test(test_confusables),
-		cmocka_unit_test(test_zero_width_and_bidi),
-		cmocka_unit_test(test_leetspeak),
-		cmocka_unit_test(test_apostrophes_hyphens),
-		cmocka_unit_test(test_separated_letters),
-		cmocka_unit_test(test_stretched),
-		cmocka_unit_test(test_invalid_utf8_and_nul),
-		cmocka_unit_test(test_map),
-		cmocka_unit_test(test_long_word_and_size),
+	    cmocka_unit_test(test_case_and_spaces),
+	    cmocka_unit_test(test_nfkc_and_fullwidth),
+	    cmocka_unit_test(test_confusables),
+	    cmocka_unit_test(test_zero_width_and_bidi),
+	    cmocka_unit_test(test_leetspeak),
+	    cmocka_unit_test(test_apostrophes_hyphens),
+	    cmocka_unit_test(test_separated_letters),
+	    cmocka_unit_test(test_stretched),
+	    cmocka_unit_test(test_invalid_utf8_and_nul),
+	    cmocka_unit_test(test_map),
+	    cmocka_unit_test(test_long_word_and_size),
 	};
 	return cmocka_run_group_tests_name("normalise", tests, NULL, NULL);
 }
