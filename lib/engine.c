@@ -3,7 +3,8 @@
  *
  * A scan normalises a block of input (normalise.c), runs the compiled database over the
  * normalised bytes, then applies the rule logic that a regex engine cannot: all-of terms
- * within a window of words, and "unless" phrases near a finding.
+ * within a window of words, and "unless" phrases near a finding.  Neither window reaches
+ * across a blank line, the end of a paragraph.
  *
  * All-of terms are often common words ("he", "send", "your"), and unless phrases only matter
  * next to a finding, so they are not searched everywhere.  Patterns go into three databases:
@@ -57,6 +58,7 @@ struct ward_engine {
 	uint32_t *span;       /* per combo: the most words in one of its phrases */
 	uint32_t unless_span; /* the most words in one unless phrase */
 	uint8_t *which;       /* per pattern: its database (DB_MAIN, DB_NEAR or DB_UNLESS) */
+	bool *open_end;       /* per pattern: a phrase ending in a prefix word ("photo*") */
 	/* An unless phrase is often shared by many rules ("school", "birthday"): each distinct
 	 * one is compiled once, as a group, and a rule's unless check looks up its groups. */
 	bool *alias;        /* per pattern: an unless equal to an earlier one, not compiled */
@@ -77,6 +79,7 @@ typedef struct hit {
 	uint32_t pat;
 	uint32_t from, to;   /* normalised offsets, trimmed of boundary spaces */
 	uint32_t wfrom, wto; /* word indexes of from and to */
+	uint32_t para;       /* paragraph of from: breaks before it in the block */
 } hit;
 
 /* An unless hit, for unless_near: minfrom is the smallest wfrom from here to the end of the
@@ -108,7 +111,9 @@ struct ward_scanner {
 	uint64_t *spacebits;  /* index_words: spaces of the normalised block, a bit each */
 	uint32_t *spacecount; /* spaces before each 64-byte chunk */
 	size_t nchunks, capspace;
-	uint32_t nspaces;     /* in the whole block */
+	uint32_t nspaces; /* in the whole block */
+	uint32_t *breaks; /* find_breaks: the word after each paragraph break */
+	size_t nbreaks, capbreaks;
 	uint32_t region_base; /* added to offsets reported by the near database */
 	/* streaming */
 	ward_finding_cb cb;
@@ -463,14 +468,21 @@ static ward_status plan(ward_engine *e)
 	e->anchor = calloc(rs->ncombos ? rs->ncombos : 1, sizeof *e->anchor);
 	e->which = calloc(rs->npats ? rs->npats : 1, sizeof *e->which);
 	e->span = calloc(rs->ncombos ? rs->ncombos : 1, sizeof *e->span);
+	e->open_end = calloc(rs->npats ? rs->npats : 1, sizeof *e->open_end);
 	size_t *shortest = calloc(rs->ncombos * 16 + 1, sizeof *shortest);
-	if (!e->anchor || !e->which || !e->span || !shortest) {
+	if (!e->anchor || !e->which || !e->span || !e->open_end || !shortest) {
 		free(shortest);
 		return WARD_ENOMEM;
 	}
 	for (size_t i = 0; i < rs->npats; i++) {
 		const pat *p = &rs->pats[i];
 		uint32_t words = pat_words(p);
+		/* a phrase's literal without its end checked, or its regex without the closing
+		 * space, ends in a prefix word */
+		size_t el = strlen(p->expr);
+		e->open_end[i] =
+		    p->src && (p->is_regex ? el < 4 || strcmp(p->expr + el - 4, "\\x20") != 0
+		                           : !p->check_end);
 		if (p->kind == PAT_UNLESS && words > e->unless_span)
 			e->unless_span = words;
 		if (p->kind != PAT_TERM)
@@ -644,6 +656,7 @@ void ward_engine_free(ward_engine *e)
 	free(e->anchor);
 	free(e->span);
 	free(e->which);
+	free(e->open_end);
 	free(e->alias);
 	free(e->group);
 	free(e->rule_unl);
@@ -713,6 +726,7 @@ void ward_scanner_free(ward_scanner *s)
 	free(s->keys);
 	free(s->spacebits);
 	free(s->spacecount);
+	free(s->breaks);
 	free(s->sbuf);
 	free(s);
 }
@@ -844,19 +858,82 @@ static inline uint32_t word_at(const ward_scanner *s, uint32_t pos)
 	       (uint32_t)__builtin_popcountll(s->spacebits[pos >> 6] & below);
 }
 
-/* Trims boundary spaces off hits first.. and gives them word indexes (spaces before them);
- * space_index must have run. */
+/* Finds the paragraph breaks of block p[0..n): a line holding nothing but white space ends a
+ * paragraph, and all-of and unless windows do not reach across it.  A break is kept as the
+ * word index of the first word after it.  space_index must have run. */
+static ward_status find_breaks(ward_scanner *s, const char *p, size_t n)
+{
+	const char *q = p, *end = p + n;
+	const uint32_t *map = s->nb.map;
+	s->nbreaks = 0;
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		const char *r = q + 1;
+		while (r < end &&
+		       (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\f' || *r == '\v'))
+			r++;
+		q = r;
+		if (r == end || *r != '\n')
+			continue;
+		/* the first normalised byte from at or after the blank line */
+		uint32_t b = (uint32_t)(r - p);
+		size_t a = 0, z = s->nb.len;
+		while (a < z) {
+			size_t m = a + (z - a) / 2;
+			if (map[m] < b)
+				a = m + 1;
+			else
+				z = m;
+		}
+		uint32_t w = word_at(s, (uint32_t)a);
+		if (s->nbreaks > 0 && s->breaks[s->nbreaks - 1] >= w)
+			continue;
+		if (s->nbreaks == s->capbreaks) {
+			size_t nc = s->capbreaks ? s->capbreaks * 2 : 64;
+			uint32_t *nb = realloc(s->breaks, nc * sizeof *nb);
+			if (!nb)
+				return WARD_ENOMEM;
+			s->breaks = nb;
+			s->capbreaks = nc;
+		}
+		s->breaks[s->nbreaks++] = w;
+	}
+	return WARD_OK;
+}
+
+/* The paragraph of word w: the number of breaks at or before it. */
+static uint32_t para_of(const ward_scanner *s, uint32_t w)
+{
+	size_t a = 0, z = s->nbreaks;
+	while (a < z) {
+		size_t m = a + (z - a) / 2;
+		if (s->breaks[m] <= w)
+			a = m + 1;
+		else
+			z = m;
+	}
+	return (uint32_t)a;
+}
+
+/* Trims boundary spaces off hits first.. and gives them word indexes (spaces before them)
+ * and paragraphs.  A match of a phrase ending in a prefix word runs on to the end of the
+ * word: "photo*" in "photographs" is the whole word.  space_index and find_breaks must have
+ * run. */
 static void index_words(ward_scanner *s, size_t first)
 {
 	const char *o = s->nb.out;
+	uint32_t n = (uint32_t)s->nb.len;
 	for (size_t i = first; i < s->nhits; i++) {
 		hit *h = &s->hits[i];
 		while (h->from < h->to && o[h->from] == ' ')
 			h->from++;
 		while (h->to > h->from && o[h->to - 1] == ' ')
 			h->to--;
+		if (s->e->open_end[h->pat])
+			while (h->to < n && o[h->to] != ' ')
+				h->to++;
 		h->wfrom = word_at(s, h->from);
 		h->wto = word_at(s, h->to);
+		h->para = para_of(s, h->wfrom);
 	}
 }
 
@@ -887,7 +964,8 @@ static int cmp_term_hits(const void *a, const void *b, void *arg)
 	return x->from < y->from ? -1 : x->from > y->from;
 }
 
-/* all-of: one finding per window in which every term of a combination occurs. */
+/* all-of: a candidate for each hit that completes, with the latest hit of every other term,
+ * a set of all the terms within the window and in one paragraph. */
 static ward_status eval_combos(ward_scanner *s)
 {
 	ward_status st = WARD_OK;
@@ -926,7 +1004,8 @@ static ward_status eval_combos(ward_scanner *s)
 			uint32_t lo = UINT32_MAX, hi = 0, wlo = UINT32_MAX, whi = 0;
 			bool all = true;
 			for (uint16_t t = 0; t < cb->nterms && all; t++) {
-				if (last[t] < 0 || h->wfrom - s->hits[last[t]].wfrom > cb->window) {
+				if (last[t] < 0 || h->wfrom - s->hits[last[t]].wfrom > cb->window ||
+				    s->hits[last[t]].para != h->para) {
 					all = false;
 					break;
 				}
@@ -938,9 +1017,10 @@ static ward_status eval_combos(ward_scanner *s)
 			}
 			if (!all)
 				continue;
+			/* no reset: a later hit may complete a set with these terms again, and
+			 * that set may be the one no unless phrase is near; overlapping findings
+			 * of one rule are merged afterwards */
 			st = add_cand(s, cb->rule, lo, hi, wlo, whi);
-			for (int t = 0; t < 16; t++)
-				last[t] = -1;
 		}
 	}
 	free(idx);
@@ -1032,6 +1112,13 @@ static bool unless_near(const ward_scanner *s, const cand *c)
 {
 	const ward_engine *e = s->e;
 	uint32_t lo = c->wfrom > UNLESS_WINDOW ? c->wfrom - UNLESS_WINDOW : 0;
+	uint32_t hi = c->wto + UNLESS_WINDOW;
+	/* not across a paragraph break */
+	uint32_t para = para_of(s, c->wfrom);
+	if (para > 0 && s->breaks[para - 1] > lo)
+		lo = s->breaks[para - 1];
+	if (para < s->nbreaks && s->breaks[para] - 1 < hi)
+		hi = s->breaks[para] - 1;
 	for (uint32_t j = e->rule_unl_off[c->rule]; j < e->rule_unl_off[c->rule + 1]; j++) {
 		uint32_t g = e->rule_unl[j];
 		size_t a = 0, b = s->nunl;
@@ -1043,8 +1130,7 @@ static bool unless_near(const ward_scanner *s, const cand *c)
 			else
 				b = m;
 		}
-		if (a < s->nunl && s->unl[a].group == g &&
-		    s->unl[a].minfrom <= c->wto + UNLESS_WINDOW)
+		if (a < s->nunl && s->unl[a].group == g && s->unl[a].minfrom <= hi)
 			return true;
 	}
 	return false;
@@ -1271,7 +1357,7 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 		return WARD_EINTERNAL;
 	if (s->nhits == 0)
 		return WARD_OK;
-	if ((st = space_index(s)) != WARD_OK)
+	if ((st = space_index(s)) != WARD_OK || (st = find_breaks(s, p, n)) != WARD_OK)
 		return st;
 	/* starts first: the near regions are measured from them */
 	if (s->e->db[DB_SOM] && (st = find_starts(s, 0)) != WARD_OK)

@@ -137,8 +137,10 @@ static void fold_push_utf8(fold *f, int32_t cp, uint8_t cls)
 		fold_push(f, tmp[i], cls);
 }
 
-/* Folds one non-ASCII letter with the confusable skeleton; 1 if it became ASCII letters. */
-static int fold_confusable(fold *f, int32_t cp)
+/* Folds one non-ASCII letter with the confusable skeleton; 1 if it became ASCII letters.
+ * For a capital, a skeleton of "l" is not taken: UTS #39 gives capital I the prototype l, and
+ * Greek or Cyrillic capital I reads as i. */
+static int fold_confusable(fold *f, int32_t cp, bool capital)
 {
 	UChar in[2], out[16];
 	int32_t inlen = 0;
@@ -147,7 +149,7 @@ static int fold_confusable(fold *f, int32_t cp)
 		return 0;
 	U16_APPEND_UNSAFE(in, inlen, cp);
 	int32_t n = uspoof_getSkeleton(spoof, 0, in, inlen, out, 16, &err);
-	if (U_FAILURE(err) || n <= 0 || n > 3)
+	if (U_FAILURE(err) || n <= 0 || n > 3 || (capital && n == 1 && out[0] == 'l'))
 		return 0;
 	for (int32_t i = 0; i < n; i++) {
 		UChar u = out[i];
@@ -178,6 +180,21 @@ static void fold_compute(fold *f, int32_t cp)
 		fold_push(f, 0, C_IGN);
 		return;
 	}
+	/* a few lower-case letters that look like Latin ones but have no skeleton to them */
+	switch (cp) {
+	case 0x03BA: /* Greek small kappa */
+	case 0x03F0: /* Greek kappa symbol */
+	case 0x043A: /* Cyrillic small ka */
+		fold_push(f, 'k', C_LET);
+		return;
+	default:
+		break;
+	}
+	/* a capital is looked up before case folding, which would lose the likeness: Greek
+	 * capital kappa is K, its small letter is not */
+	if ((prop->category == UTF8PROC_CATEGORY_LU || prop->category == UTF8PROC_CATEGORY_LT) &&
+	    fold_confusable(f, cp, true))
+		return;
 	utf8proc_ssize_t n =
 	    utf8proc_decompose_char(cp, dec, UNIT_MAX,
 	                            UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
@@ -207,7 +224,7 @@ static void fold_compute(fold *f, int32_t cp)
 		case UTF8PROC_CATEGORY_LT:
 		case UTF8PROC_CATEGORY_LM:
 		case UTF8PROC_CATEGORY_LO:
-			if (!fold_confusable(f, d))
+			if (!fold_confusable(f, d, false))
 				fold_push_utf8(f, utf8proc_tolower(d), C_LET);
 			break;
 		case UTF8PROC_CATEGORY_MN:
@@ -299,6 +316,21 @@ static void squeeze(norm_buf *nb, size_t from)
 	nb->len = w;
 }
 
+/* Whether letters s[0..n) are a suffix or unit that follows a number ("3pm", "1st", "5km"),
+ * so that one digit then these letters is a number and a word, not leetspeak. */
+static bool number_suffix(const char *s, size_t n)
+{
+	static const char *const suffixes[] = {
+	    "st", "nd", "rd", "th", "am", "pm",  "yo",  "yr",   "yrs", "y",  "s",  "x",   "k", "m",
+	    "km", "kg", "g",  "h",  "hr", "hrs", "min", "mins", "d",   "gb", "mb", "mph", "p", "ft",
+	    "cm", "mm", "ml", "l",  "lb", "lbs", "oz",  "in",   "c",   "f",  "v",  "w",
+	};
+	for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++)
+		if (strlen(suffixes[i]) == n && memcmp(suffixes[i], s, n) == 0)
+			return true;
+	return false;
+}
+
 /* Rewrites the word at out[ws..ws+n) per its classes: leetspeak, digits, removal. */
 static void word_fix(norm_buf *nb, wstate *w)
 {
@@ -306,7 +338,9 @@ static void word_fix(norm_buf *nb, wstate *w)
 	uint32_t *m = nb->map + w->ws;
 	size_t n = w->n, k = 0;
 	if (w->has_let) {
-		/* "12yo", "3pm": a number then letters is two words, not leetspeak. */
+		/* "12yo", "3pm": a number then letters is two words, not leetspeak; but one
+		 * digit that reads as a letter before letters that are no unit is leetspeak
+		 * ("0nly", "1ts").  2 and 4 stay numbers: "2day", "4ever" are text speak. */
 		size_t d = 0;
 		while (d < n && w->cls[d] == C_DIG)
 			d++;
@@ -314,6 +348,8 @@ static void word_fix(norm_buf *nb, wstate *w)
 		for (size_t i = d; split && i < n; i++)
 			if (w->cls[i] != C_LET)
 				split = false;
+		if (split && d == 1 && strchr("013578", o[0]) && !number_suffix(o + 1, n - 1))
+			split = false;
 		if (split) {
 			memmove(o + d + 1, o + d, n - d);
 			memmove(m + d + 1, m + d, (n - d) * sizeof *m);

@@ -282,6 +282,19 @@ static const char EDGE_RULES[] =
     "  description shares an unless phrase with the rule above, and lists one twice\n"
     "  phrase hush now\n"
     "  unless birthday | cake | birthday\n"
+    "end\n"
+    "rule grooming.edge.reset\n"
+    "  area grooming\n"
+    "  severity medium\n"
+    "  description a second set of terms after one that an unless phrase dropped\n"
+    "  all 20: collect; alone\n"
+    "  unless birthday\n"
+    "end\n"
+    "rule grooming.edge.prefix\n"
+    "  area grooming\n"
+    "  severity medium\n"
+    "  description a phrase ending in a prefix word\n"
+    "  phrase send photo*\n"
     "end\n";
 
 static void test_window_edges(void **state)
@@ -312,6 +325,83 @@ static void test_window_edges(void **state)
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.f[0].rule, "grooming.edge.unless");
 	ward_engine_free(e);
+}
+
+/* A blank line ends all-of and unless windows; a single line break inside text does not. */
+static void test_paragraphs(void **state)
+{
+	(void)state;
+	ward_engine *e = NULL;
+	ward_diag d;
+	results r;
+	assert_int_equal(ward_engine_load_string(EDGE_RULES, sizeof EDGE_RULES - 1, "edge.rules",
+	                                         WARD_LOAD_NOCACHE, &e, &d),
+	                 WARD_OK);
+	scan_str(e, "secret one two\nthree pick you up", &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.f[0].rule, "grooming.edge.combo");
+	scan_str(e, "secret one two\n\nthree pick you up", &r);
+	assert_int_equal(r.n, 0);
+	scan_str(e, "secret one two\r\n \t\r\nthree pick you up", &r);
+	assert_int_equal(r.n, 0);
+	scan_str(e, "pick you up\n\nsecret", &r);
+	assert_int_equal(r.n, 0);
+	/* the unless phrase on the next line counts; after a blank line it does not */
+	scan_str(e, "keep quiet\nbirthday", &r);
+	assert_int_equal(r.n, 0);
+	scan_str(e, "birthday\n\nkeep quiet", &r);
+	assert_int_equal(r.n, 1);
+	scan_str(e, "keep quiet\n\nbirthday", &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.f[0].start, 0);
+	assert_int_equal(r.f[0].end, 10);
+	ward_engine_free(e);
+}
+
+/* A set of all-of terms that an unless phrase drops does not use up its terms: a later set,
+ * away from the unless phrase, is still found. */
+static void test_all_of_after_unless(void **state)
+{
+	(void)state;
+	ward_engine *e = NULL;
+	ward_diag d;
+	results r;
+	const char *s = "birthday collect one two three four five six seven eight nine ten alone "
+	                "eleven collect";
+	assert_int_equal(ward_engine_load_string(EDGE_RULES, sizeof EDGE_RULES - 1, "edge.rules",
+	                                         WARD_LOAD_NOCACHE, &e, &d),
+	                 WARD_OK);
+	scan_str(e, s, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.f[0].rule, "grooming.edge.reset");
+	assert_int_equal(r.f[0].start, (uint64_t)(strstr(s, "alone") - s));
+	assert_int_equal(r.f[0].end, strlen(s));
+	/* near the unless phrase, nothing */
+	scan_str(e, "birthday collect one alone", &r);
+	assert_int_equal(r.n, 0);
+	ward_engine_free(e);
+}
+
+/* A phrase ending in a prefix word: the finding ends where the word ends. */
+static void test_prefix_span(void **state)
+{
+	ward_engine *e = NULL;
+	ward_diag d;
+	results r;
+	const char *s = "please send photographs, now";
+	assert_int_equal(ward_engine_load_string(EDGE_RULES, sizeof EDGE_RULES - 1, "edge.rules",
+	                                         WARD_LOAD_NOCACHE, &e, &d),
+	                 WARD_OK);
+	scan_str(e, s, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.f[0].start, 7);
+	assert_int_equal(r.f[0].end, (uint64_t)(strstr(s, ",") - s));
+	ward_engine_free(e);
+	/* a prefix word inside a phrase (a regex): the end is the phrase's last word */
+	scan_str(*state, "an adult videos site here", &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.f[0].start, 3);
+	assert_int_equal(r.f[0].end, 20);
 }
 
 typedef struct bad {
@@ -398,6 +488,9 @@ int main(void)
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_taxonomy),
 	    cmocka_unit_test(test_window_edges),
+	    cmocka_unit_test(test_paragraphs),
+	    cmocka_unit_test(test_all_of_after_unless),
+	    cmocka_unit_test(test_prefix_span),
 	};
 	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
 }

@@ -54,6 +54,20 @@ static void test_confusables(void **state)
 	NORM_EQ("ph\xD0\xBEt\xD0\xBE", " photo ");
 	/* Greek omicron */
 	NORM_EQ("ph\xCE\xBFt\xCE\xBF", " photo ");
+	/* Greek small kappa and Cyrillic small ka have no skeleton to k */
+	NORM_EQ("\xCE\xBA"
+	        "eep",
+	        " kep ");
+	NORM_EQ("\xD0\xBA"
+	        "eep",
+	        " kep ");
+	/* capitals are looked up before case folding loses the likeness: Greek KEEP, Cyrillic
+	 * TAKE, and Greek capital iota reads as i, not l */
+	NORM_EQ("\xCE\x9A\xCE\x95\xCE\x95\xCE\xA1", " kep ");
+	NORM_EQ("\xD0\xA2\xD0\x90\xD0\x9A\xD0\x95", " take ");
+	NORM_EQ("K\xCE\x99"
+	        "SS",
+	        " kis ");
 }
 
 static void test_zero_width_and_bidi(void **state)
@@ -80,6 +94,13 @@ static void test_leetspeak(void **state)
 	/* numbers stay numbers; a number then letters is two words */
 	NORM_EQ("in 2024 at 3pm", " in 2024 at 3 pm ");
 	NORM_EQ("12yo", " 12 yo ");
+	NORM_EQ("1st and 5km", " 1 st and 5 km ");
+	/* one leading digit before letters that are no unit is leetspeak */
+	NORM_EQ("0nly", " only ");
+	NORM_EQ("1ts 0k", " its 0 k ");
+	NORM_EQ("3very", " every ");
+	/* 2 and 4 are words in text speak, not letters */
+	NORM_EQ("2day 4ever", " 2 day 4 ever ");
 	/* trailing punctuation is not leetspeak */
 	NORM_EQ("please!", " please ");
 	NORM_EQ("costs $5", " costs 5 ");
