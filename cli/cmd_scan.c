@@ -1,4 +1,6 @@
-/* cmd_scan.c: `ward scan`, text from files, directories and standard input. */
+/* cmd_scan.c: `ward scan`, text from files, directories and standard input, and with
+ * --hash-list, images against hash lists.  An image is hashed in memory (lib/image.c) and
+ * its bytes are dropped: nothing of it is written anywhere but the finding. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fts.h>
@@ -12,6 +14,7 @@
 #include "cli.h"
 
 #define READ_CHUNK ((size_t)1 << 20)
+#define MAX_HASH_LISTS 64
 
 enum { CONV_AUTO = 0, CONV_FORCE, CONV_OFF };
 
@@ -24,6 +27,8 @@ typedef struct scan_opts {
 	uint32_t areas;      /* bit per area to report; 0 = all */
 	const char *rules;
 	unsigned load_flags;
+	const char *hash_lists[MAX_HASH_LISTS]; /* --hash-list, in order */
+	int nhash_lists;
 } scan_opts;
 
 typedef struct scan_run {
@@ -38,6 +43,7 @@ typedef struct scan_run {
 	int errors;
 	cli_progress prog;
 	char *buf;           /* READ_CHUNK bytes */
+	ward_hashlist *hl;   /* --hash-list lists, or NULL: images are then read as text */
 } scan_run;
 
 static int on_finding(const ward_finding *f, void *ctx)
@@ -137,8 +143,123 @@ static void scan_conversation(scan_run *r, const char *path)
 		r->conv_found++;
 }
 
+/* Whether the file at fd starts like an image ward decodes (the same magic numbers as
+ * lib/image.c), so that only images are read whole and hashed. */
+static int looks_like_image(int fd)
+{
+	unsigned char b[12];
+	ssize_t n = pread(fd, b, sizeof b, 0);
+	if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+		return 1;
+	if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return 1;
+	if (n >= 12 && memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0)
+		return 1;
+	return n >= 6 && (memcmp(b, "GIF87a", 6) == 0 || memcmp(b, "GIF89a", 6) == 0);
+}
+
+typedef struct image_run {
+	scan_run *r;
+	const ward_image_hashes *ih;
+} image_run;
+
+/* One hash-list entry an image matches: a critical finding of the entry's area. */
+static int on_image_match(const ward_hash_match *m, void *ctx)
+{
+	image_run *ir = ctx;
+	scan_run *r = ir->r;
+	const ward_area_info *ai = m->area >= 0 ? ward_area_get((ward_area)m->area) : NULL;
+	char label[600], rule[620], hex[65], name[1100];
+	int reliable = m->kind != WARD_HASH_PDQ || ir->ih->quality >= WARD_PDQ_MIN_QUALITY;
+	/* an --area filter applies to entries that name an area */
+	if (r->o->areas && ai && !(r->o->areas & (1u << m->area)))
+		return 0;
+	r->findings++;
+	if (ai)
+		r->seen |= 1u << m->area;
+	if (r->o->quiet)
+		return 0;
+	cli_clean_text(m->label, strlen(m->label), label, sizeof label);
+	cli_clean_text(r->file, strlen(r->file), name, sizeof name);
+	snprintf(rule, sizeof rule, "hash-list%s%s", label[0] ? ":" : "", label);
+	if (m->pdq)
+		ward_pdq_to_hex(m->pdq, hex);
+	if (r->o->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "file", json_string(name));
+		json_object_set_new(o, "kind", json_string("image"));
+		json_object_set_new(o, "area", ai ? json_string(ai->id) : json_null());
+		json_object_set_new(o, "areas", ai ? json_pack("[s]", ai->id) : json_array());
+		json_object_set_new(o, "rule", json_string(rule));
+		json_object_set_new(o, "severity", json_string(ward_severity_name(WARD_SEV_CRITICAL)));
+		json_object_set_new(o, "description",
+		                    json_string("image matches an entry of a hash list"));
+		json_object_set_new(o, "hash_kind", json_string(ward_hash_kind_name(m->kind)));
+		json_object_set_new(o, "distance", json_integer(m->distance));
+		json_object_set_new(o, "entry", json_integer((json_int_t)m->entry));
+		json_object_set_new(o, "list_line", json_integer(m->line));
+		json_object_set_new(o, "label", json_string(label));
+		if (m->pdq)
+			json_object_set_new(o, "hash", json_string(hex));
+		json_object_set_new(o, "quality", json_integer(ir->ih->quality));
+		json_object_set_new(o, "reliable", json_boolean(reliable));
+		char *js = json_dumps(o, JSON_COMPACT);
+		if (js)
+			puts(js);
+		free(js);
+		json_decref(o);
+	} else {
+		cli_progress_done(&r->prog);
+		printf("%s: %s %s %s\n    image matches hash-list entry %zu (%s, line %u), distance "
+		       "%d%s\n",
+		       name, ward_severity_name(WARD_SEV_CRITICAL), ai ? ai->id : "-", rule,
+		       m->entry, ward_hash_kind_name(m->kind), m->line, m->distance,
+		       reliable ? "" : " (image quality below 50: not reliable)");
+	}
+	return 0;
+}
+
+/* An image file: hashed in memory, matched against the lists.  Returns 1 when path is not
+ * an image after all (to be read as text), else 0. */
+static int scan_image(scan_run *r, const char *path, uint64_t size)
+{
+	ward_image_hashes ih;
+	ward_diag d;
+	ward_status st = ward_image_hash_file(path, 0, &ih, &d);
+	if (st == WARD_EFORMAT)
+		return 1;
+	cli_progress_add(&r->prog, size);
+	r->file = path;
+	if (st == WARD_OK) {
+		image_run ir = {r, &ih};
+		st = ward_hashlist_match(r->hl, &ih, WARD_PDQ_MATCH_DISTANCE, on_image_match, &ir);
+	}
+	memset(&ih, 0, sizeof ih);
+	if (st != WARD_OK) {
+		char name[1100];
+		cli_progress_done(&r->prog);
+		cli_clean_text(path, strlen(path), name, sizeof name);
+		cli_error("%s: image not checked against the hash lists: %s%s%s", name,
+		          ward_strerror(st), d.message[0] ? ": " : "", d.message);
+		r->errors++;
+		return 0;
+	}
+	r->files++;
+	return 0;
+}
+
 static void scan_file(scan_run *r, const char *path)
 {
+	if (r->hl) {
+		struct stat sb;
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		int image = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		            looks_like_image(fd);
+		if (fd >= 0)
+			close(fd);
+		if (image && scan_image(r, path, (uint64_t)sb.st_size) == 0)
+			return;
+	}
 	if (r->o->conv == CONV_FORCE || (r->o->conv == CONV_AUTO && cli_sniff_chat_file(path))) {
 		scan_conversation(r, path);
 		return;
@@ -222,6 +343,38 @@ static uint64_t total_size(char **paths, int n)
 	return sum;
 }
 
+static void on_list_warning(const ward_diag *d, void *ctx)
+{
+	scan_run *r = ctx;
+	char name[600];
+	cli_clean_text(d->file, strlen(d->file), name, sizeof name);
+	cli_error("%s:%u: %s", name, d->line, d->message);
+	r->errors++; /* the bad line is skipped; the rest of the list is used */
+}
+
+/* Loads the --hash-list lists into r->hl and builds their index.  A list that cannot be read
+ * at all stops the scan (returns -1); bad lines are reported and count as errors. */
+static int load_hash_lists(scan_run *r)
+{
+	ward_status st = ward_hashlist_new(&r->hl);
+	for (int i = 0; i < r->o->nhash_lists && st == WARD_OK; i++) {
+		const char *path = r->o->hash_lists[i];
+		if ((st = ward_hashlist_load(r->hl, path, on_list_warning, r, NULL)) != WARD_OK) {
+			char name[1100];
+			cli_clean_text(path, strlen(path), name, sizeof name);
+			cli_error("%s: %s", name, ward_strerror(st));
+			return -1;
+		}
+	}
+	if (st == WARD_OK)
+		st = ward_hashlist_build(r->hl);
+	if (st != WARD_OK) {
+		cli_error("hash lists: %s", ward_strerror(st));
+		return -1;
+	}
+	return 0;
+}
+
 static void print_advice(uint32_t seen)
 {
 	printf("\nWhat to do (the seed's advice for practitioners):\n");
@@ -251,7 +404,7 @@ static void print_advice(uint32_t seen)
 int cmd_scan(int argc, char **argv)
 {
 	enum { OPT_NO_PROGRESS = 256, OPT_NO_CACHE, OPT_NO_CONV, OPT_FORMAT, OPT_MIN_LEVEL,
-	       OPT_SQUID_LOG, OPT_LISTS, OPT_MAP };
+	       OPT_SQUID_LOG, OPT_LISTS, OPT_MAP, OPT_HASH_LIST };
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"rules", required_argument, NULL, 'r'},
@@ -267,6 +420,7 @@ int cmd_scan(int argc, char **argv)
 		{"squid-log", required_argument, NULL, OPT_SQUID_LOG},
 		{"lists", required_argument, NULL, OPT_LISTS},
 		{"map", required_argument, NULL, OPT_MAP},
+		{"hash-list", required_argument, NULL, OPT_HASH_LIST},
 		{0, 0, 0, 0},
 	};
 	scan_opts o = {.progress = 1};
@@ -307,6 +461,13 @@ int cmd_scan(int argc, char **argv)
 		case OPT_SQUID_LOG: uo.log_name = optarg; break;
 		case OPT_LISTS: uo.lists = optarg; break;
 		case OPT_MAP: uo.map = optarg; break;
+		case OPT_HASH_LIST:
+			if (o.nhash_lists >= MAX_HASH_LISTS) {
+				cli_error("at most %d hash lists", MAX_HASH_LISTS);
+				return EXIT_TROUBLE;
+			}
+			o.hash_lists[o.nhash_lists++] = optarg;
+			break;
 		case 's':
 			if ((o.min_sev = ward_severity_from_name(optarg)) < 0) {
 				cli_error("unknown severity '%s': use low, medium, high or critical", optarg);
@@ -351,6 +512,8 @@ int cmd_scan(int argc, char **argv)
 		cli_error("out of memory");
 		goto done;
 	}
+	if (o.nhash_lists && load_hash_lists(&r) != 0)
+		goto done;
 	char *stdin_only[] = {"-"};
 	char **paths = optind < argc ? argv + optind : stdin_only;
 	int npaths = optind < argc ? argc - optind : 1;
@@ -374,6 +537,7 @@ int cmd_scan(int argc, char **argv)
 	rc = r.errors ? EXIT_TROUBLE : (r.findings || r.conv_found) ? EXIT_FOUND : EXIT_CLEAN;
 done:
 	fflush(stdout);
+	ward_hashlist_free(r.hl);
 	ward_scanner_free(r.sc);
 	ward_engine_free(e);
 	free(r.buf);

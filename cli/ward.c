@@ -27,6 +27,9 @@ const cli_command cli_commands[] = {
 	 "      --squid-log FILE     read a Squid native access log: report the requests that\n"
 	 "                           lists or search terms put in an area (see ward url)\n"
 	 "      --lists DIR, --map FILE   the lists for --squid-log (as for ward url)\n"
+	 "      --hash-list LIST     hash images (JPEG, PNG, WebP, GIF) in memory and match them\n"
+	 "                           against LIST (repeatable; as for ward match): a match is a\n"
+	 "                           critical finding.  Without it, images are not decoded.\n"
 	 "\n"
 	 "Exit status: 0 nothing found, 1 findings, 2 an error (the message names the file).\n"},
 	{"rules", cmd_rules, "check, test and list rule databases",
