@@ -2,6 +2,7 @@
  * the API until SIGTERM or SIGINT, then stops cleanly. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +29,6 @@ static const char usage[] =
     "  -V, --version         print the version\n"
     "\n"
     "Initialise a data directory first with `ward admin init`.  See wardd(8).\n";
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void print_routes(void)
 {
@@ -74,7 +67,8 @@ int main(int argc, char **argv)
 	unsigned char key[SRV_KEY_LEN];
 	srv_store *store = NULL;
 	srv_server *server = NULL;
-	int rc = 2, o;
+	int rc = 2, o, sig = 0;
+	sigset_t sigs;
 	struct {
 		const char *k, *v;
 	} over[16];
@@ -160,19 +154,19 @@ int main(int argc, char **argv)
 	if (srv_store_sqlite_open(db, &store) != WARD_OK)
 		goto done;
 	signal(SIGPIPE, SIG_IGN);
-	{
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_signal;
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-	}
+	/* SIGTERM and SIGINT are blocked before any thread starts, so every thread inherits the
+	 * mask and the main thread alone takes them with sigwait: a signal handled by a worker
+	 * would leave the main thread waiting for ever. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (srv_server_start(&cfg, store, key, &server) != WARD_OK)
 		goto done;
 	fprintf(stderr, "wardd: listening on http://%s:%u (data in %s)\n", cfg.listen, cfg.port,
 	        cfg.data_dir);
-	while (!stop)
-		pause();
+	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+		;
 	fprintf(stderr, "wardd: stopping\n");
 	rc = 0;
 done:

@@ -122,8 +122,8 @@ static int verify_entry(void *vctx, const srv_audit *a)
 			v->broken = 1;
 		}
 	}
-	if (!v->broken && strncmp(a->action, "concern.", 8) == 0 &&
-	    strncmp(a->target, "concern/", 8) == 0 && strstr(a->target, "/v")) {
+	static const unsigned char zero[SRV_HASH_LEN];
+	if (!v->broken && sodium_memcmp(a->digest, zero, SRV_HASH_LEN) != 0) {
 		if (v->n_ents == v->cap_ents) {
 			size_t cap = v->cap_ents ? v->cap_ents * 2 : 1024;
 			void *n = realloc(v->ents, cap * sizeof *v->ents);
@@ -176,6 +176,41 @@ static int verify_concern(void *vctx, const srv_concern *c)
 	return 0;
 }
 
+/* A feature's row against the digest its audit entry recorded. */
+static int verify_row(void *vctx, const char *target, const unsigned char digest[SRV_HASH_LEN])
+{
+	verify_ctx *v = vctx;
+	digest_ent key, *d;
+	memset(&key, 0, sizeof key);
+	snprintf(key.target, sizeof key.target, "%s", target);
+	d = v->ents ? bsearch(&key, v->ents, v->n_ents, sizeof *v->ents, ent_cmp) : NULL;
+	if (!d) {
+		snprintf(v->msg, v->cap, "%s has no audit entry", target);
+		v->broken = 1;
+		return 1;
+	}
+	if (sodium_memcmp(digest, d->digest, SRV_HASH_LEN) != 0) {
+		snprintf(v->msg, v->cap, "%s was altered: it does not match its audit entry",
+		         target);
+		v->broken = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void srv_store_add_walker(srv_store *s, srv_row_walker w)
+{
+	for (int i = 0; i < SRV_MAX_WALKERS; i++) {
+		if (!s->walkers[i]) {
+			s->walkers[i] = w;
+			return;
+		}
+	}
+	fprintf(stderr, "wardd: more than %d row walkers; raise SRV_MAX_WALKERS\n",
+	        SRV_MAX_WALKERS);
+	abort();
+}
+
 ward_status srv_audit_verify(srv_store *s, char *msg, size_t cap, int64_t *entries_out)
 {
 	verify_ctx v;
@@ -194,6 +229,8 @@ ward_status srv_audit_verify(srv_store *s, char *msg, size_t cap, int64_t *entri
 			qsort(v.ents, v.n_ents, sizeof *v.ents, ent_cmp);
 		rc = s->ops->concern_all_versions(s, verify_concern, &v);
 	}
+	for (int i = 0; rc == WARD_OK && !v.broken && s->walkers[i]; i++)
+		rc = s->walkers[i](s, verify_row, &v);
 	free(v.ents);
 	if (entries_out)
 		*entries_out = v.n;

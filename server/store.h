@@ -109,10 +109,21 @@ typedef struct srv_store_ops {
 	ward_status (*backup)(srv_store *s, const char *path);
 } srv_store_ops;
 
+/* For audit verify: one stored row a feature wrote together with an audit entry whose target
+ * is target, and the BLAKE2b digest recomputed from the row as it is now.  Non-zero stops. */
+typedef int (*srv_row_cb)(void *ctx, const char *target, const unsigned char digest[SRV_HASH_LEN]);
+typedef ward_status (*srv_row_walker)(srv_store *s, srv_row_cb cb, void *ctx);
+#define SRV_MAX_WALKERS 8
+
 struct srv_store {
 	const srv_store_ops *ops;
+	/* Row walkers of the features, for audit verify; NULL-terminated. */
+	srv_row_walker walkers[SRV_MAX_WALKERS + 1];
 	char err[256]; /* last error in words */
 };
+
+/* Adds a feature's row walker (at attach time). */
+void srv_store_add_walker(srv_store *s, srv_row_walker w);
 
 /* Opens (creating if needed) the SQLite database at path and runs its migrations.  *out freed
  * with (*out)->ops->close. */
