@@ -979,8 +979,10 @@ static ward_status eval_combos(ward_scanner *s)
 			idx[nt++] = (uint32_t)i;
 	/* by combination, then position: word indexes grow with positions, so this is the
 	 * order of cmp_term_hits; a radix sort of packed keys when they fit */
-	if (rs->ncombos < ((size_t)1 << 16) && s->nb.len < ((size_t)1 << 26) &&
-	    s->nhits <= ((size_t)1 << 22) && keys_reserve(s, nt) == WARD_OK) {
+	if (nt < 2) {
+		/* nothing to sort */
+	} else if (rs->ncombos < ((size_t)1 << 16) && s->nb.len < ((size_t)1 << 26) &&
+	           s->nhits <= ((size_t)1 << 22) && keys_reserve(s, nt) == WARD_OK) {
 		for (size_t i = 0; i < nt; i++) {
 			const hit *h = &s->hits[idx[i]];
 			s->keys[i] = (uint64_t)rs->pats[h->pat].combo << 48 |
