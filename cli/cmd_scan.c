@@ -6,6 +6,7 @@
 #include <fts.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,10 @@
 
 #define READ_CHUNK ((size_t)1 << 20)
 #define MAX_HASH_LISTS 64
+#define MAX_THREADS 64
+#define PAR_MIN ((uint64_t)16 << 20)  /* files this large are scanned by several threads */
+#define PAR_SEG ((size_t)4 << 20)     /* bytes a thread scans per round */
+#define PAR_CTX ((size_t)4096)        /* bytes of context before a segment */
 
 enum { CONV_AUTO = 0, CONV_FORCE, CONV_OFF };
 
@@ -29,6 +34,7 @@ typedef struct scan_opts {
 	unsigned load_flags;
 	const char *hash_lists[MAX_HASH_LISTS]; /* --hash-list, in order */
 	int nhash_lists;
+	int threads;         /* for large files; 1: read and scan as a stream */
 } scan_opts;
 
 typedef struct scan_run {
@@ -44,6 +50,7 @@ typedef struct scan_run {
 	cli_progress prog;
 	char *buf;           /* READ_CHUNK bytes */
 	ward_hashlist *hl;   /* --hash-list lists, or NULL: images are then read as text */
+	ward_scanner *par[MAX_THREADS]; /* one scanner per thread, made on first use */
 } scan_run;
 
 static int on_finding(const ward_finding *f, void *ctx)
@@ -125,6 +132,220 @@ fail:
 	cli_error("%s: %s", name, ward_strerror(st));
 	r->errors++;
 	return -1;
+}
+
+/* ---- large files, several threads ----
+ * A large regular file is read a round at a time (a segment per thread) and cut into
+ * segments at line ends; each thread scans its segment with some context before it, as the
+ * engine scans its own blocks, and keeps the findings that end inside its segment.  Findings
+ * are printed after each round in the order of the segments, so the output reads as a
+ * single-threaded scan's. */
+
+typedef struct par_finding {
+	const ward_rule_info *rule;
+	uint64_t start, end, line; /* offsets in the round's buffer; line from the context's */
+	size_t ex_off, ex_len, ex_match; /* excerpt: offset in the buffer, or in ex_copy */
+	char *ex_copy;             /* when the engine's excerpt was not in the buffer */
+} par_finding;
+
+typedef struct par_seg {
+	ward_scanner *sc;
+	const char *buf;         /* the round's buffer */
+	size_t ctx, from, to;    /* scan buf[ctx, to); keep the findings ending after from */
+	uint64_t nl_ctx, nl_seg; /* newlines in [ctx, from) and [from, to) */
+	par_finding *f;
+	size_t nf, capf;
+	ward_status st;
+	int oom;
+} par_seg;
+
+static int par_collect(const ward_finding *f, void *ctx)
+{
+	par_seg *g = ctx;
+	uint64_t start = g->ctx + f->start, end = g->ctx + f->end;
+	if (g->ctx < g->from && end <= g->from)
+		return 0; /* the previous segment reports it */
+	if (g->nf == g->capf) {
+		size_t nc = g->capf ? g->capf * 2 : 256;
+		par_finding *nf = realloc(g->f, nc * sizeof *nf);
+		if (!nf) {
+			g->oom = 1;
+			return 1;
+		}
+		g->f = nf;
+		g->capf = nc;
+	}
+	par_finding *p = &g->f[g->nf];
+	memset(p, 0, sizeof *p);
+	p->rule = f->rule;
+	p->start = start;
+	p->end = end;
+	p->line = f->line;
+	p->ex_len = f->excerpt_len;
+	p->ex_match = f->excerpt_match;
+	if (f->excerpt >= g->buf + g->ctx && f->excerpt + f->excerpt_len <= g->buf + g->to) {
+		p->ex_off = (size_t)(f->excerpt - g->buf);
+	} else {
+		/* the excerpt is only valid during this call: keep a copy */
+		if (!(p->ex_copy = malloc(f->excerpt_len ? f->excerpt_len : 1))) {
+			g->oom = 1;
+			return 1;
+		}
+		memcpy(p->ex_copy, f->excerpt, f->excerpt_len);
+	}
+	g->nf++;
+	return 0;
+}
+
+static uint64_t count_lines(const char *p, size_t n)
+{
+	uint64_t c = 0;
+	const char *end = p + n;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		c++;
+		p++;
+	}
+	return c;
+}
+
+static void *par_run(void *arg)
+{
+	par_seg *g = arg;
+	g->nl_ctx = count_lines(g->buf + g->ctx, g->from - g->ctx);
+	g->nl_seg = count_lines(g->buf + g->from, g->to - g->from);
+	g->st = ward_scan(g->sc, g->buf + g->ctx, g->to - g->ctx, par_collect, g);
+	return NULL;
+}
+
+/* Where a segment of buf[lo..n) ending near want (<= n) ends: just past a newline at or
+ * before want, else past a space, else at want (on a UTF-8 character boundary). */
+static size_t par_cut(const char *buf, size_t lo, size_t n, size_t want)
+{
+	for (size_t i = want; i > lo && i + 65536 > want; i--)
+		if (buf[i - 1] == '\n')
+			return i;
+	for (size_t i = want; i > lo && i + 4096 > want; i--)
+		if (buf[i - 1] == ' ' || buf[i - 1] == '\t')
+			return i;
+	while (want < n && want > lo + 1 && ((unsigned char)buf[want] & 0xC0) == 0x80)
+		want--;
+	return want;
+}
+
+/* Where the context of a segment starting at from begins: about PAR_CTX bytes before it,
+ * just past a newline or space (0 when from is that close to the buffer's start). */
+static size_t par_ctx(const char *buf, size_t from)
+{
+	if (from <= PAR_CTX)
+		return 0;
+	for (size_t i = from - PAR_CTX; i < from; i++)
+		if (buf[i] == '\n' || buf[i] == ' ' || buf[i] == '\t')
+			return i + 1;
+	return from;
+}
+
+/* Scans the regular file fd with r->o->threads threads.  Returns 0 when done (errors
+ * reported), 1 when it could not start (the caller streams the file instead). */
+static int scan_parallel(scan_run *r, int fd, const char *name)
+{
+	int nt = r->o->threads;
+	par_seg seg[MAX_THREADS];
+	pthread_t tid[MAX_THREADS];
+	size_t cap = (size_t)nt * PAR_SEG + PAR_CTX, len = 0, start = 0;
+	uint64_t base = 0, line = 1; /* offset in the file of buf[0]; line of buf[start] */
+	ward_status st = WARD_OK;
+	int eof = 0, err = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return 1;
+	for (int k = 0; k < nt; k++)
+		if (!r->par[k] && ward_scanner_new(r->e, &r->par[k]) != WARD_OK) {
+			free(buf);
+			return 1;
+		}
+	r->file = name;
+	memset(seg, 0, sizeof seg);
+	while (st == WARD_OK) {
+		while (!eof && len < cap) {
+			ssize_t k = read(fd, buf + len, cap - len);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				err = errno;
+			if (k <= 0)
+				eof = 1;
+			else
+				len += (size_t)k;
+		}
+		if (err || start >= len)
+			break;
+		/* the round: segments from start; the last ends at the data's end only at EOF */
+		int used = 0;
+		for (size_t pos = start; used < nt && pos < len; used++) {
+			par_seg *g = &seg[used];
+			g->sc = r->par[used];
+			g->buf = buf;
+			g->from = pos;
+			g->to = eof && len - pos <= PAR_SEG ? len : par_cut(buf, pos, len, pos + PAR_SEG);
+			g->ctx = base == 0 && pos == 0 ? 0 : par_ctx(buf, pos);
+			g->nf = 0;
+			g->oom = 0;
+			g->st = WARD_OK;
+			pos = g->to;
+		}
+		int started = 0;
+		for (int k = 1; k < used; k++) {
+			if (pthread_create(&tid[k], NULL, par_run, &seg[k]) != 0)
+				break;
+			started = k;
+		}
+		for (int k = started + 1; k < used; k++)
+			par_run(&seg[k]); /* a thread could not be started: run its segment here */
+		par_run(&seg[0]);
+		for (int k = 1; k <= started; k++)
+			pthread_join(tid[k], NULL);
+		for (int k = 0; k < used; k++) {
+			par_seg *g = &seg[k];
+			if (g->oom)
+				st = WARD_ENOMEM;
+			else if (g->st != WARD_OK && st == WARD_OK)
+				st = g->st;
+			/* the context's first line: the segment's, less the context's newlines */
+			uint64_t line0 = line - g->nl_ctx;
+			for (size_t i = 0; i < g->nf; i++) {
+				par_finding *p = &g->f[i];
+				ward_finding f = {p->rule,
+				                  base + p->start,
+				                  base + p->end,
+				                  line0 + p->line - 1,
+				                  p->ex_copy ? p->ex_copy : buf + p->ex_off,
+				                  p->ex_len,
+				                  p->ex_match};
+				if (st == WARD_OK)
+					on_finding(&f, r);
+				free(p->ex_copy);
+			}
+			line += g->nl_seg;
+			cli_progress_add(&r->prog, g->to - g->from);
+		}
+		/* keep the context of what is left, and what is left, for the next round */
+		size_t end = seg[used - 1].to, keep = par_ctx(buf, end);
+		memmove(buf, buf + keep, len - keep);
+		base += keep;
+		len -= keep;
+		start = end - keep;
+	}
+	for (int k = 0; k < nt; k++)
+		free(seg[k].f);
+	free(buf);
+	if (err || st != WARD_OK) {
+		cli_progress_done(&r->prog);
+		cli_error("%s: %s", name, err ? strerror(err) : ward_strerror(st));
+		r->errors++;
+	} else {
+		r->files++;
+	}
+	return 0;
 }
 
 /* A chat export: per-message findings and conversation alerts (conv_output.c). */
@@ -271,6 +492,12 @@ static void scan_file(scan_run *r, const char *path)
 		r->errors++;
 		return;
 	}
+	struct stat sb;
+	if (r->o->threads > 1 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (uint64_t)sb.st_size >= PAR_MIN && scan_parallel(r, fd, path) == 0) {
+		close(fd);
+		return;
+	}
 	scan_fd(r, fd, path);
 	close(fd);
 }
@@ -404,7 +631,7 @@ static void print_advice(uint32_t seen)
 int cmd_scan(int argc, char **argv)
 {
 	enum { OPT_NO_PROGRESS = 256, OPT_NO_CACHE, OPT_NO_CONV, OPT_FORMAT, OPT_MIN_LEVEL,
-	       OPT_SQUID_LOG, OPT_LISTS, OPT_MAP, OPT_HASH_LIST };
+	       OPT_SQUID_LOG, OPT_LISTS, OPT_MAP, OPT_HASH_LIST, OPT_THREADS };
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"rules", required_argument, NULL, 'r'},
@@ -421,9 +648,11 @@ int cmd_scan(int argc, char **argv)
 		{"lists", required_argument, NULL, OPT_LISTS},
 		{"map", required_argument, NULL, OPT_MAP},
 		{"hash-list", required_argument, NULL, OPT_HASH_LIST},
+		{"threads", required_argument, NULL, OPT_THREADS},
 		{0, 0, 0, 0},
 	};
 	scan_opts o = {.progress = 1};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	/* the web filter's options: the Squid log goes through cmd_url.c */
 	cli_url_opts uo = {.lists = getenv("WARD_LISTS"), .map = getenv("WARD_LISTS_MAP")};
 	scan_run r;
@@ -461,6 +690,16 @@ int cmd_scan(int argc, char **argv)
 		case OPT_SQUID_LOG: uo.log_name = optarg; break;
 		case OPT_LISTS: uo.lists = optarg; break;
 		case OPT_MAP: uo.map = optarg; break;
+		case OPT_THREADS: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < 0 || v > MAX_THREADS) {
+				cli_error("--threads wants a number from 0 (one per CPU) to %d", MAX_THREADS);
+				return EXIT_TROUBLE;
+			}
+			o.threads = (int)v;
+			break;
+		}
 		case OPT_HASH_LIST:
 			if (o.nhash_lists >= MAX_HASH_LISTS) {
 				cli_error("at most %d hash lists", MAX_HASH_LISTS);
@@ -488,6 +727,8 @@ int cmd_scan(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
+	if (o.threads == 0)
+		o.threads = ncpu < 1 ? 1 : ncpu > MAX_THREADS ? MAX_THREADS : (int)ncpu;
 	if (uo.log_name) {
 		uo.json = o.json;
 		uo.quiet = o.quiet;
@@ -538,6 +779,8 @@ int cmd_scan(int argc, char **argv)
 done:
 	fflush(stdout);
 	ward_hashlist_free(r.hl);
+	for (int k = 0; k < MAX_THREADS; k++)
+		ward_scanner_free(r.par[k]);
 	ward_scanner_free(r.sc);
 	ward_engine_free(e);
 	free(r.buf);

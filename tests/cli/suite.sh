@@ -92,6 +92,21 @@ if [[ $WARD_BUILD != */asan* ]]; then
 	[ $rc -eq 1 ] && [ "$rss" -lt 120000 ]; t_result $? "64 MB single line: found, ${rss} KB resident"
 fi
 
+# large files are scanned by several threads: the output is the single-threaded scan's
+awk 'BEGIN { for (i = 0; i < 380000; i++)
+	if (i % 997 == 0) print "he said our little secret, see you on your own " i
+	else print "ordinary homework about rivers and mountains " i }' >big.txt
+tr '\n' ' ' <big.txt >big-line.txt
+for f in big.txt big-line.txt; do
+	"$WARD" scan --json --threads 1 --rules "$R" "$f" >"$f.1"; rc1=$?
+	"$WARD" scan --json --threads 3 --rules "$R" "$f" >"$f.3"; rc3=$?
+	[ $rc1 -eq 1 ] && [ $rc3 -eq 1 ] && [ "$(wc -l <"$f.1")" -ge 760 ] && cmp -s "$f.1" "$f.3"
+	t_result $? "$f ($(wc -c <"$f") bytes): --threads 3 gives exactly what --threads 1 gives ($(wc -l <"$f.1") findings)"
+done
+t_status 1 "--threads 0 is one per CPU" "$WARD" scan -q --threads 0 --rules "$R" big.txt
+t_status 2 "a bad --threads is refused" "$WARD" scan --threads many --rules "$R" big.txt
+rm -f big.txt big-line.txt big.txt.? big-line.txt.?
+
 # chat exports go through the conversation model (the shipped rules carry the stage tags)
 cp "$WARD_TOP/tests/eval/set/grooming/g00-fast-plain.txt" chat-export.txt
 t_status 1 "a chat export is recognised and modelled" "$WARD" scan --json --rules "$WARD_TOP/rules" chat-export.txt
