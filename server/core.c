@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cases.h" /* srv_case_close_refused */
 #include "http.h"
 #include "validate.h"
 
@@ -397,7 +398,7 @@ static void h_concern_update(srv_request *r)
 		srv_problem(r, 400, "Invalid request body", msg);
 		return;
 	}
-	if (!load_concern(r, &c))
+	if (!load_concern(r, &c) || srv_case_close_refused(r, b, c.id))
 		goto done;
 	if (json_integer_value(json_object_get(b, "version")) != c.version) {
 		srv_problem(r, 409, "Version conflict",

@@ -3,8 +3,12 @@
 #include "http.h"
 
 extern const srv_module srv_module_core;
+extern const srv_module srv_module_cases;
+extern const srv_module srv_module_pupils;
 
 const srv_module *const srv_modules[] = {
     &srv_module_core,
+    &srv_module_cases,
+    &srv_module_pupils,
     NULL,
 };

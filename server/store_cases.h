@@ -1,0 +1,59 @@
+/* store_cases.h: the store interface of casework (cases.c, pupils.c).
+ *
+ * A case is a concern plus an append-only list of entries: checklist confirmations, trigger
+ * answers, chronology, decisions, referrals and their outcomes, devices taken and every
+ * hand-over, the closing outcome.  Pupil records and their transfers live beside them.  Rows are
+ * never updated or deleted; each is written with its audit entry (whose digest covers the row)
+ * in one durable transaction, and a row walker lets audit verify check every one.
+ *
+ * Strings and payloads returned inside records are owned by the record (*_clear frees them). */
+#ifndef WARDD_STORE_CASES_H
+#define WARDD_STORE_CASES_H
+
+#include "store.h"
+
+/* One case entry.  concern_id is 0 for entries about a pupil record (ref "pupil/ID").  kind and
+ * ref are plain (what the server needs to select and count); payload is the sealed JSON of
+ * everything a person wrote. */
+typedef struct srv_case_entry {
+	int64_t id, school_id, concern_id, actor_id, created;
+	char kind[24]; /* checklist, trigger, chronology, decision, referral, outcome, device,
+	                  handover, close, transfer-out, transfer-in, receipt */
+	char ref[64];  /* the item, trigger, device or referral the entry is about, or "" */
+	unsigned char *payload;
+	size_t payload_len;
+} srv_case_entry;
+
+/* One pupil record: plain ids and the sealed JSON of name, date of birth, year group and
+ * internal id. */
+typedef struct srv_pupil {
+	int64_t id, school_id, created, actor_id;
+	unsigned char *payload;
+	size_t payload_len;
+} srv_pupil;
+
+typedef int (*srv_case_entry_cb)(void *ctx, const srv_case_entry *e);
+typedef int (*srv_pupil_cb)(void *ctx, const srv_pupil *p);
+
+typedef struct srv_case_ops {
+	/* Appends e (e->id chosen by the caller, unique) and its audit entry a (target
+	 * "case-entry/ID") in one durable transaction; e->created is set by the caller. */
+	ward_status (*entry_add)(srv_store *s, const srv_case_entry *e, const srv_audit_in *a);
+	/* The entries of concern_id (0: the pupil entries) in school_id, oldest first. */
+	ward_status (*entry_list)(srv_store *s, int64_t school_id, int64_t concern_id,
+	                          srv_case_entry_cb cb, void *ctx);
+	/* Adds a pupil record (p->id chosen by the caller) with its audit entry ("pupil/ID"). */
+	ward_status (*pupil_add)(srv_store *s, const srv_pupil *p, const srv_audit_in *a);
+	/* WARD_ENOENT when school_id has no pupil id.  out owned by the caller (srv_pupil_clear). */
+	ward_status (*pupil_get)(srv_store *s, int64_t school_id, int64_t id, srv_pupil *out);
+	ward_status (*pupil_list)(srv_store *s, int64_t school_id, srv_pupil_cb cb, void *ctx);
+} srv_case_ops;
+
+void srv_case_entry_clear(srv_case_entry *e);
+void srv_pupil_clear(srv_pupil *p);
+
+/* BLAKE2b over a row's stored fields: what its audit entry's digest holds. */
+void srv_case_entry_digest(const srv_case_entry *e, unsigned char out[SRV_HASH_LEN]);
+void srv_pupil_digest(const srv_pupil *p, unsigned char out[SRV_HASH_LEN]);
+
+#endif
