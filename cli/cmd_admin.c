@@ -14,11 +14,12 @@
 
 #include "cli.h"
 #include "srv.h"
+#include "tokens.h"
 
 #define BACKUP_MAX ((size_t)2 << 30)
 
 typedef struct admin_opts {
-	const char *data_dir, *school, *username, *role, *password;
+	const char *data_dir, *school, *username, *role, *password, *name;
 	int force;
 } admin_opts;
 
@@ -307,19 +308,53 @@ done:
 	return rc;
 }
 
+/* `ward admin token add --school S --name N`: a service token for a detector, printed once;
+ * only its hash is stored. */
+static int do_token_add(const admin_opts *o)
+{
+	srv_store *s = NULL;
+	int64_t school = 0, id = 0;
+	char tok[SRV_TOKEN_MAX];
+	int rc = EXIT_TROUBLE;
+	if (!o->school || !o->name) {
+		cli_error("token add needs --school and --name");
+		return EXIT_TROUBLE;
+	}
+	if (!open_store(o, 0, &s, NULL))
+		goto done;
+	if (s->ops->school_find(s, o->school, &school) != WARD_OK) {
+		cli_error("no school named %s", o->school);
+		goto done;
+	}
+	if (srv_token_make(s, school, o->name, 0, "ward admin", tok, &id) != WARD_OK) {
+		cli_error("cannot make the token (a name is 1 to 63 letters, digits, . - _): %s",
+		          s->err);
+		goto done;
+	}
+	printf("token %lld (%s) for %s; shown once, keep it in the detector's token file:\n%s\n",
+	       (long long)id, o->name, o->school, tok);
+	sodium_memzero(tok, sizeof tok);
+	rc = EXIT_CLEAN;
+done:
+	if (s)
+		s->ops->close(s);
+	return rc;
+}
+
 int cmd_admin(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"data-dir", required_argument, NULL, 'd'}, {"school", required_argument, NULL, 's'},
 	    {"username", required_argument, NULL, 'u'}, {"role", required_argument, NULL, 'r'},
 	    {"password", required_argument, NULL, 'p'}, {"force", no_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+	    {"name", required_argument, NULL, 'n'},     {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	admin_opts o;
 	int c;
 	memset(&o, 0, sizeof o);
 	o.data_dir = getenv("WARD_DATA") ? getenv("WARD_DATA") : "/var/lib/ward";
-	while ((c = getopt_long(argc, argv, "d:s:u:r:p:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:u:r:p:n:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.data_dir = optarg; break;
 		case 's': o.school = optarg; break;
@@ -327,6 +362,7 @@ int cmd_admin(int argc, char **argv)
 		case 'r': o.role = optarg; break;
 		case 'p': o.password = optarg; break;
 		case 'f': o.force = 1; break;
+		case 'n': o.name = optarg; break;
 		case 'h': cli_usage(stdout, "admin"); return EXIT_CLEAN;
 		default: cli_usage(stderr, "admin"); return EXIT_TROUBLE;
 		}
@@ -341,6 +377,8 @@ int cmd_admin(int argc, char **argv)
 		return do_init(&o);
 	if (argc == 2 && strcmp(argv[0], "user") == 0 && strcmp(argv[1], "add") == 0)
 		return do_user_add(&o);
+	if (argc == 2 && strcmp(argv[0], "token") == 0 && strcmp(argv[1], "add") == 0)
+		return do_token_add(&o);
 	if (argc == 2 && strcmp(argv[0], "audit") == 0 && strcmp(argv[1], "verify") == 0)
 		return do_verify(&o);
 	if (argc == 2 && strcmp(argv[0], "backup") == 0)

@@ -114,6 +114,7 @@ const cli_command cli_commands[] = {
 	{"admin", cmd_admin, "set up wardd: a school and its first admin, accounts, audit, backups",
 	 "usage: ward admin [--data-dir DIR] init --school NAME [--username NAME]\n"
 	 "       ward admin [--data-dir DIR] user add --school NAME --username NAME --role ROLE\n"
+	 "       ward admin [--data-dir DIR] token add --school NAME --name NAME\n"
 	 "       ward admin [--data-dir DIR] audit verify\n"
 	 "       ward admin [--data-dir DIR] backup FILE\n"
 	 "       ward admin [--data-dir DIR] [--force] restore FILE\n"

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "http.h"
+#include "tokens.h"
 
 #define ARENA_MAX (64u << 20)
 
@@ -186,7 +187,20 @@ static void dispatch(srv_request *r)
 			srv_problem(r, 404, "Not found", "no such path");
 		return;
 	}
-	if (!(hit->roles & SRV_ANON)) {
+	const char *authz = srv_header(r, "Authorization");
+	if (!(hit->roles & SRV_ANON) && authz && strncmp(authz, "Bearer ", 7) == 0) {
+		/* A detector's service token: good for SRV_SERVICE routes and nothing else. */
+		if (!(hit->roles & SRV_SERVICE)) {
+			srv_problem(r, 403, "Not allowed", "a service token may only post alerts");
+			return;
+		}
+		if (!srv_service_auth(r, authz + 7)) {
+			srv_problem(r, 401, "Service token refused",
+			            "the token is unknown or revoked; ask an admin for a new one");
+			return;
+		}
+		r->signed_in = 1;
+	} else if (!(hit->roles & SRV_ANON)) {
 		r->signed_in = authenticate(r);
 		if (!r->signed_in) {
 			srv_problem(r, 401, "Sign-in needed",

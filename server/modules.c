@@ -3,11 +3,15 @@
 #include "http.h"
 
 extern const srv_module srv_module_core;
+extern const srv_module srv_module_tokens, srv_module_alerts, srv_module_notify;
 extern const srv_module srv_module_cases;
 extern const srv_module srv_module_pupils;
 
 const srv_module *const srv_modules[] = {
     &srv_module_core,
+    &srv_module_tokens,
+    &srv_module_alerts,
+    &srv_module_notify,
     &srv_module_cases,
     &srv_module_pupils,
     NULL,

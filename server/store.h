@@ -119,6 +119,7 @@ struct srv_store {
 	const srv_store_ops *ops;
 	/* Row walkers of the features, for audit verify; NULL-terminated. */
 	srv_row_walker walkers[SRV_MAX_WALKERS + 1];
+	const struct srv_alert_ops *alerts; /* store_alerts.h */
 	const struct srv_case_ops *cases;   /* store_cases.h */
 	char err[256]; /* last error in words */
 };

@@ -45,9 +45,11 @@ static const char *const migrations[] = {
 static const sq_schema sq_schema_core = {"core", migrations, N_MIGRATIONS, NULL};
 
 /* Every feature's schema, in the order they are migrated and attached. */
+extern const sq_schema sq_schema_alerts; /* store_sqlite_alerts.c */
 extern const sq_schema sq_schema_cases; /* store_sqlite_cases.c */
 static const sq_schema *const sq_schemas[] = {
     &sq_schema_core,
+    &sq_schema_alerts,
     &sq_schema_cases,
     NULL,
 };
