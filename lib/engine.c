@@ -111,7 +111,6 @@ struct ward_scanner {
 	uint64_t *spacebits;  /* index_words: spaces of the normalised block, a bit each */
 	uint32_t *spacecount; /* spaces before each 64-byte chunk */
 	size_t nchunks, capspace;
-	uint32_t nspaces; /* in the whole block */
 	uint32_t *breaks; /* find_breaks: the word after each paragraph break */
 	size_t nbreaks, capbreaks;
 	uint32_t region_base; /* added to offsets reported by the near database */
@@ -846,7 +845,6 @@ static ward_status space_index(ward_scanner *s)
 		total += (uint32_t)__builtin_popcountll(m);
 	}
 	s->nchunks = nw;
-	s->nspaces = total;
 	return WARD_OK;
 }
 
@@ -1138,39 +1136,40 @@ static bool unless_near(const ward_scanner *s, const cand *c)
 	return false;
 }
 
-/* The position of the space of rank r (0-based, in order) in the normalised block, or the
- * block's length when there are not that many. */
-static uint32_t space_select(const ward_scanner *s, uint32_t r)
-{
-	if (r >= s->nspaces)
-		return (uint32_t)s->nb.len;
-	/* the last chunk with fewer than r + 1 spaces before it */
-	size_t a = 0, b = s->nchunks;
-	while (b - a > 1) {
-		size_t m = a + (b - a) / 2;
-		if (s->spacecount[m] <= r)
-			a = m;
-		else
-			b = m;
-	}
-	uint64_t bits = s->spacebits[a];
-	for (uint32_t k = r - s->spacecount[a]; k > 0; k--)
-		bits &= bits - 1;
-	return (uint32_t)(a * 64 + (size_t)__builtin_ctzll(bits));
-}
-
-/* The start of the region k words before pos: the (k + 1)th space before it, or 0. */
+/* The start of the region k words before pos: the (k + 1)th space before it, or 0.  Walks
+ * the space bitmap back from pos a chunk at a time: regions are a few words. */
 static uint32_t words_back(const ward_scanner *s, uint32_t pos, uint32_t k)
 {
-	uint32_t w = word_at(s, pos);
-	return w < k + 1 ? 0 : space_select(s, w - (k + 1));
+	size_t c = pos >> 6;
+	uint64_t bits = s->spacebits[c] & (((uint64_t)1 << (pos & 63)) - 1);
+	uint32_t need = k + 1, have;
+	while ((have = (uint32_t)__builtin_popcountll(bits)) < need) {
+		if (c == 0)
+			return 0;
+		need -= have;
+		bits = s->spacebits[--c];
+	}
+	while (--need > 0)
+		bits &= ~((uint64_t)1 << (63 - __builtin_clzll(bits)));
+	return (uint32_t)(c * 64 + 63 - (size_t)__builtin_clzll(bits));
 }
 
 /* The end (exclusive, just past a space) of the region k words after pos: just past the
  * (k + 1)th space at or after it, or the block's end. */
 static uint32_t words_fwd(const ward_scanner *s, uint32_t pos, uint32_t k)
 {
-	uint32_t at = space_select(s, word_at(s, pos) + k);
+	size_t c = pos >> 6;
+	uint64_t bits = s->spacebits[c] & ~(((uint64_t)1 << (pos & 63)) - 1);
+	uint32_t need = k + 1, have;
+	while ((have = (uint32_t)__builtin_popcountll(bits)) < need) {
+		if (++c >= s->nchunks)
+			return (uint32_t)s->nb.len;
+		need -= have;
+		bits = s->spacebits[c];
+	}
+	while (--need > 0)
+		bits &= bits - 1;
+	uint32_t at = (uint32_t)(c * 64 + (size_t)__builtin_ctzll(bits));
 	return at < s->nb.len ? at + 1 : at;
 }
 
