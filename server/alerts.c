@@ -24,7 +24,7 @@
 #define URL_MAX     4096
 #define NOTE_MAX    4000
 
-static const char *const severities[] = {"low", "medium", "high", NULL};
+static const char *const severities[] = {"low", "medium", "high", "critical", NULL};
 static const char *const sources[] = {"icap", "squid-log", "dns-log", "chat-export", NULL};
 static const char *const statuses[] = {"new", "promoted", "dismissed", NULL};
 
@@ -41,7 +41,8 @@ static int text_ok(const char *s, size_t n, int multiline)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) || c == 0x7f)
+		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) ||
+		    c == 0x7f)
 			return 0;
 	}
 	return 1;
@@ -51,8 +52,9 @@ static int text_ok(const char *s, size_t n, int multiline)
  * words, never pictures. */
 static int looks_like_image(const char *s, size_t n)
 {
-	static const char *const marks[] = {"\x89PNG", "GIF87a", "GIF89a", "JFIF", "Exif",
-	                                    "WEBPVP8", "data:image/", "\xff\xd8\xff", NULL};
+	static const char *const marks[] = {"\x89PNG",     "GIF87a",       "GIF89a",
+	                                    "JFIF",        "Exif",         "WEBPVP8",
+	                                    "data:image/", "\xff\xd8\xff", NULL};
 	for (const char *const *m = marks; *m; m++) {
 		size_t ml = strlen(*m);
 		for (size_t i = 0; i + ml <= n; i++)
@@ -70,9 +72,15 @@ static json_t *parse_alert(srv_request *r, char *msg, size_t cap)
 		size_t max;
 		int required;
 	} str[] = {
-	    {"area", 31, 1},       {"rule", 127, 1},        {"severity", 7, 1},
-	    {"source", 15, 1},     {"subject", 255, 1},     {"time", 32, 1},
-	    {"excerpt", EXCERPT_MAX, 0}, {"dedup_key", 128, 1}, {"url", URL_MAX, 0},
+	    {"area", 31, 1},
+	    {"rule", 127, 1},
+	    {"severity", 8, 1},
+	    {"source", 15, 1},
+	    {"subject", 255, 1},
+	    {"time", 32, 1},
+	    {"excerpt", EXCERPT_MAX, 0},
+	    {"dedup_key", 128, 1},
+	    {"url", URL_MAX, 0},
 	};
 	json_error_t e;
 	json_t *b = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &e);
@@ -127,7 +135,7 @@ static json_t *parse_alert(srv_request *r, char *msg, size_t cap)
 		goto bad;
 	}
 	if (!one_of(json_string_value(json_object_get(b, "severity")), severities)) {
-		snprintf(msg, cap, "severity must be low, medium or high");
+		snprintf(msg, cap, "severity must be low, medium, high or critical");
 		goto bad;
 	}
 	if (!one_of(json_string_value(json_object_get(b, "source")), sources)) {
@@ -222,8 +230,9 @@ static void h_alert_post(srv_request *r)
 	if (st->alerts->settings_get(st, a.school_id, &set) != WARD_OK ||
 	    st->alerts->alert_post(st, &a, srv_notify_now(), set.dedup_minutes * 60, &au,
 	                           &merged) != WARD_OK) {
-		srv_problem(r, 503, "Store unavailable",
-		            "the alert could not be saved; it has not been recorded, so send it again");
+		srv_problem(
+		    r, 503, "Store unavailable",
+		    "the alert could not be saved; it has not been recorded, so send it again");
 		goto done;
 	}
 	snprintf(r->location, sizeof r->location, "/api/v1/alerts/%lld", (long long)a.id);
@@ -317,8 +326,8 @@ static void h_alert_list(srv_request *r)
 		return;
 	}
 	l.arr = json_array();
-	if (r->srv->store->alerts->alert_list(r->srv->store, r->user.school_id, &f, alert_add, &l) !=
-	    WARD_OK) {
+	if (r->srv->store->alerts->alert_list(r->srv->store, r->user.school_id, &f, alert_add,
+	                                      &l) != WARD_OK) {
 		json_decref(l.arr);
 		srv_problem(r, 503, "Store unavailable", "the alerts could not be read; try again");
 		return;
@@ -450,13 +459,14 @@ static json_t *concern_from_alert(const srv_alert *a, json_t *p, const char *not
 		gmtime_r(&t, &tm);
 		strftime(day, sizeof day, "%Y-%m-%d", &tm);
 	}
-	snprintf(account, sizeof account,
-	         "Raised from detection alert %lld: rule %s (%s, %s severity), subject %s, seen %lld "
-	         "time(s).%s%s%s%s%s%s",
-	         (long long)a->id, a->rule, a->source, a->severity,
-	         json_string_value(json_object_get(p, "subject")), (long long)a->count,
-	         url ? " URL: " : "", url ? url : "", excerpt && *excerpt ? " Excerpt: " : "",
-	         excerpt ? excerpt : "", note ? " Note: " : "", note ? note : "");
+	snprintf(
+	    account, sizeof account,
+	    "Raised from detection alert %lld: rule %s (%s, %s severity), subject %s, seen %lld "
+	    "time(s).%s%s%s%s%s%s",
+	    (long long)a->id, a->rule, a->source, a->severity,
+	    json_string_value(json_object_get(p, "subject")), (long long)a->count,
+	    url ? " URL: " : "", url ? url : "", excerpt && *excerpt ? " Excerpt: " : "",
+	    excerpt ? excerpt : "", note ? " Note: " : "", note ? note : "");
 	return json_pack("{s:s, s:[], s:[s], s:s, s:s, s:I}", "occurred_at", day, "children",
 	                 "areas", a->area, "account", account, "source", "detection", "alert_id",
 	                 (json_int_t)a->id);
@@ -494,7 +504,8 @@ static void h_alert_promote(srv_request *r)
 	c.created = (int64_t)time(NULL);
 	snprintf(c.status, sizeof c.status, "new");
 	/* core.c seals a concern's payload with this associated data */
-	snprintf(ad, sizeof ad, "concern/%lld/school/%lld", (long long)c.id, (long long)c.school_id);
+	snprintf(ad, sizeof ad, "concern/%lld/school/%lld", (long long)c.id,
+	         (long long)c.school_id);
 	plain = cj ? json_dumps(cj, JSON_COMPACT) : NULL;
 	if (!plain || srv_seal(r->srv->key, ad, plain, strlen(plain), &c.payload, &c.payload_len) !=
 	                  WARD_OK) {
@@ -529,17 +540,19 @@ static void h_alert_ack(srv_request *r)
 	srv_audit_in au = {r->user.school_id, r->user.id, "notice.acknowledge", NULL, r->client};
 	if (!load_alert(r, &a))
 		return;
-	ward_status st = r->srv->store->alerts->notice_ack(r->srv->store, r->user.school_id, "alert",
-	                                                   a.id, srv_notify_now(), &au);
+	ward_status st = r->srv->store->alerts->notice_ack(r->srv->store, r->user.school_id,
+	                                                   "alert", a.id, srv_notify_now(), &au);
 	if (st == WARD_ENOENT)
-		srv_problem(r, 409, "Nothing to acknowledge",
-		            "only high alerts are sent to the DSL team to acknowledge");
+		srv_problem(
+		    r, 409, "Nothing to acknowledge",
+		    "only high and critical alerts are sent to the DSL team to acknowledge");
 	else if (st == WARD_EINVAL)
 		srv_problem(r, 409, "Already acknowledged", "someone has acknowledged this alert");
 	else if (st != WARD_OK)
 		srv_problem(r, 503, "Store unavailable", "the acknowledgement was not saved");
 	else
-		srv_reply(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)a.id, "acknowledged", 1));
+		srv_reply(r, 200,
+		          json_pack("{s:I, s:b}", "id", (json_int_t)a.id, "acknowledged", 1));
 	srv_alert_clear(&a);
 }
 
@@ -553,9 +566,8 @@ static int sum_add(void *vctx, const char *day, const char *area, int64_t n)
 	sum_ctx *s = vctx;
 	json_t *cur = json_object_get(s->by_area, area);
 	json_object_set_new(s->by_area, area, json_integer(json_integer_value(cur) + n));
-	json_array_append_new(s->by_day,
-	                      json_pack("{s:s, s:s, s:I}", "day", day, "area", area, "count",
-	                                (json_int_t)n));
+	json_array_append_new(s->by_day, json_pack("{s:s, s:s, s:I}", "day", day, "area", area,
+	                                           "count", (json_int_t)n));
 	s->total += n;
 	return 0;
 }
@@ -581,7 +593,8 @@ static void h_alert_summary(srv_request *r)
 	                                         &s) != WARD_OK) {
 		json_decref(s.by_area);
 		json_decref(s.by_day);
-		srv_problem(r, 503, "Store unavailable", "the summary could not be read; try again");
+		srv_problem(r, 503, "Store unavailable",
+		            "the summary could not be read; try again");
 		return;
 	}
 	srv_reply(r, 200,

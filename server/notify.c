@@ -124,29 +124,30 @@ done:
 static void notice_send(const srv_notice *n, const srv_notify_settings *set)
 {
 	char subject[160], body[1200], link[400], msgid[96];
-	const char *to = n->stage == 1 ? set->dsl_emails
+	const char *to = n->stage == 1   ? set->dsl_emails
 	                 : n->stage == 2 ? set->deputy_emails
 	                                 : set->head_emails;
 	const char *what = strcmp(n->kind, "concern") == 0 ? "safeguarding concern"
-	                                                    : "high-severity detection alert";
-	snprintf(link, sizeof link, "%s/%ss/%lld", set->base_url[0] ? set->base_url : "",
-	         n->kind, (long long)n->ref_id);
+	                                                   : "high-severity detection alert";
+	snprintf(link, sizeof link, "%s/%ss/%lld", set->base_url[0] ? set->base_url : "", n->kind,
+	         (long long)n->ref_id);
 	if (n->stage == 1)
 		snprintf(subject, sizeof subject, "ward: a new %s needs the DSL now", what);
 	else
 		snprintf(subject, sizeof subject, "ward: ESCALATED: a %s is not yet acknowledged",
 		         what);
-	snprintf(body, sizeof body,
-	         "%s\r\n\r\nOpen it in ward and acknowledge it:\r\n%s\r\n\r\n"
-	         "This email holds no case details on purpose. Sign in to ward to read the case.\r\n"
-	         "%s\r\n",
-	         n->stage == 1 ? "A new item needs the designated safeguarding lead now."
-	                       : "Nobody has acknowledged this item within the school's set time, "
-	                         "so it has been escalated to you.",
-	         link,
-	         n->stage == 1   ? "If nobody acknowledges it in time it goes to the deputy DSL."
-	         : n->stage == 2 ? "If nobody acknowledges it in time it goes to the head."
-	                         : "This is the last escalation.");
+	snprintf(
+	    body, sizeof body,
+	    "%s\r\n\r\nOpen it in ward and acknowledge it:\r\n%s\r\n\r\n"
+	    "This email holds no case details on purpose. Sign in to ward to read the case.\r\n"
+	    "%s\r\n",
+	    n->stage == 1 ? "A new item needs the designated safeguarding lead now."
+	                  : "Nobody has acknowledged this item within the school's set time, "
+	                    "so it has been escalated to you.",
+	    link,
+	    n->stage == 1   ? "If nobody acknowledges it in time it goes to the deputy DSL."
+	    : n->stage == 2 ? "If nobody acknowledges it in time it goes to the head."
+	                    : "This is the last escalation.");
 	snprintf(msgid, sizeof msgid, "notice-%lld-%lld@ward", (long long)n->id,
 	         (long long)n->stage);
 	if (!to[0])
@@ -226,9 +227,9 @@ static void notify_stop(srv_server *s)
 static int notice_add(void *ctx, const srv_notice *n)
 {
 	json_array_append_new(
-	    ctx, json_pack("{s:I, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)n->id, "kind", n->kind,
-	                   "ref_id", (json_int_t)n->ref_id, "raised_at", (json_int_t)n->raised_at,
-	                   "stage", (json_int_t)n->stage, "sent_to",
+	    ctx, json_pack("{s:I, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)n->id, "kind",
+	                   n->kind, "ref_id", (json_int_t)n->ref_id, "raised_at",
+	                   (json_int_t)n->raised_at, "stage", (json_int_t)n->stage, "sent_to",
 	                   n->stage == 0   ? "nobody yet"
 	                   : n->stage == 1 ? "dsl"
 	                   : n->stage == 2 ? "deputy-dsl"
@@ -242,7 +243,8 @@ static void h_notice_list(srv_request *r)
 	if (r->srv->store->alerts->notice_list(r->srv->store, r->user.school_id, notice_add, a) !=
 	    WARD_OK) {
 		json_decref(a);
-		srv_problem(r, 503, "Store unavailable", "the notices could not be read; try again");
+		srv_problem(r, 503, "Store unavailable",
+		            "the notices could not be read; try again");
 		return;
 	}
 	srv_audit_action(r, "notice.list", "notices");
@@ -263,7 +265,8 @@ static void h_concern_ack(srv_request *r)
 	ward_status rc =
 	    st->alerts->notice_ack(st, r->user.school_id, "concern", c.id, srv_notify_now(), &au);
 	if (rc == WARD_EINVAL) {
-		srv_problem(r, 409, "Already acknowledged", "someone has acknowledged this concern");
+		srv_problem(r, 409, "Already acknowledged",
+		            "someone has acknowledged this concern");
 		goto done;
 	}
 	if (rc != WARD_OK && rc != WARD_ENOENT) {
@@ -285,8 +288,9 @@ static void h_concern_ack(srv_request *r)
 		}
 		memcpy(n.payload, c.payload, c.payload_len);
 		if (st->ops->concern_put(st, &n, &av) != WARD_OK) {
-			srv_problem(r, 409, "Version conflict",
-			            "acknowledged, but the concern changed meanwhile; read it again");
+			srv_problem(
+			    r, 409, "Version conflict",
+			    "acknowledged, but the concern changed meanwhile; read it again");
 			goto done;
 		}
 	}
@@ -388,7 +392,8 @@ static int settings_apply(json_t *b, srv_notify_settings *n, char *msg, size_t c
 			    (json_string_length(v) &&
 			     !url_ok(json_string_value(v), is_smtp ? smtp : web))) {
 				snprintf(msg, cap, "%s must be %s or empty", k,
-				         is_smtp ? "smtp://HOST:PORT or smtps://..." : "an http(s) URL");
+				         is_smtp ? "smtp://HOST:PORT or smtps://..."
+				                 : "an http(s) URL");
 				return 0;
 			}
 			snprintf(dst, sizeof n->smtp_url, "%s", json_string_value(v));

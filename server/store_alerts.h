@@ -25,7 +25,7 @@ typedef struct srv_token {
  * (srv_alert_clear). */
 typedef struct srv_alert {
 	int64_t id, school_id, rev, token_id;
-	char area[32], rule[128], severity[8], source[16], dedup_key[129];
+	char area[32], rule[128], severity[12], source[16], dedup_key[129];
 	int64_t first_seen, last_seen, count;
 	char status[16]; /* new, promoted, dismissed */
 	int64_t concern_id, decided_by, decided_at;
@@ -81,7 +81,7 @@ struct srv_alert_ops {
 	/* A new alert or, when an alert of the same school and dedup_key was first seen at or
 	 * after now - window, a merge into it (count + 1, last_seen now).  a->id is the id to
 	 * use for a new one (its payload sealed for it); on a merge a is refilled with the
-	 * existing alert and *merged set.  A new high alert also raises a notice.  One
+	 * existing alert and *merged set.  A new high or critical alert also raises a notice.  One
 	 * transaction with its audit entry. */
 	ward_status (*alert_post)(srv_store *s, srv_alert *a, int64_t now, int64_t window,
 	                          const srv_audit_in *au, int *merged);

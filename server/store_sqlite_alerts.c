@@ -281,8 +281,9 @@ static ward_status sq_token_revoke(srv_store *b, int64_t school_id, int64_t id, 
 	LOCK(s);
 	if (begin(s) != WARD_OK)
 		goto out;
-	st = sq_prep(s, "SELECT id, school_id, name, hash, created, revoked, rev FROM service_tokens"
-	                " WHERE id = ? AND school_id = ?");
+	st =
+	    sq_prep(s, "SELECT id, school_id, name, hash, created, revoked, rev FROM service_tokens"
+	               " WHERE id = ? AND school_id = ?");
 	if (st) {
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, school_id);
@@ -317,7 +318,8 @@ out:
 /* ---- alerts ---- */
 
 #define ALERT_COLS                                                                                 \
-	"SELECT id, school_id, rev, token_id, area, rule, severity, source, dedup_key, first_seen," \
+	"SELECT id, school_id, rev, token_id, area, rule, severity, source, dedup_key, "           \
+	"first_seen,"                                                                              \
 	" last_seen, count, status, concern_id, decided_by, decided_at, payload FROM alerts "
 
 static ward_status alert_row(sqlite3_stmt *st, srv_alert *a)
@@ -454,7 +456,8 @@ static ward_status sq_alert_post(srv_store *b, srv_alert *a, int64_t now, int64_
 			goto fin;
 		srv_alert_digest(a, d);
 		rc = audit_rev(s, au, "alert", a->id, a->rev, d);
-		if (rc == WARD_OK && strcmp(a->severity, "high") == 0)
+		if (rc == WARD_OK &&
+		    (strcmp(a->severity, "high") == 0 || strcmp(a->severity, "critical") == 0))
 			rc = notice_insert(s, a->school_id, "alert", a->id, now);
 	}
 fin:
@@ -529,7 +532,8 @@ static ward_status sq_alert_list(srv_store *b, int64_t school_id, const srv_aler
 static ward_status alert_current(sq_store *s, const srv_alert *a)
 {
 	ward_status rc = WARD_EIO;
-	sqlite3_stmt *st = sq_prep(s, "SELECT rev, status FROM alerts WHERE id = ? AND school_id = ?");
+	sqlite3_stmt *st =
+	    sq_prep(s, "SELECT rev, status FROM alerts WHERE id = ? AND school_id = ?");
 	if (!st)
 		return rc;
 	sqlite3_bind_int64(st, 1, a->id);
@@ -538,7 +542,8 @@ static ward_status alert_current(sq_store *s, const srv_alert *a)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *status = (const char *)sqlite3_column_text(st, 1);
 		rc = WARD_OK;
-		if (sqlite3_column_int64(st, 0) != a->rev || !status || strcmp(status, "new") != 0) {
+		if (sqlite3_column_int64(st, 0) != a->rev || !status ||
+		    strcmp(status, "new") != 0) {
 			snprintf(s->base.err, sizeof s->base.err,
 			         "the alert has been decided or changed since it was read");
 			rc = WARD_EINVAL;
@@ -622,7 +627,8 @@ static ward_status sq_alert_promote(srv_store *b, srv_alert *a, srv_concern *c,
 	srv_alert_digest(a, d);
 	rc = audit_rev(s, au_alert, "alert", a->id, a->rev, d);
 	if (rc == WARD_OK)
-		rc = notice_close_locked(s, a->school_id, "alert", a->id, a->decided_at, au_alert, 0);
+		rc = notice_close_locked(s, a->school_id, "alert", a->id, a->decided_at, au_alert,
+		                         0);
 fin:
 	rc = end(s, rc);
 out:
@@ -717,9 +723,10 @@ static ward_status sq_settings_put(srv_store *b, srv_notify_settings *n, const s
 	if (settings_locked(s, n->school_id, &old) != WARD_OK)
 		goto fin;
 	n->rev = old.rev + 1;
-	st = sq_prep(s, "INSERT OR REPLACE INTO notify_settings (school_id, rev, escalation_minutes,"
-	                " dedup_minutes, smtp_url, mail_from, dsl_emails, deputy_emails,"
-	                " head_emails, base_url) VALUES (?,?,?,?,?,?,?,?,?,?)");
+	st =
+	    sq_prep(s, "INSERT OR REPLACE INTO notify_settings (school_id, rev, escalation_minutes,"
+	               " dedup_minutes, smtp_url, mail_from, dsl_emails, deputy_emails,"
+	               " head_emails, base_url) VALUES (?,?,?,?,?,?,?,?,?,?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, n->school_id);
 		sqlite3_bind_int64(st, 2, n->rev);
@@ -746,7 +753,7 @@ out:
 /* ---- notices ---- */
 
 #define NOTICE_COLS                                                                                \
-	"SELECT id, school_id, rev, kind, ref_id, raised_at, stage, next_at, acked_at, acked_by"  \
+	"SELECT id, school_id, rev, kind, ref_id, raised_at, stage, next_at, acked_at, acked_by"   \
 	" FROM notices "
 
 static void notice_row(sqlite3_stmt *st, srv_notice *n)
@@ -807,7 +814,8 @@ static ward_status notice_close_locked(sq_store *s, int64_t school, const char *
 	ward_status rc = WARD_EIO;
 	srv_notice n;
 	unsigned char d[SRV_HASH_LEN];
-	sqlite3_stmt *st = sq_prep(s, NOTICE_COLS "WHERE school_id = ? AND kind = ? AND ref_id = ?");
+	sqlite3_stmt *st =
+	    sq_prep(s, NOTICE_COLS "WHERE school_id = ? AND kind = ? AND ref_id = ?");
 	if (!st)
 		return rc;
 	sqlite3_bind_int64(st, 1, school);
@@ -905,7 +913,8 @@ static ward_status walk(srv_store *b, srv_row_cb cb, void *ctx)
 	unsigned char d[SRV_HASH_LEN];
 	int stop = 0;
 	LOCK(s);
-	st = sq_prep(s, "SELECT id, school_id, name, hash, created, revoked, rev FROM service_tokens");
+	st = sq_prep(s,
+	             "SELECT id, school_id, name, hash, created, revoked, rev FROM service_tokens");
 	if (!st)
 		goto out;
 	while (!stop && sqlite3_step(st) == SQLITE_ROW) {
@@ -938,8 +947,8 @@ static ward_status walk(srv_store *b, srv_row_cb cb, void *ctx)
 		srv_notify_settings n;
 		settings_locked(s, sqlite3_column_int64(st, 0), &n);
 		srv_settings_digest(&n, d);
-		snprintf(target, sizeof target, "notify-settings/%lld/r%lld", (long long)n.school_id,
-		         (long long)n.rev);
+		snprintf(target, sizeof target, "notify-settings/%lld/r%lld",
+		         (long long)n.school_id, (long long)n.rev);
 		stop = cb(ctx, target, d);
 	}
 	sqlite3_finalize(st);
@@ -964,9 +973,9 @@ out:
 }
 
 static const struct srv_alert_ops ops = {
-    sq_token_create,  sq_token_find,   sq_token_list,  sq_token_revoke,    sq_alert_post,
-    sq_alert_get,     sq_alert_list,   sq_alert_decide, sq_alert_promote,  sq_alert_summary,
-    sq_settings_get,  sq_settings_put, sq_notice_list, sq_notice_ack,      sq_notice_claim,
+    sq_token_create, sq_token_find,   sq_token_list,   sq_token_revoke,  sq_alert_post,
+    sq_alert_get,    sq_alert_list,   sq_alert_decide, sq_alert_promote, sq_alert_summary,
+    sq_settings_get, sq_settings_put, sq_notice_list,  sq_notice_ack,    sq_notice_claim,
 };
 
 static void attach(sq_store *s)

@@ -37,7 +37,8 @@ ward_status srv_token_make(srv_store *s, int64_t school_id, const char *name, in
 		return WARD_EINVAL;
 	memset(&t, 0, sizeof t);
 	randombytes_buf(raw, sizeof raw);
-	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw,
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	snprintf(token, SRV_TOKEN_MAX, "wst_%s", b64);
 	sodium_memzero(raw, sizeof raw);
 	srv_token_hash(token, t.hash);
@@ -127,10 +128,11 @@ static void h_token_create(srv_request *r)
 	                   &id) != WARD_OK) {
 		srv_problem(r, 503, "Store unavailable", "the token could not be saved; try again");
 	} else {
-		srv_reply(r, 201,
-		          json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "name", name,
-		                    "token", tok, "note",
-		                    "the token is shown once: keep it in the detector's token file"));
+		srv_reply(
+		    r, 201,
+		    json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "name", name, "token",
+		              tok, "note",
+		              "the token is shown once: keep it in the detector's token file"));
 		sodium_memzero(tok, sizeof tok);
 	}
 	json_decref(b);
@@ -148,7 +150,8 @@ static void h_token_revoke(srv_request *r)
 	if (st == WARD_ENOENT)
 		srv_problem(r, 404, "Not found", "no live token with that id in this school");
 	else if (st != WARD_OK)
-		srv_problem(r, 503, "Store unavailable", "the token could not be revoked; try again");
+		srv_problem(r, 503, "Store unavailable",
+		            "the token could not be revoked; try again");
 	else
 		srv_reply(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
 	json_decref(b);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # tests/icap/suite.sh: Squid and c-icap (Debian packages) with the srv_ward module on loopback
-# ports, a local origin server and a test alert receiver.  Checks the block page, a flagged
+# ports, a local origin server and wardd.  Checks the block page, a flagged
 # search that is let through with an alert, a page with an indicator phrase, and that each alert
-# arrives exactly once.
-# To post to a real wardd instead of the test receiver, set WARD_TEST_ALERTS_URL (and
-# WARD_TEST_ALERTS_TOKEN); the checks then read the alerts back from WARD_TEST_ALERTS_RECORD.
+# arrives in wardd exactly once.  wardd is started here (tests/icap/wardd.sh: a data directory
+# made with `ward admin`, a token from `ward admin token add`) and the checks read the alerts
+# back through its API as a DSL; the test receiver stands in only when wardd is not built.  To
+# post elsewhere, set WARD_TEST_ALERTS_URL and WARD_TEST_ALERTS_TOKEN; the checks then read
+# WARD_TEST_ALERTS_RECORD.
 . "$(dirname "$0")/../lib.sh"
 SO=$(realpath -m "$WARD_BUILD/icap/srv_ward.so")
 if [ ! -f "$SO" ] || ! command -v c-icap >/dev/null || [ ! -x /usr/sbin/squid ]; then
@@ -38,14 +40,18 @@ pdq=$("$WARD" hash "$T/www/photo.png" | awk '/^pdq:/ {print $2}')
 printf '# test list: an ordinary photograph\n%s,test-photo,abuse-images-subject\n' "$pdq" >"$T/test.hashes"
 python3 "$WARD_TOP/tests/icap/origin.py" "$T/origin.port" "$T/www" & pids+=($!)
 
-TOKEN=${WARD_TEST_ALERTS_TOKEN:-test-service-token}
+. "$WARD_TOP/tests/icap/wardd.sh"
 RECORD=${WARD_TEST_ALERTS_RECORD:-$T/alerts.jsonl}
-if [ -z "$WARD_TEST_ALERTS_URL" ]; then
+if [ -n "$WARD_TEST_ALERTS_URL" ]; then
+	TOKEN=$WARD_TEST_ALERTS_TOKEN ALERTS_URL=$WARD_TEST_ALERTS_URL
+elif wardd_usable; then
+	# a real wardd: the checks below read the alerts back as the DSL sees them
+	t_ok "wardd starts with a DSL and a token from ward admin token add" wardd_start icap
+else
+	TOKEN=test-service-token
 	python3 "$WARD_TOP/tests/icap/receiver.py" "$T/recv.port" "$RECORD" "$TOKEN" & pids+=($!)
 	waitfile "$T/recv.port"
 	ALERTS_URL=http://127.0.0.1:$(cat "$T/recv.port")/api/v1/alerts
-else
-	ALERTS_URL=$WARD_TEST_ALERTS_URL
 fi
 waitfile "$T/origin.port"
 OPORT=$(cat "$T/origin.port")
@@ -121,8 +127,11 @@ t_ok "the listed image passes through unchanged" cmp -s "$T/body" "$T/www/photo.
 # The same requests again: the server merges them by dedup_key.
 get http://blocked.example.test/some/page >/dev/null
 get http://www.ordinary.test/indicator.html >/dev/null
-for _ in $(seq 50); do [ "$(wc -l <"$RECORD")" -ge 4 ] && break; sleep 0.1; done
+for _ in $(seq 50); do record_sync; [ "$(wc -l <"$RECORD")" -ge 4 ] && break; sleep 0.1; done
 sleep 0.5
+record_sync
+[ -z "$WARDD_BASE" ] || t_ok "wardd merged each repeated request into its alert" \
+	test "$(jq -r '.dedup_key' "$RECORD.all" | sort | uniq -d | wc -l)" = 2
 t_grep "the blocked domain raised an alert" '"area": "adult-content".*"source": "icap".*blocked\.example\.test' "$RECORD"
 t_grep "the search raised an alert" '"rule": "grooming\.[^"]*".*google\.com/search' "$RECORD"
 t_grep "the indicator page raised an alert" '"area": "exploitation".*indicator\.html' "$RECORD"
@@ -133,4 +142,18 @@ t_ok "no alert carries image bytes or the page itself" sh -c "! grep -q 'museum'
 t_ok "each alert arrives exactly once" test "$(jq -r .dedup_key "$RECORD" | sort | uniq -d | wc -l)" = 0 -a "$(wc -l <"$RECORD")" = 4
 t_ok "the ordinary page raised no alert" sh -c "! grep -q 'index\.html' '$RECORD'"
 t_ok "nothing was left in the spool" test ! -s "$T/spool"
+if [ -n "$WARDD_BASE" ]; then
+	# wardd down: the proxy still answers at once, the alert waits in the spool and reaches
+	# wardd once it is back
+	t_ok "wardd stops" wardd_stop
+	code=$(get http://blocked.example.test/while-down)
+	t_ok "with wardd down the block page still comes at once" test "$code" = 403
+	for _ in $(seq 50); do [ -s "$T/spool" ] && break; sleep 0.1; done
+	t_grep "the alert waits in the spool" 'while-down' "$T/spool"
+	t_ok "wardd starts again" wardd_run
+	for _ in $(seq 80); do record_sync; grep -q while-down "$RECORD" && break; sleep 0.1; done
+	t_grep "the spooled alert reached wardd" '"area": "adult-content".*while-down' "$RECORD"
+	t_ok "once" test "$(grep -c while-down "$RECORD.all")" = 1
+	t_ok "and the spool is empty" test ! -s "$T/spool"
+fi
 t_done

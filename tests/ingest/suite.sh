@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # tests/ingest/suite.sh: ward ingest on growing, rotated and truncated Squid and DNS query logs;
-# a restart keeps its position; nothing is posted twice.  Alerts go to the test receiver of
-# tests/icap (or to WARD_TEST_ALERTS_URL, with WARD_TEST_ALERTS_RECORD, for a real wardd).
+# a restart keeps its position; nothing is posted twice.  Alerts go to
+# a real wardd started here (tests/icap/wardd.sh; the test receiver of tests/icap only when wardd
+# is not built), or to WARD_TEST_ALERTS_URL with WARD_TEST_ALERTS_RECORD.
 # sanitizers: yes
 . "$(dirname "$0")/../lib.sh"
 T=$t_tmp
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
-TOKEN=${WARD_TEST_ALERTS_TOKEN:-ingest-token}
+. "$WARD_TOP/tests/icap/wardd.sh"
 RECORD=${WARD_TEST_ALERTS_RECORD:-$T/alerts.jsonl}
-if [ -z "$WARD_TEST_ALERTS_URL" ]; then
+if [ -n "$WARD_TEST_ALERTS_URL" ]; then
+	TOKEN=$WARD_TEST_ALERTS_TOKEN URL=$WARD_TEST_ALERTS_URL
+elif wardd_usable; then
+	# a real wardd: every check below reads the alerts back as the DSL sees them
+	t_ok "wardd starts with a DSL and a token from ward admin token add" wardd_start ingest
+	URL=$ALERTS_URL
+else
+	TOKEN=ingest-token
 	python3 "$WARD_TOP/tests/icap/receiver.py" "$T/recv.port" "$RECORD" "$TOKEN" & pids+=($!)
 	for _ in $(seq 100); do [ -s "$T/recv.port" ] && break; sleep 0.1; done
 	URL=http://127.0.0.1:$(cat "$T/recv.port")/api/v1/alerts
-else
-	URL=$WARD_TEST_ALERTS_URL
 fi
+eval "recv_$(declare -f t_grep)"
+t_grep() { record_sync; recv_t_grep "$@"; }
 printf '%s\n' "$TOKEN" >"$T/token"
 mkdir -p "$T/lists"
 printf 'blocked.example.test\nother.example.test\n' >"$T/lists/adult-content"
@@ -25,7 +33,7 @@ L=$T/access.log D=$T/dnsmasq.log U=$T/unbound.log
 sq() { printf '1795909233.399 2 %s TCP_MISS/200 1041 GET %s - HIER_NONE/- text/html\n' "$1" "$2"; }
 ingest() { "$WARD" ingest --once -s "$L" -d "$D" -d "$U" -S "$T/state" -w "$URL" -t "$T/token" \
 	-l "$T/lists" -r "$WARD_TOP/rules" --interval 10 "$@"; }
-posts() { wc -l <"$RECORD.all"; }
+posts() { record_sync; wc -l <"$RECORD.all"; }
 : >"$D"; : >"$U"
 { sq 10.0.0.5 http://www.ordinary.test/; sq 10.0.0.5 http://blocked.example.test/a; } >"$L"
 t_ok "first pass" ingest
@@ -59,6 +67,7 @@ t_ok "DNS logs" ingest
 t_ok "a dnsmasq and an Unbound query raised one alert each" test "$(posts)" = 7
 t_grep "dnsmasq query alert" '"source": "dns-log", "subject": "10\.0\.1\.2"' "$RECORD"
 t_grep "Unbound query alert" '"source": "dns-log", "subject": "10\.0\.1\.3"' "$RECORD"
+record_sync
 t_ok "every alert was posted exactly once" test "$(jq -r .dedup_key "$RECORD.all" | sort | uniq -d | wc -l)" = 0
 sq 192.168.5.5 http://blocked.example.test/unmonitored >>"$L"
 t_ok "an unmonitored subject" ingest --monitor 10.0.0.0/8
@@ -80,6 +89,7 @@ t_grep "a grooming conversation raised an alert" '"area": "grooming", "rule": "c
 n=$(posts)
 t_ok "the unchanged export again" chat
 t_ok "posts nothing" test "$(posts)" = "$n"
+record_sync
 t_ok "every chat alert was posted once" test "$(jq -r 'select(.source == "chat-export") | .dedup_key' "$RECORD.all" | sort | uniq -d | wc -l)" = 0
 t_status 2 "a bad option is an error" "$WARD" ingest --quiet-hours 25 -S "$T/state" -w "$URL" -s "$L"
 t_status 2 "missing --state is an error" "$WARD" ingest -w "$URL" -s "$L"
