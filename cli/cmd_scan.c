@@ -17,6 +17,7 @@
 #define READ_CHUNK ((size_t)1 << 20)
 #define MAX_HASH_LISTS 64
 #define MAX_THREADS 64
+#define DEFAULT_THREADS 8 /* each thread holds a 4 MB segment and a scanner's buffers */
 #define PAR_MIN ((uint64_t)16 << 20)  /* files this large are scanned by several threads */
 #define PAR_SEG ((size_t)4 << 20)     /* bytes a thread scans per round */
 #define PAR_CTX ((size_t)4096)        /* bytes of context before a segment */
@@ -728,7 +729,7 @@ int cmd_scan(int argc, char **argv)
 		}
 	}
 	if (o.threads == 0)
-		o.threads = ncpu < 1 ? 1 : ncpu > MAX_THREADS ? MAX_THREADS : (int)ncpu;
+		o.threads = ncpu < 1 ? 1 : ncpu > DEFAULT_THREADS ? DEFAULT_THREADS : (int)ncpu;
 	if (uo.log_name) {
 		uo.json = o.json;
 		uo.quiet = o.quiet;

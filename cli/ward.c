@@ -30,8 +30,8 @@ const cli_command cli_commands[] = {
 	 "      --hash-list LIST     hash images (JPEG, PNG, WebP, GIF) in memory and match them\n"
 	 "                           against LIST (repeatable; as for ward match): a match is a\n"
 	 "                           critical finding.  Without it, images are not decoded.\n"
-	 "      --threads N          threads for files of 16 MB or more (default: one per CPU;\n"
-	 "                           1: one thread); the output is the same either way\n"
+	 "      --threads N          threads for files of 16 MB or more (default: one per CPU,\n"
+	 "                           at most 8; 1: one thread); the output is the same\n"
 	 "\n"
 	 "Exit status: 0 nothing found, 1 findings, 2 an error (the message names the file).\n"},
 	{"rules", cmd_rules, "check, test and list rule databases",
