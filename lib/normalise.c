@@ -11,9 +11,12 @@
  * ASCII lookalike.  Steps, in order, per character: invalid UTF-8 becomes a separator;
  * default-ignorable characters (zero-width, bidi controls) are dropped; NFKC-style
  * compatibility decomposition, case folding and mark stripping (utf8proc); letters of other
- * scripts that look like Latin letters are folded with ICU's UTS #39 confusable skeleton.
- * Per word: leetspeak read as letters when the word has a letter; apostrophes and hyphens
- * inside words dropped; repeated letters squeezed to one.  Across words: three or more single
+ * scripts that look like Latin letters are folded with ICU's UTS #39 confusable skeleton
+ * (capitals before case folding, which would lose the likeness; a few small letters with no
+ * skeleton to their lookalike, such as Greek kappa, by hand).  Per word: leetspeak read as
+ * letters when the word has a letter, except a number before letters ("12yo", "3pm"), which
+ * is two words unless it is one leet digit before letters that are no unit ("0nly");
+ * apostrophes and hyphens inside words dropped; repeated letters squeezed to one.  Across words: three or more single
  * letters split by one separator each are joined (s.e.c.r.e.t, s e c r e t).
  */
 #include <pthread.h>
