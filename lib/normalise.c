@@ -16,8 +16,8 @@
  * skeleton to their lookalike, such as Greek kappa, by hand).  Per word: leetspeak read as
  * letters when the word has a letter, except a number before letters ("12yo", "3pm"), which
  * is two words unless it is one leet digit before letters that are no unit ("0nly");
- * apostrophes and hyphens inside words dropped; repeated letters squeezed to one.  Across words: three or more single
- * letters split by one separator each are joined (s.e.c.r.e.t, s e c r e t).
+ * apostrophes and hyphens inside words dropped; repeated letters squeezed to one.  Across words:
+ * three or more single letters split by one separator each are joined (s.e.c.r.e.t, s e c r e t).
  */
 #include <pthread.h>
 #include <stdlib.h>
