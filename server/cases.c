@@ -105,6 +105,7 @@ int case_entry_add(srv_request *r, int64_t concern_id, const char *kind, const c
 		rc = 0;
 	}
 	srv_case_entry_clear(&e);
+	json_decref(body);
 	return rc;
 }
 
@@ -497,8 +498,6 @@ static void h_checklist_post(srv_request *r)
 		            "an item marked not applicable needs the reason why");
 	} else if (case_entry_add(r, c.id, "checklist", it->id, json_incref(b), "case.checklist",
 	                          &eid) == 0) {
-		json_decref(b);
-		b = json_object();
 		if ((entries = case_entries(r, c.id))) {
 			json_t *items = checklist_json(entries, case_areas_mask(n), 0), *o;
 			size_t i;

@@ -8,6 +8,7 @@
 #include <ward/guide.h>
 
 #include "http.h"
+#include "srv.h"
 #include "store_cases.h"
 
 /* The guided response wardd loaded at start (cases module); NULL before. */
@@ -23,7 +24,8 @@ ward_status case_seal(srv_request *r, const char *ad, json_t *j, unsigned char *
 json_t *case_open(srv_request *r, const char *ad, const unsigned char *p, size_t n);
 
 /* Appends an entry of kind about ref to concern_id (0: a pupil entry) with body as its sealed
- * payload ("by", the caller's name, is added), audited as action.  *id_out gets its id.  0 on
+ * payload ("by", the caller's name, is added; the reference to body passes to the call),
+ * audited as action.  *id_out gets its id.  0 on
  * success; otherwise it has answered with a problem. */
 int case_entry_add(srv_request *r, int64_t concern_id, const char *kind, const char *ref,
                    json_t *body, const char *action, int64_t *id_out);
@@ -62,6 +64,39 @@ const char *case_close_blocker(srv_request *r, int64_t concern_id);
 /* For core.c's PATCH: when the change sets status "closed" and the case may not be closed,
  * answers 409 and returns 1.  Otherwise 0. */
 int srv_case_close_refused(srv_request *r, json_t *body, int64_t concern_id);
+
+/* ---- transfer of a child's file between schools (case_transfer.c) ---- */
+
+#define CASE_HASH_HEX (2 * SRV_HASH_LEN + 1)
+#define CASE_KEY64    48 /* base64 of a 32-byte key, with its NUL */
+
+/* A school's transfer keys: Ed25519 to sign, X25519 to receive sealed files. */
+typedef struct case_keys {
+	unsigned char sign_pk[32], sign_sk[64];
+	unsigned char box_pk[32], box_sk[32];
+	char sign64[CASE_KEY64], box64[CASE_KEY64];
+} case_keys;
+
+/* Derives school_id's keys from the at-rest key (nothing to store; wipe k after use). */
+void case_keys_derive(const unsigned char key[SRV_KEY_LEN], int64_t school_id, case_keys *k);
+/* Seals file for the school whose box key is recipient_box64 and signs it with k.  Returns the
+ * bundle (caller owns) and its hash, or NULL when the key is not a key or memory ran out. */
+json_t *case_bundle_make(const case_keys *k, const char *recipient_box64, json_t *file,
+                         long long sent_at, char hash[CASE_HASH_HEX]);
+/* Checks a bundle (len bytes of JSON from another school) against the sender's key given out
+ * of band (sender_sign64) and opens it with k.  WARD_OK with *file_out (caller owns) and hash;
+ * otherwise msg says why (WARD_EFORMAT: not a bundle or does not open; WARD_EINVAL: the
+ * signature or the addressee is wrong). */
+ward_status case_bundle_open(const char *text, size_t len, const char *sender_sign64,
+                             const case_keys *k, json_t **file_out, char hash[CASE_HASH_HEX],
+                             char *msg, size_t cap);
+/* A receipt for the bundle with this hash, signed with k (caller owns). */
+json_t *case_receipt_make(const case_keys *k, const char *hash, long long received_at);
+/* Checks a receipt (len bytes of JSON) signed by signer64: WARD_OK with the bundle's hash and
+ * the time it was received; otherwise msg says why. */
+ward_status case_receipt_check(const char *text, size_t len, const char *signer64,
+                               char hash[CASE_HASH_HEX], long long *received_at, char *msg,
+                               size_t cap);
 
 /* YYYY-MM-DD (a time may follow). */
 int case_is_date(const char *s);

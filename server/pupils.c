@@ -17,55 +17,9 @@
 #include "cases.h"
 #include "validate.h"
 
-#define B64(n) sodium_base64_ENCODED_LEN((n), sodium_base64_VARIANT_ORIGINAL)
-
 static const char *s_or(const char *s)
 {
 	return s ? s : "";
-}
-
-/* ---- keys ---- */
-
-typedef struct school_keys {
-	unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES], sign_sk[crypto_sign_SECRETKEYBYTES];
-	unsigned char box_pk[crypto_box_PUBLICKEYBYTES], box_sk[crypto_box_SECRETKEYBYTES];
-} school_keys;
-
-static void derive_keys(srv_request *r, school_keys *k)
-{
-	unsigned char seed[32];
-	char label[96];
-	snprintf(label, sizeof label, "ward-transfer-sign/school/%lld",
-	         (long long)r->user.school_id);
-	crypto_generichash(seed, sizeof seed, (const unsigned char *)label, strlen(label),
-	                   r->srv->key, SRV_KEY_LEN);
-	crypto_sign_seed_keypair(k->sign_pk, k->sign_sk, seed);
-	snprintf(label, sizeof label, "ward-transfer-box/school/%lld",
-	         (long long)r->user.school_id);
-	crypto_generichash(seed, sizeof seed, (const unsigned char *)label, strlen(label),
-	                   r->srv->key, SRV_KEY_LEN);
-	crypto_box_seed_keypair(k->box_pk, k->box_sk, seed);
-	sodium_memzero(seed, sizeof seed);
-}
-
-static void wipe_keys(school_keys *k)
-{
-	sodium_memzero(k, sizeof *k);
-}
-
-static void b64(const unsigned char *in, size_t n, char *out, size_t cap)
-{
-	sodium_bin2base64(out, cap, in, n, sodium_base64_VARIANT_ORIGINAL);
-}
-
-/* Decodes exactly n bytes of base64; 0 on success. */
-static int unb64(const char *in, unsigned char *out, size_t n)
-{
-	size_t got = 0;
-	if (!in || sodium_base642bin(out, n, in, strlen(in), NULL, &got, NULL,
-	                             sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return got == n ? 0 : -1;
 }
 
 /* ---- records ---- */
@@ -387,32 +341,10 @@ static void h_pupil_export(srv_request *r)
 
 static void h_transfer_keys(srv_request *r)
 {
-	school_keys k;
-	char s[B64(crypto_sign_PUBLICKEYBYTES)], b[B64(crypto_box_PUBLICKEYBYTES)];
-	derive_keys(r, &k);
-	b64(k.sign_pk, sizeof k.sign_pk, s, sizeof s);
-	b64(k.box_pk, sizeof k.box_pk, b, sizeof b);
-	wipe_keys(&k);
-	srv_reply(r, 200, json_pack("{s:s, s:s}", "sign_key", s, "box_key", b));
-}
-
-/* The bytes a bundle's signature covers. */
-static char *bundle_message(const char *sender, const char *recipient, json_int_t sent_at,
-                            const char *sealed)
-{
-	size_t n = strlen(sender) + strlen(recipient) + strlen(sealed) + 64;
-	char *m = malloc(n);
-	if (m)
-		snprintf(m, n, "ward-transfer-1\n%s\n%s\n%lld\n%s", sender, recipient,
-		         (long long)sent_at, sealed);
-	return m;
-}
-
-static void hex_hash(const char *m, char out[2 * SRV_HASH_LEN + 1])
-{
-	unsigned char h[SRV_HASH_LEN];
-	crypto_generichash(h, sizeof h, (const unsigned char *)m, strlen(m), NULL, 0);
-	sodium_bin2hex(out, 2 * SRV_HASH_LEN + 1, h, sizeof h);
+	case_keys k;
+	case_keys_derive(r->srv->key, r->user.school_id, &k);
+	srv_reply(r, 200, json_pack("{s:s, s:s}", "sign_key", k.sign64, "box_key", k.box64));
+	sodium_memzero(&k, sizeof k);
 }
 
 static const srv_field body_transfer[] = {
@@ -421,54 +353,33 @@ static const srv_field body_transfer[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+/* Sends a child's file: the pupil record and every concern naming the child (only this child
+ * among those involved), sealed for the receiving school and signed by this one. */
 static void h_transfer(srv_request *r)
 {
-	char msg[256], hash[2 * SRV_HASH_LEN + 1], ref[64];
+	char msg[256], hash[CASE_HASH_HEX], ref[64];
 	json_t *b = srv_parse_body(r->body, r->body_len, body_transfer, msg, sizeof msg);
 	json_t *p = NULL, *file = NULL, *plain = NULL, *bundle = NULL;
-	unsigned char rpk[crypto_box_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
-	unsigned char *sealed = NULL;
-	char *text = NULL, *sealed64 = NULL, *m = NULL;
-	char spk64[B64(crypto_sign_PUBLICKEYBYTES)], sig64[B64(crypto_sign_BYTES)];
-	school_keys k;
-	size_t n;
 	json_int_t now = (json_int_t)srv_now();
-	derive_keys(r, &k);
+	case_keys k;
+	case_keys_derive(r->srv->key, r->user.school_id, &k);
 	if (!b) {
 		srv_problem(r, 400, "Invalid request body", msg);
-		goto done;
-	}
-	if (unb64(json_string_value(json_object_get(b, "recipient_box_key")), rpk, sizeof rpk)) {
-		srv_problem(r, 400, "Invalid request body",
-		            "recipient_box_key must be the receiving school's box key (base64)");
 		goto done;
 	}
 	if (!(p = load_pupil(r)) || !(file = child_file(r, p)))
 		goto done;
 	plain = json_pack("{s:s, s:O, s:O, s:I}", "format", "ward-child-file-1", "pupil", p,
 	                  "concerns", file, "sent_at", now);
-	text = plain ? json_dumps(plain, JSON_COMPACT) : NULL;
-	if (!text)
-		goto oom;
-	n = strlen(text);
-	if (!(sealed = malloc(n + crypto_box_SEALBYTES)) ||
-	    !(sealed64 = malloc(B64(n + crypto_box_SEALBYTES))))
-		goto oom;
-	crypto_box_seal(sealed, (const unsigned char *)text, n, rpk);
-	b64(sealed, n + crypto_box_SEALBYTES, sealed64, B64(n + crypto_box_SEALBYTES));
-	b64(k.sign_pk, sizeof k.sign_pk, spk64, sizeof spk64);
-	if (!(m = bundle_message(spk64, json_string_value(json_object_get(b, "recipient_box_key")),
-	                         now, sealed64)))
-		goto oom;
-	crypto_sign_detached(sig, NULL, (const unsigned char *)m, strlen(m), k.sign_sk);
-	b64(sig, sizeof sig, sig64, sizeof sig64);
-	hex_hash(m, hash);
-	bundle = json_pack("{s:s, s:s, s:O, s:I, s:s, s:s}", "format", "ward-transfer-1",
-	                   "sender_sign_key", spk64, "recipient_box_key",
-	                   json_object_get(b, "recipient_box_key"), "sent_at", now, "sealed",
-	                   sealed64, "signature", sig64);
-	if (!bundle)
-		goto oom;
+	bundle = plain ? case_bundle_make(
+	                     &k, json_string_value(json_object_get(b, "recipient_box_key")), plain,
+	                     (long long)now, hash)
+	               : NULL;
+	if (!bundle) {
+		srv_problem(r, 400, "Invalid request body",
+		            "recipient_box_key must be the receiving school's box key (base64)");
+		goto done;
+	}
 	snprintf(ref, sizeof ref, "pupil/%lld", (long long)r->ids[0]);
 	if (case_entry_add(r, 0, "transfer-out", ref,
 	                   json_pack("{s:O, s:s, s:I}", "recipient_school",
@@ -477,31 +388,14 @@ static void h_transfer(srv_request *r)
 	                   "pupil.transfer-out", NULL) != 0)
 		goto done;
 	srv_reply(r, 201, json_pack("{s:O, s:s}", "bundle", bundle, "bundle_hash", hash));
-	goto done;
-oom:
-	srv_problem(r, 500, "Out of memory", NULL);
 done:
-	wipe_keys(&k);
-	if (text) {
-		sodium_memzero(text, strlen(text));
-		free(text);
-	}
-	free(sealed);
-	free(sealed64);
-	free(m);
+	sodium_memzero(&k, sizeof k);
 	json_decref(bundle);
 	json_decref(plain);
 	json_decref(file);
 	json_decref(p);
 	json_decref(b);
 }
-
-static const srv_field body_import[] = {
-    {"bundle", SRV_F_STRING, 1, 900000, NULL},
-    {"sender_sign_key", SRV_F_STRING, 1, 64, NULL},
-    {"sender_school", SRV_F_STRING, 1, 200, NULL},
-    {NULL, 0, 0, 0, NULL},
-};
 
 /* Whether a bundle with this hash was received before: a replayed bundle makes no second
  * record.  1 with a problem answered. */
@@ -523,127 +417,58 @@ static int already_received(srv_request *r, const char *hash)
 	return seen;
 }
 
+static const srv_field body_import[] = {
+    {"bundle", SRV_F_STRING, 1, 900000, NULL},
+    {"sender_sign_key", SRV_F_STRING, 1, 64, NULL},
+    {"sender_school", SRV_F_STRING, 1, 200, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
 /* Receives a child's file: checks the sender's signature against the key the school was given
  * out of band, opens it with this school's box key, records the child and the file, and answers
  * with a receipt signed by this school. */
 static void h_import(srv_request *r)
 {
-	char msg[256], hash[2 * SRV_HASH_LEN + 1], ref[64];
+	char msg[256], hash[CASE_HASH_HEX], ref[64];
 	json_t *b = srv_parse_body(r->body, r->body_len, body_import, msg, sizeof msg);
-	json_t *bundle = NULL, *file = NULL, *pupil = NULL, *rec = NULL;
-	unsigned char spk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
-	unsigned char *sealed = NULL;
-	char *m = NULL, *plain = NULL, *rm = NULL;
-	char mybox[B64(crypto_box_PUBLICKEYBYTES)], mysign[B64(crypto_sign_PUBLICKEYBYTES)];
-	char rsig64[B64(crypto_sign_BYTES)];
-	size_t sealed_max, sealed_len = 0;
-	school_keys k;
+	json_t *file = NULL, *pupil, *rec = NULL;
 	json_int_t now = (json_int_t)srv_now();
-	const char *sealed64;
-	derive_keys(r, &k);
-	b64(k.box_pk, sizeof k.box_pk, mybox, sizeof mybox);
-	b64(k.sign_pk, sizeof k.sign_pk, mysign, sizeof mysign);
+	ward_status st;
+	case_keys k;
+	case_keys_derive(r->srv->key, r->user.school_id, &k);
 	if (!b) {
 		srv_problem(r, 400, "Invalid request body", msg);
 		goto done;
 	}
-	bundle = json_loads(json_string_value(json_object_get(b, "bundle")), JSON_REJECT_DUPLICATES,
-	                    NULL);
-	sealed64 = json_string_value(json_object_get(bundle, "sealed"));
-	if (!json_is_object(bundle) ||
-	    strcmp(s_or(json_string_value(json_object_get(bundle, "format"))), "ward-transfer-1") ||
-	    !sealed64 || !json_is_integer(json_object_get(bundle, "sent_at")) ||
-	    !json_is_string(json_object_get(bundle, "recipient_box_key")) ||
-	    !json_is_string(json_object_get(bundle, "sender_sign_key"))) {
-		srv_problem(r, 400, "Not a transfer bundle", "the bundle is not a ward-transfer-1 bundle");
+	const char *text = json_string_value(json_object_get(b, "bundle"));
+	st = case_bundle_open(text, strlen(text),
+	                      json_string_value(json_object_get(b, "sender_sign_key")), &k, &file,
+	                      hash, msg, sizeof msg);
+	if (st != WARD_OK) {
+		srv_problem(r, st == WARD_ENOMEM ? 500 : 422,
+		            st == WARD_EINVAL ? "Signature refused" : "Bundle refused", msg);
 		goto done;
 	}
-	if (strcmp(json_string_value(json_object_get(bundle, "sender_sign_key")),
-	           json_string_value(json_object_get(b, "sender_sign_key"))) != 0 ||
-	    unb64(json_string_value(json_object_get(b, "sender_sign_key")), spk, sizeof spk) ||
-	    unb64(json_string_value(json_object_get(bundle, "signature")), sig, sizeof sig)) {
-		srv_problem(r, 422, "Signature refused",
-		            "the bundle is not signed with the sending school's key you were given");
-		goto done;
-	}
-	if (strcmp(json_string_value(json_object_get(bundle, "recipient_box_key")), mybox) != 0) {
-		srv_problem(r, 422, "Not for this school",
-		            "the bundle was sealed for another school's key");
-		goto done;
-	}
-	if (!(m = bundle_message(json_string_value(json_object_get(bundle, "sender_sign_key")),
-	                         mybox, json_integer_value(json_object_get(bundle, "sent_at")),
-	                         sealed64)))
-		goto oom;
-	if (crypto_sign_verify_detached(sig, (const unsigned char *)m, strlen(m), spk) != 0) {
-		srv_problem(r, 422, "Signature refused",
-		            "the bundle's signature does not verify: it was altered or not sent by "
-		            "that school");
-		goto done;
-	}
-	sealed_max = strlen(sealed64);
-	if (!(sealed = malloc(sealed_max + 1)))
-		goto oom;
-	if (sodium_base642bin(sealed, sealed_max, sealed64, strlen(sealed64), NULL, &sealed_len,
-	                      NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    sealed_len < crypto_box_SEALBYTES ||
-	    !(plain = malloc(sealed_len - crypto_box_SEALBYTES + 1)) ||
-	    crypto_box_seal_open((unsigned char *)plain, sealed, sealed_len, k.box_pk, k.box_sk) !=
-	        0) {
-		srv_problem(r, 422, "Bundle does not open", "the sealed file does not open");
-		goto done;
-	}
-	plain[sealed_len - crypto_box_SEALBYTES] = '\0';
-	file = json_loads(plain, JSON_REJECT_DUPLICATES, NULL);
-	pupil = json_object_get(file, "pupil");
-	if (!json_is_object(pupil) || !json_is_string(json_object_get(pupil, "name")) ||
-	    !json_is_string(json_object_get(pupil, "date_of_birth")) ||
-	    !case_is_date(json_string_value(json_object_get(pupil, "date_of_birth"))) ||
-	    !json_is_array(json_object_get(file, "concerns"))) {
-		srv_problem(r, 422, "Bundle does not open", "the file inside is not a child's file");
-		goto done;
-	}
-	hex_hash(m, hash);
 	if (already_received(r, hash))
 		goto done;
+	pupil = json_object_get(file, "pupil");
 	json_object_set(pupil, "transferred_from", json_object_get(b, "sender_school"));
 	if (pupil_create(r, pupil, "pupil.transfer-in", &rec) != 0)
 		goto done;
-	snprintf(ref, sizeof ref, "pupil/%lld", (long long)json_integer_value(json_object_get(rec, "id")));
+	snprintf(ref, sizeof ref, "pupil/%lld",
+	         (long long)json_integer_value(json_object_get(rec, "id")));
 	if (case_entry_add(r, 0, "transfer-in", ref,
 	                   json_pack("{s:O, s:s, s:I, s:O}", "sender_school",
 	                             json_object_get(b, "sender_school"), "bundle_hash", hash,
 	                             "received_at", now, "file", json_object_get(file, "concerns")),
 	                   "pupil.transfer-in", NULL) != 0)
 		goto done;
-	{
-		size_t n = strlen(hash) + strlen(mysign) + 64;
-		unsigned char rsig[crypto_sign_BYTES];
-		if (!(rm = malloc(n)))
-			goto oom;
-		snprintf(rm, n, "ward-receipt-1\n%s\n%lld\n%s", hash, (long long)now, mysign);
-		crypto_sign_detached(rsig, NULL, (const unsigned char *)rm, strlen(rm), k.sign_sk);
-		b64(rsig, sizeof rsig, rsig64, sizeof rsig64);
-	}
-	srv_reply(r, 201,
-	          json_pack("{s:o, s:{s:s, s:s, s:I, s:s, s:s}}", "pupil", json_incref(rec),
-	                    "receipt", "format", "ward-receipt-1", "bundle_hash", hash,
-	                    "received_at", now, "receiver_sign_key", mysign, "signature", rsig64));
-	goto done;
-oom:
-	srv_problem(r, 500, "Out of memory", NULL);
+	srv_reply(r, 201, json_pack("{s:O, s:o}", "pupil", rec, "receipt",
+	                            case_receipt_make(&k, hash, (long long)now)));
 done:
-	wipe_keys(&k);
-	if (plain) {
-		sodium_memzero(plain, sealed_len - crypto_box_SEALBYTES);
-		free(plain);
-	}
-	free(sealed);
-	free(m);
-	free(rm);
+	sodium_memzero(&k, sizeof k);
 	json_decref(rec);
 	json_decref(file);
-	json_decref(bundle);
 	json_decref(b);
 }
 
@@ -656,43 +481,23 @@ static const srv_field body_receipt[] = {
 /* Records the receiving school's receipt against the transfer it answers. */
 static void h_receipt(srv_request *r)
 {
-	char msg[256], ref[64], *m = NULL;
+	char msg[256], ref[64], hash[CASE_HASH_HEX];
 	json_t *b = srv_parse_body(r->body, r->body_len, body_receipt, msg, sizeof msg);
-	json_t *rc = NULL, *ents = NULL, *e, *p = NULL;
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
-	const char *hash;
+	json_t *ents = NULL, *e, *p = NULL;
+	long long at = 0;
 	size_t i;
 	int matched = 0;
 	if (!b) {
 		srv_problem(r, 400, "Invalid request body", msg);
 		return;
 	}
+	const char *text = json_string_value(json_object_get(b, "receipt"));
 	if (!(p = load_pupil(r)))
 		goto done;
-	rc = json_loads(json_string_value(json_object_get(b, "receipt")), JSON_REJECT_DUPLICATES,
-	                NULL);
-	hash = json_string_value(json_object_get(rc, "bundle_hash"));
-	if (!hash || !json_is_integer(json_object_get(rc, "received_at")) ||
-	    strcmp(s_or(json_string_value(json_object_get(rc, "receiver_sign_key"))),
-	           json_string_value(json_object_get(b, "recipient_sign_key"))) != 0 ||
-	    unb64(json_string_value(json_object_get(rc, "receiver_sign_key")), pk, sizeof pk) ||
-	    unb64(json_string_value(json_object_get(rc, "signature")), sig, sizeof sig)) {
-		srv_problem(r, 422, "Receipt refused",
-		            "not a receipt signed with the receiving school's key you were given");
-		goto done;
-	}
-	{
-		size_t n = strlen(hash) + 200;
-		if (!(m = malloc(n))) {
-			srv_problem(r, 500, "Out of memory", NULL);
-			goto done;
-		}
-		snprintf(m, n, "ward-receipt-1\n%s\n%lld\n%s", hash,
-		         (long long)json_integer_value(json_object_get(rc, "received_at")),
-		         json_string_value(json_object_get(rc, "receiver_sign_key")));
-	}
-	if (crypto_sign_verify_detached(sig, (const unsigned char *)m, strlen(m), pk) != 0) {
-		srv_problem(r, 422, "Receipt refused", "the receipt's signature does not verify");
+	if (case_receipt_check(text, strlen(text),
+	                       json_string_value(json_object_get(b, "recipient_sign_key")), hash,
+	                       &at, msg, sizeof msg) != WARD_OK) {
+		srv_problem(r, 422, "Receipt refused", msg);
 		goto done;
 	}
 	if (!(ents = pupil_entries(r, r->ids[0])))
@@ -709,15 +514,15 @@ static void h_receipt(srv_request *r)
 		goto done;
 	}
 	snprintf(ref, sizeof ref, "pupil/%lld", (long long)r->ids[0]);
-	if (case_entry_add(r, 0, "receipt", ref, json_deep_copy(rc), "pupil.transfer-receipt",
-	                   NULL) == 0)
-		srv_reply(r, 201, json_pack("{s:s, s:s, s:O}", "status", "received", "bundle_hash",
-		                            hash, "received_at", json_object_get(rc, "received_at")));
+	if (case_entry_add(r, 0, "receipt", ref,
+	                   json_pack("{s:s, s:I, s:s}", "bundle_hash", hash, "received_at",
+	                             (json_int_t)at, "receipt", text),
+	                   "pupil.transfer-receipt", NULL) == 0)
+		srv_reply(r, 201, json_pack("{s:s, s:s, s:I}", "status", "received", "bundle_hash",
+		                            hash, "received_at", (json_int_t)at));
 done:
-	free(m);
 	json_decref(p);
 	json_decref(ents);
-	json_decref(rc);
 	json_decref(b);
 }
 

@@ -14,11 +14,13 @@ const AREAS = execFileSync(WARD, ['areas'], { encoding: 'utf8' }).trim().split('
 const TOP = process.env.WARD_TOP || path.resolve(new URL('../..', import.meta.url).pathname);
 const SEED_DIR = path.join(TOP, '..', 'shared', 'seed');
 
+let stderr = '';
 let w, dir, staff, dsl, deputy, adminC, auditor, dslB;
 
 before(async () => {
 	dir = makeData();
 	w = await startWardd(dir);
+	w.proc.stderr.on('data', (d) => { stderr += d; });
 	staff = await new Client(w.base).signIn('School A', 'staff');
 	dsl = await new Client(w.base).signIn('School A', 'dsl');
 	deputy = await new Client(w.base).signIn('School A', 'deputy-dsl');
@@ -26,7 +28,8 @@ before(async () => {
 	auditor = await new Client(w.base).signIn('School A', 'auditor');
 	dslB = await new Client(w.base).signIn('School B', 'dsl-b');
 });
-after(async () => { await stopWardd(w); });
+// A clean exit: under ASan a leak would make it non-zero.
+after(async () => { assert.equal(await stopWardd(w), 0, `clean exit on SIGTERM: ${stderr.slice(-200000)}`); });
 
 const concern = (area, n, children) => ({
 	occurred_at: '2026-11-02',
