@@ -53,9 +53,9 @@ json_t *case_report(srv_request *r, const srv_concern *c)
 		int id = ward_area_from_id(json_string_value(a));
 		const ward_area_info *in = id >= 0 ? ward_area_get((ward_area)id) : NULL;
 		if (in)
-			json_array_append_new(areas, json_pack("{s:s, s:s, s:s}", "id", in->id,
-			                                       "title", in->title, "seed_words",
-			                                       in->seed_words));
+			json_array_append_new(areas,
+			                      json_pack("{s:s, s:s, s:s}", "id", in->id, "title",
+			                                in->title, "seed_words", in->seed_words));
 	}
 	json_t *reasons = json_array();
 	uint32_t mask = case_areas_mask(n);
@@ -65,7 +65,7 @@ json_t *case_report(srv_request *r, const srv_concern *c)
 	{
 		json_t *cl = case_entries_of(entries, "close");
 		closed = json_array_size(cl) ? clean(json_array_get(cl, json_array_size(cl) - 1))
-		                              : json_null();
+		                             : json_null();
 		json_decref(cl);
 	}
 	const char *reporter = "";
@@ -79,8 +79,8 @@ json_t *case_report(srv_request *r, const srv_concern *c)
 	    c->status, "recorded_at", (json_int_t)c->created, "occurred_at",
 	    json_object_get(n, "occurred_at"), "source", json_object_get(n, "source"), "account",
 	    json_object_get(n, "account"), "areas", areas, "reported_by", reporter, "children",
-	    json_object_get(n, "children"), "urgent", urgent, "urgent_reasons", reasons,
-	    "triggers", trig, "checklist", case_checklist_json(entries, mask), "chronology",
+	    json_object_get(n, "children"), "urgent", urgent, "urgent_reasons", reasons, "triggers",
+	    trig, "checklist", case_checklist_json(entries, mask), "chronology",
 	    clean_all(case_entries_of(entries, "chronology")), "decisions",
 	    clean_all(case_entries_of(entries, "decision")), "referrals",
 	    clean_all(case_referrals_json(entries)), "custody", clean_all(custody),
@@ -132,12 +132,23 @@ static void esc(hbuf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '&': raw(b, "&amp;"); break;
-		case '<': raw(b, "&lt;"); break;
-		case '>': raw(b, "&gt;"); break;
-		case '"': raw(b, "&quot;"); break;
-		case '\'': raw(b, "&#39;"); break;
-		default: put(b, s, 1);
+		case '&':
+			raw(b, "&amp;");
+			break;
+		case '<':
+			raw(b, "&lt;");
+			break;
+		case '>':
+			raw(b, "&gt;");
+			break;
+		case '"':
+			raw(b, "&quot;");
+			break;
+		case '\'':
+			raw(b, "&#39;");
+			break;
+		default:
+			put(b, s, 1);
 		}
 	}
 }
@@ -316,10 +327,10 @@ char *case_report_html(srv_request *r, json_t *rep)
 		raw(&b, "<p>None recorded.</p>");
 	json_array_foreach(json_object_get(rep, "referrals"), i, e)
 	{
-		static const char *const f[] = {"agency", "at", "reference", "contact", "outcome",
-		                                NULL};
-		static const char *const l[] = {"Agency", "When", "Reference", "Contact", "Outcome",
-		                                NULL};
+		static const char *const f[] = {"agency",  "at",      "reference",
+		                                "contact", "outcome", NULL};
+		static const char *const l[] = {"Agency",  "When",    "Reference",
+		                                "Contact", "Outcome", NULL};
 		static const char *const of[] = {"at", "outcome", "reference", NULL};
 		static const char *const ol[] = {"When", "Outcome", "Reference", NULL};
 		raw(&b, "<ul>");
@@ -332,18 +343,18 @@ char *case_report_html(srv_request *r, json_t *rep)
 		raw(&b, "<p>No device was taken.</p>");
 	json_array_foreach(json_object_get(rep, "custody"), i, e)
 	{
-		static const char *const f[] = {"description",  "owner",     "taken_at",
-		                                "taken_by",     "switched_off", "bag_number",
-		                                "stored_at",    "not_examined", NULL};
-		static const char *const l[] = {"Device",     "Owner",      "Taken",
-		                                "Taken by",   "Switched off", "Sealed bag",
-		                                "Stored",     "Not examined", NULL};
-		static const char *const hf[] = {"at",         "kind_of_handover", "to",
-		                                 "police_reference", "bag_number", "stored_at",
-		                                 "note",       NULL};
-		static const char *const hl[] = {"When",       "Hand-over",  "To",
-		                                 "Police reference", "Sealed bag", "Stored",
-		                                 "Note",       NULL};
+		static const char *const f[] = {"description", "owner",        "taken_at",
+		                                "taken_by",    "switched_off", "bag_number",
+		                                "stored_at",   "not_examined", NULL};
+		static const char *const l[] = {"Device",   "Owner",        "Taken",
+		                                "Taken by", "Switched off", "Sealed bag",
+		                                "Stored",   "Not examined", NULL};
+		static const char *const hf[] = {
+		    "at",         "kind_of_handover", "to",   "police_reference",
+		    "bag_number", "stored_at",        "note", NULL};
+		static const char *const hl[] = {
+		    "When",       "Hand-over", "To",   "Police reference",
+		    "Sealed bag", "Stored",    "Note", NULL};
 		raw(&b, "<h3>");
 		esc(&b, str(e, "description"));
 		raw(&b, json_is_true(json_object_get(e, "accounted_for"))

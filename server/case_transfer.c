@@ -40,7 +40,8 @@ static char *bundle_message(const char *sender, const char *recipient, long long
 	size_t n = strlen(sender) + strlen(recipient) + strlen(sealed) + 64;
 	char *m = malloc(n);
 	if (m)
-		snprintf(m, n, "ward-transfer-1\n%s\n%s\n%lld\n%s", sender, recipient, sent_at, sealed);
+		snprintf(m, n, "ward-transfer-1\n%s\n%s\n%lld\n%s", sender, recipient, sent_at,
+		         sealed);
 	return m;
 }
 
@@ -129,8 +130,9 @@ ward_status case_bundle_open(const char *text, size_t len, const char *sender_si
 	}
 	if (strcmp(sender, sender_sign64) != 0 || unb64(sender, spk, sizeof spk) != 0 ||
 	    unb64(json_string_value(json_object_get(bundle, "signature")), sig, sizeof sig) != 0) {
-		snprintf(msg, cap, "the bundle is not signed with the sending school's key you were "
-		                   "given");
+		snprintf(msg, cap,
+		         "the bundle is not signed with the sending school's key you were "
+		         "given");
 		st = WARD_EINVAL;
 		goto done;
 	}
@@ -146,8 +148,9 @@ ward_status case_bundle_open(const char *text, size_t len, const char *sender_si
 		goto done;
 	}
 	if (crypto_sign_verify_detached(sig, (const unsigned char *)m, strlen(m), spk) != 0) {
-		snprintf(msg, cap, "the bundle's signature does not verify: it was altered or not "
-		                   "sent by that school");
+		snprintf(msg, cap,
+		         "the bundle's signature does not verify: it was altered or not "
+		         "sent by that school");
 		st = WARD_EINVAL;
 		goto done;
 	}
@@ -225,8 +228,9 @@ ward_status case_receipt_check(const char *text, size_t len, const char *signer6
 	    !json_is_integer(json_object_get(rc, "received_at")) || !signer ||
 	    strcmp(signer, signer64) != 0 || unb64(signer, pk, sizeof pk) != 0 ||
 	    unb64(json_string_value(json_object_get(rc, "signature")), sig, sizeof sig) != 0) {
-		snprintf(msg, cap, "not a receipt signed with the receiving school's key you were "
-		                   "given");
+		snprintf(msg, cap,
+		         "not a receipt signed with the receiving school's key you were "
+		         "given");
 		goto done;
 	}
 	*received_at = (long long)json_integer_value(json_object_get(rc, "received_at"));

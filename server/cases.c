@@ -45,8 +45,7 @@ int case_is_date(const char *s)
 	return mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && (n == 10 || s[10] == 'T');
 }
 
-ward_status case_seal(srv_request *r, const char *ad, json_t *j, unsigned char **out,
-                      size_t *n_out)
+ward_status case_seal(srv_request *r, const char *ad, json_t *j, unsigned char **out, size_t *n_out)
 {
 	char *plain = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	ward_status st;
@@ -97,8 +96,9 @@ int case_entry_add(srv_request *r, int64_t concern_id, const char *kind, const c
 	if (case_seal(r, ad, body, &e.payload, &e.payload_len) != WARD_OK) {
 		srv_problem(r, 500, "Out of memory", NULL);
 	} else if (st->cases->entry_add(st, &e, &a) != WARD_OK) {
-		srv_problem(r, 503, "Store unavailable",
-		            "the entry could not be saved; it has not been recorded, so send it again");
+		srv_problem(
+		    r, 503, "Store unavailable",
+		    "the entry could not be saved; it has not been recorded, so send it again");
 	} else {
 		if (id_out)
 			*id_out = e.id;
@@ -142,8 +142,9 @@ json_t *case_entries(srv_request *r, int64_t concern_id)
 	        WARD_OK ||
 	    c.bad) {
 		json_decref(c.arr);
-		srv_problem(r, 500, "Record unreadable",
-		            "a case entry does not open with this key; run ward admin audit verify");
+		srv_problem(
+		    r, 500, "Record unreadable",
+		    "a case entry does not open with this key; run ward admin audit verify");
 		return NULL;
 	}
 	return c.arr;
@@ -221,8 +222,8 @@ static json_t *checklist_json(json_t *entries, uint32_t areas, int reporter_only
 		if (!(it->areas & areas) || (reporter_only && strcmp(it->who, "reporter") != 0))
 			continue;
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", it->id, "kind",
-		                      it->kind == WARD_GUIDE_DO ? "do" : "dont", "who", it->who, "text",
-		                      it->text, "source", it->source, "state", "open");
+		                      it->kind == WARD_GUIDE_DO ? "do" : "dont", "who", it->who,
+		                      "text", it->text, "source", it->source, "state", "open");
 		json_t *e = last_of(entries, "checklist", it->id);
 		if (e) {
 			json_object_set(o, "state", json_object_get(e, "state"));
@@ -282,14 +283,15 @@ static json_t *custody_json(json_t *entries, int *unaccounted)
 		         (long long)json_integer_value(json_object_get(e, "id")));
 		json_array_foreach(entries, j, h)
 		{
-			if (strcmp(json_string_value(json_object_get(h, "kind")), "handover") == 0 &&
+			if (strcmp(json_string_value(json_object_get(h, "kind")), "handover") ==
+			        0 &&
 			    strcmp(json_string_value(json_object_get(h, "ref")), ref) == 0) {
 				json_array_append(hs, h);
 				last = h;
 			}
 		}
-		const char *lk = last ? json_string_value(json_object_get(last, "kind_of_handover"))
-		                      : NULL;
+		const char *lk =
+		    last ? json_string_value(json_object_get(last, "kind_of_handover")) : NULL;
 		int ok = lk && (strcmp(lk, "police") == 0 || strcmp(lk, "returned") == 0);
 		json_object_set_new(d, "handovers", hs);
 		json_object_set_new(d, "accounted_for", json_boolean(ok));
@@ -349,11 +351,12 @@ const char *case_close_blocker(srv_request *r, int64_t concern_id)
 	if (unaccounted) {
 		char *m = srv_alloc(r, 200);
 		if (m)
-			snprintf(m, 200,
-			         "%d device%s taken in this case %s not been handed to the police or "
-			         "returned; record the hand-over first",
-			         unaccounted, unaccounted == 1 ? "" : "s",
-			         unaccounted == 1 ? "has" : "have");
+			snprintf(
+			    m, 200,
+			    "%d device%s taken in this case %s not been handed to the police or "
+			    "returned; record the hand-over first",
+			    unaccounted, unaccounted == 1 ? "" : "s",
+			    unaccounted == 1 ? "has" : "have");
 		why = m ? m : "a device is unaccounted for";
 	} else if (!last_of(entries, "decision", NULL)) {
 		why = "no decision with its reason is recorded: a concern is never closed without "
@@ -534,8 +537,9 @@ static void h_trigger_post(srv_request *r)
 	const ward_guide_trigger *t =
 	    ward_guide_find_trigger(guide, json_string_value(json_object_get(b, "trigger")));
 	if (!t || !(t->areas & case_areas_mask(n))) {
-		srv_problem(r, 400, "Unknown question",
-		            "that question is not asked for this concern's areas (GET the checklist)");
+		srv_problem(
+		    r, 400, "Unknown question",
+		    "that question is not asked for this concern's areas (GET the checklist)");
 	} else if (case_entry_add(r, c.id, "trigger", t->id, json_incref(b), "case.trigger",
 	                          NULL) == 0 &&
 	           (entries = case_entries(r, c.id))) {
@@ -600,8 +604,8 @@ done:
 	finish(&c, b, n);
 }
 
-static const char *const chrono_types[] = {"action", "meeting", "contact-parent",
-                                           "contact-agency", "note", NULL};
+static const char *const chrono_types[] = {"action",         "meeting", "contact-parent",
+                                           "contact-agency", "note",    NULL};
 static const srv_field body_chrono[] = {
     {"type", SRV_F_STRING, 1, 16, chrono_types},
     {"at", SRV_F_STRING, 1, 32, NULL},
@@ -616,8 +620,8 @@ static void h_chronology_post(srv_request *r)
 	append(r, body_chrono, d_at, "chronology", "case.chronology", NULL);
 }
 
-static const char *const decisions[] = {"refer-police", "refer-ceop", "refer-social-care",
-                                        "refer-lado", "early-help", "monitor",
+static const char *const decisions[] = {"refer-police",      "refer-ceop", "refer-social-care",
+                                        "refer-lado",        "early-help", "monitor",
                                         "no-further-action", NULL};
 static const srv_field body_decision[] = {
     {"decision", SRV_F_STRING, 1, 24, decisions},
@@ -630,15 +634,12 @@ static void h_decision_post(srv_request *r)
 	append(r, body_decision, d_at, "decision", "case.decision", NULL);
 }
 
-static const char *const agencies[] = {"police", "ceop", "childrens-social-care", "lado",
-                                       "early-help", "other", NULL};
+static const char *const agencies[] = {
+    "police", "ceop", "childrens-social-care", "lado", "early-help", "other", NULL};
 static const srv_field body_referral[] = {
-    {"agency", SRV_F_STRING, 1, 24, agencies},
-    {"at", SRV_F_STRING, 1, 32, NULL},
-    {"reference", SRV_F_STRING, 0, 100, NULL},
-    {"contact", SRV_F_STRING, 0, 200, NULL},
-    {"outcome", SRV_F_STRING, 0, 10000, NULL},
-    {NULL, 0, 0, 0, NULL},
+    {"agency", SRV_F_STRING, 1, 24, agencies}, {"at", SRV_F_STRING, 1, 32, NULL},
+    {"reference", SRV_F_STRING, 0, 100, NULL}, {"contact", SRV_F_STRING, 0, 200, NULL},
+    {"outcome", SRV_F_STRING, 0, 10000, NULL}, {NULL, 0, 0, 0, NULL},
 };
 
 static void h_referral_post(srv_request *r)
@@ -780,8 +781,9 @@ static void h_close(srv_request *r)
 	nc.version = c.version + 1;
 	snprintf(nc.status, sizeof nc.status, "closed");
 	if (r->srv->store->ops->concern_put(r->srv->store, &nc, &a) != WARD_OK) {
-		srv_problem(r, 503, "Store unavailable",
-		            "the outcome is recorded but the status could not be saved; send again");
+		srv_problem(
+		    r, 503, "Store unavailable",
+		    "the outcome is recorded but the status could not be saved; send again");
 		goto done;
 	}
 	srv_reply(r, 200,

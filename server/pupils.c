@@ -66,8 +66,8 @@ static int pupil_create(srv_request *r, json_t *o, const char *action, json_t **
 	int rc = -1;
 	json_t *rec = json_object();
 	srv_audit_in a = {r->user.school_id, r->user.id, action, NULL, r->client};
-	static const char *const keep[] = {"name", "date_of_birth", "year_group", "internal_id",
-	                                   "transferred_from", NULL};
+	static const char *const keep[] = {"name",        "date_of_birth",    "year_group",
+	                                   "internal_id", "transferred_from", NULL};
 	for (const char *const *k = keep; *k; k++)
 		if (json_is_string(json_object_get(o, *k)))
 			json_object_set(rec, *k, json_object_get(o, *k));
@@ -80,8 +80,9 @@ static int pupil_create(srv_request *r, json_t *o, const char *action, json_t **
 	if (case_seal(r, ad, rec, &p.payload, &p.payload_len) != WARD_OK)
 		srv_problem(r, 500, "Out of memory", NULL);
 	else if (r->srv->store->cases->pupil_add(r->srv->store, &p, &a) != WARD_OK)
-		srv_problem(r, 503, "Store unavailable",
-		            "the record could not be saved; it has not been recorded, so send it again");
+		srv_problem(
+		    r, 503, "Store unavailable",
+		    "the record could not be saved; it has not been recorded, so send it again");
 	else if (!(*out = pupil_json(r, &p)))
 		srv_problem(r, 500, "Internal error", "the saved record could not be read back");
 	else
@@ -126,8 +127,8 @@ static int pupil_add_cb(void *vctx, const srv_pupil *p)
 	plist *l = vctx;
 	json_t *o = pupil_json(l->r, p);
 	if (!o) {
-		json_array_append_new(l->arr, json_pack("{s:I, s:b}", "id", (json_int_t)p->id,
-		                                        "unreadable", 1));
+		json_array_append_new(
+		    l->arr, json_pack("{s:I, s:b}", "id", (json_int_t)p->id, "unreadable", 1));
 		return 0;
 	}
 	if (l->due && strcmp(json_string_value(json_object_get(o, "retain_until")), l->due) > 0)
@@ -237,11 +238,12 @@ static json_t *child_file(srv_request *r, json_t *pupil)
 		size_t j;
 		v = json_array_get(ids, i);
 		memset(&c, 0, sizeof c);
-		if (st->ops->concern_get(st, r->user.school_id, json_integer_value(v), &c) != WARD_OK)
+		if (st->ops->concern_get(st, r->user.school_id, json_integer_value(v), &c) !=
+		    WARD_OK)
 			continue;
 		if ((n = case_concern_open(r, &c)))
-			json_array_foreach(json_object_get(n, "children"), j, ch) if (same_child(pupil, ch))
-			    mine = ch;
+			json_array_foreach(json_object_get(n, "children"), j,
+			                   ch) if (same_child(pupil, ch)) mine = ch;
 		if (mine) {
 			json_t *rep = case_report(r, &c);
 			if (!rep) {
@@ -280,6 +282,35 @@ static json_t *pupil_entries(srv_request *r, int64_t id)
 	return out;
 }
 
+static int by_time(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "recorded_at"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "recorded_at"));
+	return (x > y) - (x < y);
+}
+
+/* Orders a timeline by the time each entry was recorded (stable for equal times). */
+static void sort_by_time(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	json_t **v = n ? malloc(n * sizeof *v) : NULL;
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	/* insertion sort keeps equal times in their order; timelines are short */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && by_time(&v[j - 1], &v[j]) > 0; j--) {
+			json_t *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
+}
+
 static void h_pupil_chronology(srv_request *r)
 {
 	json_t *p = load_pupil(r), *file, *chron, *rep;
@@ -295,13 +326,14 @@ static void h_pupil_chronology(srv_request *r)
 	json_array_foreach(file, i, rep)
 	{
 		json_t *c = json_object_get(rep, "concern"), *e;
-		static const char *const keys[] = {"chronology", "decisions", "referrals", "custody",
-		                                   NULL};
-		json_array_append_new(
-		    chron, json_pack("{s:s, s:O, s:O, s:O, s:O}", "kind", "concern", "concern_id",
-		                     json_object_get(c, "id"), "recorded_at",
-		                     json_object_get(c, "recorded_at"), "areas",
-		                     json_object_get(c, "areas"), "status", json_object_get(c, "status")));
+		static const char *const keys[] = {"chronology", "decisions", "referrals",
+		                                   "custody", NULL};
+		json_array_append_new(chron,
+		                      json_pack("{s:s, s:O, s:O, s:O, s:O}", "kind", "concern",
+		                                "concern_id", json_object_get(c, "id"),
+		                                "recorded_at", json_object_get(c, "recorded_at"),
+		                                "areas", json_object_get(c, "areas"), "status",
+		                                json_object_get(c, "status")));
 		for (const char *const *k = keys; *k; k++)
 			json_array_foreach(json_object_get(rep, *k), j, e)
 			{
@@ -310,9 +342,10 @@ static void h_pupil_chronology(srv_request *r)
 				json_array_append_new(chron, x);
 			}
 	}
+	sort_by_time(chron);
 	audit_pupil(r, "pupil.read-chronology");
-	srv_reply(r, 200, json_pack("{s:o, s:o, s:o}", "pupil", p, "concerns", file, "chronology",
-	                            chron));
+	srv_reply(r, 200,
+	          json_pack("{s:o, s:o, s:o}", "pupil", p, "concerns", file, "chronology", chron));
 }
 
 /* Subject access: everything held about the child, other children left out. */
@@ -371,10 +404,10 @@ static void h_transfer(srv_request *r)
 		goto done;
 	plain = json_pack("{s:s, s:O, s:O, s:I}", "format", "ward-child-file-1", "pupil", p,
 	                  "concerns", file, "sent_at", now);
-	bundle = plain ? case_bundle_make(
-	                     &k, json_string_value(json_object_get(b, "recipient_box_key")), plain,
-	                     (long long)now, hash)
-	               : NULL;
+	bundle =
+	    plain ? case_bundle_make(&k, json_string_value(json_object_get(b, "recipient_box_key")),
+	                             plain, (long long)now, hash)
+	          : NULL;
 	if (!bundle) {
 		srv_problem(r, 400, "Invalid request body",
 		            "recipient_box_key must be the receiving school's box key (base64)");
@@ -408,8 +441,9 @@ static int already_received(srv_request *r, const char *hash)
 		return 1;
 	json_array_foreach(all, i, e)
 	{
-		seen |= strcmp(json_string_value(json_object_get(e, "kind")), "transfer-in") == 0 &&
-		        strcmp(s_or(json_string_value(json_object_get(e, "bundle_hash"))), hash) == 0;
+		seen |=
+		    strcmp(json_string_value(json_object_get(e, "kind")), "transfer-in") == 0 &&
+		    strcmp(s_or(json_string_value(json_object_get(e, "bundle_hash"))), hash) == 0;
 	}
 	json_decref(all);
 	if (seen)
@@ -463,8 +497,9 @@ static void h_import(srv_request *r)
 	                             "received_at", now, "file", json_object_get(file, "concerns")),
 	                   "pupil.transfer-in", NULL) != 0)
 		goto done;
-	srv_reply(r, 201, json_pack("{s:O, s:o}", "pupil", rec, "receipt",
-	                            case_receipt_make(&k, hash, (long long)now)));
+	srv_reply(r, 201,
+	          json_pack("{s:O, s:o}", "pupil", rec, "receipt",
+	                    case_receipt_make(&k, hash, (long long)now)));
 done:
 	sodium_memzero(&k, sizeof k);
 	json_decref(rec);
@@ -504,9 +539,9 @@ static void h_receipt(srv_request *r)
 		goto done;
 	json_array_foreach(ents, i, e)
 	{
-		matched |= strcmp(json_string_value(json_object_get(e, "kind")), "transfer-out") == 0 &&
-		           strcmp(s_or(json_string_value(json_object_get(e, "bundle_hash"))), hash) ==
-		               0;
+		matched |=
+		    strcmp(json_string_value(json_object_get(e, "kind")), "transfer-out") == 0 &&
+		    strcmp(s_or(json_string_value(json_object_get(e, "bundle_hash"))), hash) == 0;
 	}
 	if (!matched) {
 		srv_problem(r, 409, "No such transfer",
@@ -518,8 +553,9 @@ static void h_receipt(srv_request *r)
 	                   json_pack("{s:s, s:I, s:s}", "bundle_hash", hash, "received_at",
 	                             (json_int_t)at, "receipt", text),
 	                   "pupil.transfer-receipt", NULL) == 0)
-		srv_reply(r, 201, json_pack("{s:s, s:s, s:I}", "status", "received", "bundle_hash",
-		                            hash, "received_at", (json_int_t)at));
+		srv_reply(r, 201,
+		          json_pack("{s:s, s:s, s:I}", "status", "received", "bundle_hash", hash,
+		                    "received_at", (json_int_t)at));
 done:
 	json_decref(p);
 	json_decref(ents);

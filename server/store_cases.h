@@ -44,7 +44,8 @@ typedef struct srv_case_ops {
 	                          srv_case_entry_cb cb, void *ctx);
 	/* Adds a pupil record (p->id chosen by the caller) with its audit entry ("pupil/ID"). */
 	ward_status (*pupil_add)(srv_store *s, const srv_pupil *p, const srv_audit_in *a);
-	/* WARD_ENOENT when school_id has no pupil id.  out owned by the caller (srv_pupil_clear). */
+	/* WARD_ENOENT when school_id has no pupil id.  out owned by the caller (srv_pupil_clear).
+	 */
 	ward_status (*pupil_get)(srv_store *s, int64_t school_id, int64_t id, srv_pupil *out);
 	ward_status (*pupil_list)(srv_store *s, int64_t school_id, srv_pupil_cb cb, void *ctx);
 } srv_case_ops;

@@ -12,7 +12,8 @@
 
 static const char *const steps[] = {
     /* 1 */
-    "CREATE TABLE case_entries (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, school_id INTEGER NOT NULL,"
+    "CREATE TABLE case_entries (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, school_id "
+    "INTEGER NOT NULL,"
     " concern_id INTEGER NOT NULL, actor_id INTEGER NOT NULL, created INTEGER NOT NULL,"
     " kind TEXT NOT NULL, ref TEXT NOT NULL, payload BLOB NOT NULL);"
     "CREATE INDEX case_entries_concern ON case_entries (school_id, concern_id, seq);"
@@ -153,7 +154,8 @@ static ward_status copy_payload(sqlite3_stmt *st, int col, unsigned char **out, 
 }
 
 #define ENTRY_COLS                                                                                 \
-	"SELECT id, school_id, concern_id, actor_id, created, kind, ref, payload FROM case_entries "
+	"SELECT id, school_id, concern_id, actor_id, created, kind, ref, payload FROM "            \
+	"case_entries "
 
 static ward_status entry_row(sqlite3_stmt *st, srv_case_entry *e)
 {

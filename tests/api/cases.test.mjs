@@ -250,6 +250,9 @@ test('pupil records: audited reads, chronology across concerns, retention review
 	assert.deepEqual(ch.concerns.map((x) => x.concern.id).sort(), [c1.id, c2.id].sort());
 	assert.ok(ch.chronology.some((e) => e.kind === 'chronology' && e.text === 'Safety plan agreed.'));
 	assert.ok(ch.chronology.some((e) => e.kind === 'decision' && e.decision === 'monitor'));
+	for (let i = 1; i < ch.chronology.length; i++)
+		assert.ok(ch.chronology[i - 1].recorded_at <= ch.chronology[i].recorded_at, 'one timeline, in time order');
+	assert.equal(ch.chronology.filter((e) => e.kind === 'concern').length, 2);
 	const sar = await ok(dsl.req('GET', `/api/v1/pupils/${p.id}/export`), 200);
 	assert.equal(sar.format, 'ward-subject-access-1');
 	assert.ok(!JSON.stringify(sar).includes('Sam Other'), 'another child is left out');
