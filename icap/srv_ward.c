@@ -13,11 +13,15 @@
 #include <c_icap/simple_api.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +43,7 @@ static char *cfg_hashlist;
 static int cfg_max_scan = 2 * 1024 * 1024;
 static int cfg_max_image = 8 * 1024 * 1024;
 static int cfg_pdq_distance = 31;
+static int cfg_lists_check = 10; /* seconds between looks for changed lists; 0: never */
 static ward_hashlist *hashes;
 static int area_action[WARD_AREA_COUNT];
 static int quiet_from = -1, quiet_to = -1; /* minutes after local midnight */
@@ -52,7 +57,13 @@ static struct monitor monitors[MONITOR_MAX];
 static int n_monitors;
 
 static ward_engine *engine;
+/* The URL lists in use.  A reload builds new lists aside, then swaps the pointer under the
+ * write lock; a lookup holds the read lock, so no request sees a half-loaded index. */
 static ward_urllists *lists;
+static pthread_rwlock_t lists_lock = PTHREAD_RWLOCK_INITIALIZER;
+static _Atomic int64_t lists_stamp_loaded; /* the lists' stamp when last loaded */
+static _Atomic int64_t lists_next_check;   /* when to look again (seconds) */
+static atomic_int lists_reloading;
 static alertq *alerts;
 static pthread_key_t scanner_key;
 static char *page;
@@ -92,6 +103,8 @@ static struct ci_conf_entry conf_table[] = {
     {"MaxImageSize", &cfg_max_image, ci_cfg_set_int, "largest image hashed (bytes)"},
     {"PDQDistance", &cfg_pdq_distance, ci_cfg_set_int, "PDQ Hamming distance for a match"},
     {"MaxScanSize", &cfg_max_scan, ci_cfg_set_int, "largest response body scanned (bytes)"},
+    {"ListsCheckInterval", &cfg_lists_check, ci_cfg_set_int,
+     "seconds between looks for changed lists, reloaded without a restart (0: never)"},
     {"AreaAction", NULL, set_area_action, "AREA off|alert|block|both"},
     {"QuietHours", NULL, set_quiet, "HH:MM-HH:MM: no alerts in these hours"},
     {"Monitor", NULL, set_monitor, "address/prefix or user:NAME whose traffic raises alerts"},
@@ -352,6 +365,93 @@ static ward_scanner *scanner(void)
 	return s;
 }
 
+/* ---- URL lists reloaded without a restart ---- */
+
+/* The newest change time (nanoseconds) of path and, for a directory, of everything below it
+ * (a few levels: squidGuard category folders).  ctime counts too, so a list renamed into
+ * place with an old mtime is still seen. */
+static int64_t newest_change(const char *path, int depth)
+{
+	struct stat st;
+	int64_t t, best;
+	if (stat(path, &st) != 0)
+		return 0;
+	best = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	t = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	if (t > best)
+		best = t;
+	if (S_ISDIR(st.st_mode) && depth < 4) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		char sub[4096];
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >=
+			    sizeof sub)
+				continue;
+			t = newest_change(sub, depth + 1);
+			if (t > best)
+				best = t;
+		}
+		if (d)
+			closedir(d);
+	}
+	return best;
+}
+
+static int64_t lists_stamp(void)
+{
+	int64_t a = newest_change(cfg_lists, 0), b = cfg_map ? newest_change(cfg_map, 0) : 0;
+	return a > b ? a : b;
+}
+
+static void *lists_reload(void *arg)
+{
+	ward_urllists *nl = NULL, *old;
+	ward_diag d = {0};
+	int64_t stamp = lists_stamp();
+	ward_status st = ward_urllists_load(cfg_lists, cfg_map, NULL, NULL, &nl, &d);
+	(void)arg;
+	if (st == WARD_OK) {
+		pthread_rwlock_wrlock(&lists_lock);
+		old = lists;
+		lists = nl;
+		pthread_rwlock_unlock(&lists_lock);
+		ward_urllists_free(old);
+		ci_debug_printf(1, "ward: lists %s reloaded (%zu entries)\n", cfg_lists,
+		                ward_urllists_entries(nl));
+	} else {
+		ci_debug_printf(
+		    1, "ward: lists %s changed but do not load (%s); keeping the old ones\n",
+		    cfg_lists, ward_strerror(st));
+	}
+	atomic_store(&lists_stamp_loaded, stamp);
+	atomic_store(&lists_reloading, 0);
+	return NULL;
+}
+
+/* Called on the request path: at most once per interval, one thread looks at the lists' change
+ * times and, when they moved, starts a reload in the background. */
+static void lists_maybe_reload(void)
+{
+	int64_t now = (int64_t)time(NULL), next = atomic_load(&lists_next_check);
+	int zero = 0;
+	pthread_t th;
+	pthread_attr_t at;
+	if (!cfg_lists || cfg_lists_check <= 0 || now < next ||
+	    !atomic_compare_exchange_strong(&lists_next_check, &next, now + cfg_lists_check))
+		return;
+	if (lists_stamp() == atomic_load(&lists_stamp_loaded) ||
+	    !atomic_compare_exchange_strong(&lists_reloading, &zero, 1))
+		return;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &at, lists_reload, NULL) != 0)
+		atomic_store(&lists_reloading, 0);
+	pthread_attr_destroy(&at);
+}
+
 static int init_service(ci_service_xdata_t *x, struct ci_server_conf *server_conf)
 {
 	ci_service_set_preview(x, 1024);
@@ -394,10 +494,14 @@ static int post_init_service(ci_service_xdata_t *x, struct ci_server_conf *serve
 		ci_debug_printf(1, "ward: rules %s: %s\n", cfg_rules, ward_strerror(st));
 		return CI_ERROR;
 	}
-	if (cfg_lists &&
-	    (st = ward_urllists_load(cfg_lists, cfg_map, NULL, NULL, &lists, &d)) != WARD_OK) {
-		ci_debug_printf(1, "ward: lists %s: %s\n", cfg_lists, ward_strerror(st));
-		return CI_ERROR;
+	if (cfg_lists) {
+		atomic_store(&lists_stamp_loaded, lists_stamp());
+		atomic_store(&lists_next_check, (int64_t)time(NULL) + cfg_lists_check);
+		if ((st = ward_urllists_load(cfg_lists, cfg_map, NULL, NULL, &lists, &d)) !=
+		    WARD_OK) {
+			ci_debug_printf(1, "ward: lists %s: %s\n", cfg_lists, ward_strerror(st));
+			return CI_ERROR;
+		}
 	}
 	if (cfg_hashlist) {
 		size_t bad = 0;
@@ -440,8 +544,12 @@ static void close_service(void)
 	alerts = NULL;
 	free(alert_token);
 	alert_token = NULL;
+	for (int i = 0; i < 300 && atomic_load(&lists_reloading); i++)
+		usleep(10000); /* a reload in flight finishes first */
+	pthread_rwlock_wrlock(&lists_lock);
 	ward_urllists_free(lists);
 	lists = NULL;
+	pthread_rwlock_unlock(&lists_lock);
 	ward_engine_free(engine);
 	engine = NULL;
 	ward_hashlist_free(hashes);
@@ -551,9 +659,12 @@ static int reqmod(struct wreq *r, ci_request_t *req)
 {
 	ward_url u = {0};
 	ward_url_result res = {0};
-	int act, rc = CI_MOD_ALLOW204, block = 0, alert = 0;
+	int act, rc = CI_MOD_ALLOW204, block = 0, alert = 0, locked = 0;
 	if (!r->url || ward_url_canonicalise(r->url, strlen(r->url), &u) != WARD_OK)
 		goto done;
+	lists_maybe_reload();
+	pthread_rwlock_rdlock(&lists_lock);
+	locked = 1;
 	if (ward_urllists_check(lists, &u, scanner(), on_search, r, &res) != WARD_OK)
 		goto done;
 	ci_debug_printf(5, "ward: %s: %s (%s)\n", u.text, ward_verdict_name(res.verdict),
@@ -586,6 +697,8 @@ static int reqmod(struct wreq *r, ci_request_t *req)
 	}
 done:
 	ward_url_result_clear(&res);
+	if (locked)
+		pthread_rwlock_unlock(&lists_lock);
 	ward_url_clear(&u);
 	return rc;
 }

@@ -80,6 +80,7 @@ ward.TokenFile $T/token
 ward.SpoolFile $T/spool
 ward.Monitor 127.0.0.0/8
 ward.HashList $T/test.hashes
+ward.ListsCheckInterval 1
 CONF
 c-icap -N -f "$T/c-icap.conf" >"$T/logs/cicap.out" 2>&1 & pids+=($!)
 t_ok "c-icap starts with srv_ward" waitport "$IPORT"
@@ -142,6 +143,86 @@ t_ok "no alert carries image bytes or the page itself" sh -c "! grep -q 'museum'
 t_ok "each alert arrives exactly once" test "$(jq -r .dedup_key "$RECORD" | sort | uniq -d | wc -l)" = 0 -a "$(wc -l <"$RECORD")" = 4
 t_ok "the ordinary page raised no alert" sh -c "! grep -q 'index\.html' '$RECORD'"
 t_ok "nothing was left in the spool" test ! -s "$T/spool"
+# A list changed on disk takes effect without a restart: a new index is built aside and
+# swapped in while requests go on being answered.
+cpid=$(cat "$T/c-icap.pid")
+code=$(get http://newly.listed.test/)
+t_ok "a domain not yet listed passes" test "$code" = 200
+echo newly.listed.test >>"$T/lists/adult-content"
+for _ in $(seq 60); do code=$(get http://newly.listed.test/); [ "$code" = 403 ] && break; sleep 0.2; done
+t_ok "once it is added to a list file it is blocked, without a restart" test "$code" = 403
+t_ok "c-icap was not restarted" test "$(cat "$T/c-icap.pid")" = "$cpid" -a -d "/proc/$cpid"
+t_grep "the reload is logged" 'lists .* reloaded' "$T/logs/cicap-server.log"
+code=$(get http://blocked.example.test/still)
+t_ok "the old entries still block after the reload" test "$code" = 403
+# Policy (ward.AreaAction, ward.Monitor, ward.QuietHours) on a c-icap of its own, asked
+# directly with c-icap-client as Squid would.
+mkdir -p "$T/plists"
+echo policy-adult.test >"$T/plists/adult-content"
+echo policy-exploit.test >"$T/plists/exploitation"
+policy_icap() { # NAME EXTRA-DIRECTIVES: starts a c-icap with srv_ward, sets PPORT
+	PPORT=$(freeport)
+	cat >"$T/$1.conf" <<CONF
+PidFile $T/$1.pid
+CommandsSocket $T/$1.ctl
+Port 127.0.0.1:$PPORT
+StartServers 1
+MaxServers 1
+ThreadsPerChild 4
+ServerLog $T/logs/$1-server.log
+AccessLog $T/logs/$1-access.log
+DebugLevel 1
+ModulesDir /usr/lib/x86_64-linux-gnu/c_icap
+ServicesDir /usr/lib/x86_64-linux-gnu/c_icap
+Service ward $SO
+ward.Rules $WARD_TOP/rules
+ward.Lists $T/plists
+ward.AlertURL $ALERTS_URL
+ward.TokenFile $T/token
+ward.SpoolFile $T/$1.spool
+$2
+CONF
+	c-icap -N -f "$T/$1.conf" >"$T/logs/$1.out" 2>&1 &
+	pids+=($!)
+	waitport "$PPORT"
+}
+# asks for URL as client address IP (and account USER); prints the HTTP status wardd's module
+# answers: 403 for the block page, 204 for "unchanged"
+icap_ask() {
+	rm -f "$T/icap.out" # c-icap-client will not write over a file
+	c-icap-client -i 127.0.0.1 -p "$PPORT" -s ward -req "$1" -x "X-Client-IP: $2" \
+		${3:+-x "X-Client-Username: $3"} -v -o "$T/icap.out" >"$T/icap.hdr" 2>&1
+	if grep -q 'HTTP/1.1 403' "$T/icap.hdr" "$T/icap.out" 2>/dev/null; then echo 403
+	elif grep -q "ICAP/1.0 204" "$T/icap.hdr"; then echo 204; else echo other; cat "$T/icap.hdr" >&2; fi
+}
+alerts_for() { record_sync; grep -c -- "$1" "$RECORD" || true; }
+t_ok "a c-icap with a policy starts" policy_icap pol "ward.AreaAction adult-content alert
+ward.AreaAction exploitation both
+ward.Monitor 10.20.0.0/16 user:year9-laptop-17"
+t_ok "AreaAction alert: a listed adult-content site is not blocked" \
+	test "$(icap_ask http://policy-adult.test/a 10.20.1.2)" = 204
+t_ok "AreaAction both: a listed exploitation site is blocked" \
+	test "$(icap_ask http://policy-exploit.test/a 10.20.1.2)" = 403
+t_ok "an unmonitored address is still blocked" \
+	test "$(icap_ask http://policy-exploit.test/b 192.168.7.7)" = 403
+t_ok "a monitored account on an unmonitored address" \
+	test "$(icap_ask http://policy-adult.test/c 192.168.7.8 year9-laptop-17)" = 204
+for _ in $(seq 40); do [ "$(alerts_for policy-)" -ge 3 ] && break; sleep 0.1; done
+sleep 0.5
+t_ok "the monitored subject raised an alert for each area" \
+	test "$(alerts_for '"subject": "10.20.1.2".*policy-adult.test/a')" = 1 -a \
+	"$(alerts_for '"subject": "10.20.1.2".*policy-exploit.test/a')" = 1
+t_ok "the monitored account raised one" test "$(alerts_for 'year9-laptop-17@192.168.7.8')" = 1
+t_ok "the unmonitored address raised none" test "$(alerts_for 192.168.7.7)" = 0
+kill "$(cat "$T/pol.pid")" 2>/dev/null
+# quiet hours around now (local time): blocking goes on, alerts stop
+from=$(date -d '-2 min' +%H:%M) to=$(date -d '+3 min' +%H:%M)
+t_ok "a c-icap with quiet hours $from-$to starts" policy_icap quiet "ward.QuietHours $from-$to"
+t_ok "in quiet hours a listed site is still blocked" \
+	test "$(icap_ask http://policy-exploit.test/quiet 10.20.1.3)" = 403
+sleep 1.5
+t_ok "but raises no alert" test "$(alerts_for policy-exploit.test/quiet)" = 0
+kill "$(cat "$T/quiet.pid")" 2>/dev/null
 if [ -n "$WARDD_BASE" ]; then
 	# wardd down: the proxy still answers at once, the alert waits in the spool and reaches
 	# wardd once it is back
