@@ -64,8 +64,9 @@ json_t *case_report(srv_request *r, const srv_concern *c)
 	json_t *closed;
 	{
 		json_t *cl = case_entries_of(entries, "close");
-		closed = json_array_size(cl) ? clean(json_array_get(cl, json_array_size(cl) - 1))
-		                             : json_null();
+		closed = json_array_size(cl) && strcmp(c->status, "closed") == 0
+		             ? clean(json_array_get(cl, json_array_size(cl) - 1))
+		             : json_null();
 		json_decref(cl);
 	}
 	const char *reporter = "";

@@ -361,8 +361,6 @@ const char *case_close_blocker(srv_request *r, int64_t concern_id)
 	} else if (!last_of(entries, "decision", NULL)) {
 		why = "no decision with its reason is recorded: a concern is never closed without "
 		      "one";
-	} else if (last_of(entries, "close", NULL)) {
-		why = "the case is already closed";
 	}
 	json_decref(entries);
 	return why;
@@ -375,7 +373,7 @@ int srv_case_close_refused(srv_request *r, json_t *body, int64_t concern_id)
 	if (!s || strcmp(s, "closed") != 0)
 		return 0;
 	why = case_close_blocker(r, concern_id);
-	if (why && strcmp(why, "the case is already closed") != 0) {
+	if (why) {
 		srv_problem(r, 409, "Case cannot be closed", why);
 		return 1;
 	}
@@ -770,6 +768,10 @@ static void h_close(srv_request *r)
 	memset(&nc, 0, sizeof nc);
 	if (!b)
 		return;
+	if (strcmp(c.status, "closed") == 0) {
+		srv_problem(r, 409, "Case cannot be closed", "the case is already closed");
+		goto done;
+	}
 	if ((why = case_close_blocker(r, c.id))) {
 		if (r->status == 0)
 			srv_problem(r, 409, "Case cannot be closed", why);

@@ -190,6 +190,18 @@ for (const area of AREAS) {
 	});
 }
 
+test('a reopened case can be closed again', async () => {
+	const c = await ok(staff.req('POST', '/api/v1/concerns', concern('cybersex', 550)));
+	const base = `/api/v1/concerns/${c.id}`;
+	await ok(dsl.req('POST', `${base}/decisions`, { decision: 'early-help', reason: 'Support in school.' }));
+	await ok(dsl.req('POST', `${base}/close`, { outcome: 'early-help', reason: 'Support in place.' }), 200);
+	const cur = await ok(dsl.req('GET', base), 200);
+	await ok(dsl.req('PATCH', base, { version: cur.version, status: 'in-progress' }), 200);
+	assert.equal((await ok(dsl.req('GET', `${base}/case`), 200)).closed, null);
+	await ok(dsl.req('POST', `${base}/close`, { outcome: 'monitor', reason: 'Monitoring after review.' }), 200);
+	assert.equal((await ok(dsl.req('GET', `${base}/case`), 200)).closed.outcome, 'monitor');
+});
+
 test('a concern without a decision is not closed', async () => {
 	const c = await ok(staff.req('POST', '/api/v1/concerns', concern('grooming', 500)));
 	const r = await dsl.req('POST', `/api/v1/concerns/${c.id}/close`, { outcome: 'monitor', reason: 'x' });
