@@ -15,12 +15,13 @@
 
 #include <ward/common.h>
 
+#include "alerts.h"
 #include "http.h"
 #include "notify.h"
 #include "store_alerts.h"
 #include "tokens.h"
 
-#define EXCERPT_MAX 2000
+#define EXCERPT_MAX SRV_ALERT_EXCERPT_MAX
 #define URL_MAX     4096
 #define NOTE_MAX    4000
 
@@ -64,8 +65,7 @@ static int looks_like_image(const char *s, size_t n)
 	return 0;
 }
 
-/* Checks a posted alert against the contract; NULL and msg set when it is not valid. */
-static json_t *parse_alert(srv_request *r, char *msg, size_t cap)
+json_t *srv_alert_parse(const char *body, size_t len, char *msg, size_t cap)
 {
 	static const struct {
 		const char *name;
@@ -83,7 +83,7 @@ static json_t *parse_alert(srv_request *r, char *msg, size_t cap)
 	    {"url", URL_MAX, 0},
 	};
 	json_error_t e;
-	json_t *b = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &e);
+	json_t *b = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &e);
 	const char *k;
 	json_t *v;
 	if (!b || !json_is_object(b)) {
@@ -194,7 +194,7 @@ static void h_alert_post(srv_request *r)
 	srv_alert a;
 	srv_notify_settings set;
 	int merged = 0;
-	json_t *p = NULL, *b = parse_alert(r, msg, sizeof msg);
+	json_t *p = NULL, *b = srv_alert_parse(r->body, r->body_len, msg, sizeof msg);
 	srv_store *st = r->srv->store;
 	srv_audit_in au = {r->user.school_id, r->user.id, "alert.create", NULL, r->client};
 	memset(&a, 0, sizeof a);

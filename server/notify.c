@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "alerts.h"
 #include "http.h"
 #include "notify.h"
 #include "store_alerts.h"
@@ -356,21 +357,25 @@ static int url_ok(const char *s, const char *const *schemes)
 		size_t l = strlen(*schemes);
 		if (strncmp(s, *schemes, l) == 0 && s[l]) {
 			for (const char *p = s; *p; p++)
-				if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-					return 0;
+				if (!isalnum((unsigned char)*p) &&
+				    !strchr("-._~:/?#[]@!$&()*+,;=%", *p))
+					return 0; /* RFC 3986 characters only */
 			return 1;
 		}
 	}
 	return 0;
 }
 
-/* Applies body b to n; 0 with msg set when a field is not valid. */
-static int settings_apply(json_t *b, srv_notify_settings *n, char *msg, size_t cap)
+int srv_notify_settings_apply(json_t *b, srv_notify_settings *n, char *msg, size_t cap)
 {
 	static const char *const smtp[] = {"smtp://", "smtps://", NULL};
 	static const char *const web[] = {"http://", "https://", NULL};
 	const char *k;
 	json_t *v;
+	if (!json_is_object(b)) {
+		snprintf(msg, cap, "send one JSON object");
+		return 0;
+	}
 	json_object_foreach(b, k, v)
 	{
 		if (strcmp(k, "escalation_minutes") == 0 || strcmp(k, "dedup_minutes") == 0) {
@@ -454,7 +459,7 @@ static void h_settings_put(srv_request *r)
 		srv_problem(r, 503, "Store unavailable", "the settings could not be read");
 		goto done;
 	}
-	if (!settings_apply(b, &n, msg, sizeof msg)) {
+	if (!srv_notify_settings_apply(b, &n, msg, sizeof msg)) {
 		srv_problem(r, 400, "Invalid settings", msg);
 		goto done;
 	}
