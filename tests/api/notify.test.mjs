@@ -145,7 +145,7 @@ test('acknowledging stops the escalation and is audited', async () => {
 	assert.equal((await c.staff.req('POST', `/api/v1/concerns/${id}/acknowledge`)).status, 403);
 });
 
-test('a high alert reaches the DSL; a low one does not; promotion does', async () => {
+test('a high or critical alert reaches the DSL; a low one does not; promotion does', async () => {
 	const post = (b) => new Client(w.base).req('POST', '/api/v1/alerts', b,
 		{ headers: { authorization: `Bearer ${token}` } });
 	const hi = await post(alertBody('n-high'));
@@ -155,6 +155,9 @@ test('a high alert reaches the DSL; a low one does not; promotion does', async (
 	assert.equal(m.length, 1);
 	assert.match(m[0], /high-severity detection alert/);
 	assert.ok(!m[0].includes('10.0.0.5') && !m[0].includes('keep their chats'), 'no evidence in the email');
+	const crit = await post(alertBody('n-critical', { severity: 'critical' }));
+	assert.equal(crit.status, 201, crit.text);
+	assert.equal((await waitMail(about('alert', crit.json.id))).length, 1, 'a critical alert is sent too');
 	await sleep(1500);
 	assert.equal(mails().filter(about('alert', lo.json.id)).length, 0);
 	const p = await c.dsl.req('POST', `/api/v1/alerts/${lo.json.id}/promote`);
