@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "srv.h"
 #include "tokens.h"
+#include "totp.h"
 
 #define BACKUP_MAX ((size_t)2 << 30)
 
@@ -91,6 +92,14 @@ static int add_user(srv_store *s, int64_t school, const admin_opts *o, const cha
 	printf("created %s (%s) in this school\n", u.username, srv_role_name(u.role));
 	if (!o->password)
 		printf("password (shown once): %s\n", pw);
+	if (srv_totp_required(u.role))
+		printf(
+		    "second factor: the %s role needs one.  At the first sign-in wardd asks %s to\n"
+		    "  enrol an authenticator app (any TOTP app): POST /api/v1/session/totp shows\n"
+		    "  a QR code and its secret; scan it, then send the app's 6-digit code to\n"
+		    "  POST /api/v1/session/totp/confirm.  Until then the session may only enrol.\n"
+		    "  A lost phone: `ward admin user reset-totp --school NAME --username %s`.\n",
+		    srv_role_name(u.role), u.username, u.username);
 	sodium_memzero(pw, sizeof pw);
 	return EXIT_CLEAN;
 }
@@ -144,6 +153,42 @@ static int do_user_add(const admin_opts *o)
 		goto done;
 	}
 	rc = add_user(s, school, o, "user.create");
+done:
+	if (s)
+		s->ops->close(s);
+	return rc;
+}
+
+/* Clears an account's second factor (a lost or replaced phone) and ends its sessions; the
+ * next sign-in enrols a new authenticator app. */
+static int do_user_reset_totp(const admin_opts *o)
+{
+	srv_store *s = NULL;
+	int64_t school = 0;
+	srv_user u;
+	int rc = EXIT_TROUBLE;
+	if (!o->school || !o->username) {
+		cli_error("user reset-totp needs --school and --username");
+		return EXIT_TROUBLE;
+	}
+	if (!open_store(o, 0, &s, NULL))
+		goto done;
+	if (s->ops->school_find(s, o->school, &school) != WARD_OK ||
+	    s->ops->user_find(s, school, o->username, &u) != WARD_OK) {
+		cli_error("no account %s in a school named %s", o->username, o->school);
+		goto done;
+	}
+	{
+		srv_audit_in a = {school, 0, "totp.reset", NULL, "ward admin"};
+		if (s->ops->totp_reset(s, u.id, &a) != WARD_OK) {
+			cli_error("cannot reset: %s", s->err);
+			goto done;
+		}
+	}
+	printf("the second factor of %s is cleared and their sessions ended; at the next sign-in "
+	       "they enrol a new authenticator app\n",
+	       u.username);
+	rc = EXIT_CLEAN;
 done:
 	if (s)
 		s->ops->close(s);
@@ -377,6 +422,8 @@ int cmd_admin(int argc, char **argv)
 		return do_init(&o);
 	if (argc == 2 && strcmp(argv[0], "user") == 0 && strcmp(argv[1], "add") == 0)
 		return do_user_add(&o);
+	if (argc == 2 && strcmp(argv[0], "user") == 0 && strcmp(argv[1], "reset-totp") == 0)
+		return do_user_reset_totp(&o);
 	if (argc == 2 && strcmp(argv[0], "token") == 0 && strcmp(argv[1], "add") == 0)
 		return do_token_add(&o);
 	if (argc == 2 && strcmp(argv[0], "audit") == 0 && strcmp(argv[1], "verify") == 0)

@@ -114,6 +114,7 @@ const cli_command cli_commands[] = {
 	{"admin", cmd_admin, "set up wardd: a school and its first admin, accounts, audit, backups",
 	 "usage: ward admin [--data-dir DIR] init --school NAME [--username NAME]\n"
 	 "       ward admin [--data-dir DIR] user add --school NAME --username NAME --role ROLE\n"
+	 "       ward admin [--data-dir DIR] user reset-totp --school NAME --username NAME\n"
 	 "       ward admin [--data-dir DIR] token add --school NAME --name NAME\n"
 	 "       ward admin [--data-dir DIR] audit verify\n"
 	 "       ward admin [--data-dir DIR] backup FILE\n"
@@ -121,9 +122,10 @@ const cli_command cli_commands[] = {
 	 "wardd's data directory (default: $WARD_DATA, /var/lib/ward) holds ward.db and wardd.key.\n"
 	 "init creates both, the school and its first admin; a new password is printed once\n"
 	 "(--password sets one of at least 12 characters).  Roles: staff, dsl, deputy-dsl, admin,\n"
-	 "auditor.  audit verify exits 1 and names the first broken link when the chain or a\n"
-	 "concern was altered.  backup copies the live database (safe while wardd runs), sealed\n"
-	 "with the key; restore needs the same key file.\n"},
+	 "auditor; dsl, deputy-dsl and admin enrol an authenticator app (TOTP) at their first\n"
+	 "sign-in, and reset-totp clears a lost one.  audit verify exits 1 and names the first\n"
+	 "broken link when the chain or a concern was altered.  backup copies the live database\n"
+	 "(safe while wardd runs), sealed with the key; restore needs the same key file.\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -211,6 +211,14 @@ static void dispatch(srv_request *r)
 			srv_problem(r, 403, "Not allowed", "your role may not do this");
 			return;
 		}
+		if (r->session.enrol_only && !(hit->roles & SRV_ENROL)) {
+			srv_problem(r, 403, "Second factor needed",
+			            "your role needs a second factor before this session may do "
+			            "anything else: enrol an authenticator app with POST "
+			            "/api/v1/session/totp, then send a code from it to POST "
+			            "/api/v1/session/totp/confirm");
+			return;
+		}
 		if (state_changing(r->method)) {
 			const char *t =
 			    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
@@ -264,9 +272,13 @@ static enum MHD_Result respond(srv_request *r)
 		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
 	if (r->location[0])
 		MHD_add_response_header(resp, "Location", r->location);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (r->etag)
+		MHD_add_response_header(resp, "ETag", r->etag);
+	MHD_add_response_header(resp, "Cache-Control", r->cache ? r->cache : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+	                        r->csp ? r->csp : "default-src 'none'");
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	r->srv->n_requests++;

@@ -25,7 +25,8 @@ int srv_config_read(srv_config *c, const char *path);
 int srv_config_set(srv_config *c, const char *key, const char *value);
 
 /* One route: the table is the source of truth for dispatch, access, --routes and the docs. */
-#define SRV_ANON (1u << 31) /* no sign-in needed */
+#define SRV_ANON  (1u << 31) /* no sign-in needed */
+#define SRV_ENROL (1u << 30) /* open to a session that may only enrol its second factor */
 #define SRV_R(r) (1u << (r))
 #define SRV_ANY                                                                                    \
 	(SRV_R(SRV_ROLE_STAFF) | SRV_R(SRV_ROLE_DSL) | SRV_R(SRV_ROLE_DEPUTY_DSL) |                \

@@ -9,6 +9,7 @@
 
 #include "cases.h" /* srv_case_close_refused */
 #include "http.h"
+#include "totp.h"
 #include "validate.h"
 
 #define THROTTLE_FAILS  5
@@ -100,9 +101,43 @@ static void h_metrics(srv_request *r)
 
 static json_t *user_json(const srv_user *u)
 {
-	return json_pack("{s:I, s:I, s:s, s:s}", "id", (json_int_t)u->id, "school_id",
+	return json_pack("{s:I, s:I, s:s, s:s, s:b}", "id", (json_int_t)u->id, "school_id",
 	                 (json_int_t)u->school_id, "username", u->username, "role",
-	                 srv_role_name(u->role));
+	                 srv_role_name(u->role), "totp_enrolled", u->totp_enrolled);
+}
+
+static const char enrol_hint[] =
+    "your role needs a second factor: enrol an authenticator app with POST "
+    "/api/v1/session/totp, then send a code from it to POST /api/v1/session/totp/confirm";
+
+/* What sign-in, GET /api/v1/session and enrolment answer. */
+static json_t *session_json(const srv_user *u, const srv_session *se)
+{
+	json_t *o = json_pack("{s:o, s:s, s:b}", "user", user_json(u), "csrf_token", se->csrf,
+	                      "enrolment_required", se->enrol_only);
+	if (o && se->enrol_only)
+		json_object_set_new(o, "next", json_string(enrol_hint));
+	return o;
+}
+
+/* Checks code against the user's confirmed secret and spends its time step, so that the same
+ * code does not work twice. */
+static int totp_ok(srv_request *r, const srv_user *u, const char *code)
+{
+	srv_store *st = r->srv->store;
+	unsigned char *sealed = NULL;
+	size_t n = 0;
+	char b32[SRV_TOTP_B32];
+	int64_t step = 0;
+	int ok = 0;
+	if (st->ops->totp_secret(st, u->id, 0, &sealed, &n) == WARD_OK &&
+	    srv_totp_open(r->srv->key, u->id, sealed, n, b32) == WARD_OK) {
+		ok = srv_totp_check(b32, code, srv_now(), &step) &&
+		     st->ops->totp_use(st, u->id, step) == WARD_OK;
+		sodium_memzero(b32, sizeof b32);
+	}
+	free(sealed);
+	return ok;
 }
 
 static void h_session_create(srv_request *r)
@@ -134,6 +169,27 @@ static void h_session_create(srv_request *r)
 		srv_problem(r, 401, "Sign-in refused", "the school, name or password is not right");
 		goto done;
 	}
+	if (u.totp_enrolled) {
+		const char *code = json_string_value(json_object_get(b, "totp"));
+		if (!code) {
+			/* Not a failure: a client learns here that it must ask for the code. */
+			srv_problem(r, 401, "Code needed",
+			            "this account has a second factor: send the 6-digit code from "
+			            "your authenticator app in the totp field");
+			json_object_set_new(r->json, "totp_required", json_true());
+			goto done;
+		}
+		if (!totp_ok(r, &u, code)) {
+			throttle_note(r->srv, tkey, 0);
+			r->srv->n_signin_fail++;
+			srv_problem(
+			    r, 401, "Sign-in refused",
+			    "the code is not right, or it was used already: wait for the next "
+			    "code from your authenticator app and try again");
+			json_object_set_new(r->json, "totp_required", json_true());
+			goto done;
+		}
+	}
 	throttle_note(r->srv, tkey, 1);
 	{
 		unsigned char raw[32], craw[24];
@@ -148,6 +204,7 @@ static void h_session_create(srv_request *r)
 		se.user_id = u.id;
 		se.school_id = u.school_id;
 		se.created = se.last_seen = srv_now();
+		se.enrol_only = !u.totp_enrolled && srv_totp_required(u.role);
 		if (st->ops->session_put(st, &se) != WARD_OK) {
 			srv_problem(r, 503, "Store unavailable",
 			            "the session could not be saved; try again");
@@ -158,9 +215,9 @@ static void h_session_create(srv_request *r)
 		         (long long)r->srv->cfg.session_max,
 		         r->srv->cfg.secure_cookies ? "; Secure" : "");
 		r->user = u;
-		srv_audit_action(r, "session.create", "session");
-		srv_reply(r, 201,
-		          json_pack("{s:o, s:s}", "user", user_json(&u), "csrf_token", se.csrf));
+		srv_audit_action(r, se.enrol_only ? "session.create-enrol-only" : "session.create",
+		                 "session");
+		srv_reply(r, 201, session_json(&u, &se));
 	}
 done:
 	json_decref(b);
@@ -168,9 +225,88 @@ done:
 
 static void h_session_get(srv_request *r)
 {
-	srv_reply(
-	    r, 200,
-	    json_pack("{s:o, s:s}", "user", user_json(&r->user), "csrf_token", r->session.csrf));
+	srv_reply(r, 200, session_json(&r->user, &r->session));
+}
+
+/* Starts enrolling an authenticator app: a new secret (pending until a code from it is
+ * confirmed), its otpauth:// URI and that URI as a QR code. */
+static void h_totp_begin(srv_request *r)
+{
+	srv_store *st = r->srv->store;
+	char b32[SRV_TOTP_B32], school[256];
+	char *uri = NULL, *svg = NULL;
+	unsigned char *sealed = NULL;
+	size_t n = 0;
+	srv_audit_in a = {r->user.school_id, r->user.id, "totp.enrol-start", NULL, r->client};
+	if (r->body_len > 0) {
+		srv_problem(r, 400, "Invalid request body", "this request takes no body");
+		return;
+	}
+	if (st->ops->school_name(st, r->user.school_id, school, sizeof school) != WARD_OK ||
+	    srv_totp_new(b32) != WARD_OK ||
+	    srv_totp_seal(r->srv->key, r->user.id, b32, &sealed, &n) != WARD_OK ||
+	    !(uri = srv_totp_uri(school, r->user.username, b32)) || !(svg = srv_qr_svg(uri))) {
+		srv_problem(r, 500, "Internal error", "the enrolment could not be prepared");
+	} else if (st->ops->totp_begin(st, r->user.id, sealed, n, &a) != WARD_OK) {
+		srv_problem(r, 503, "Store unavailable",
+		            "the enrolment could not be saved; try again");
+	} else {
+		srv_reply(
+		    r, 201,
+		    json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "secret", b32, "otpauth_uri", uri,
+		              "qr_svg", svg, "digits", SRV_TOTP_DIGITS, "period", SRV_TOTP_STEP,
+		              "next",
+		              "scan the QR code (or type the secret) into an authenticator app, "
+		              "then send its current code to POST /api/v1/session/totp/confirm "
+		              "as {\"code\": \"123456\"}"));
+	}
+	sodium_memzero(b32, sizeof b32);
+	if (uri) {
+		sodium_memzero(uri, strlen(uri));
+		free(uri);
+	}
+	free(svg);
+	free(sealed);
+}
+
+/* Confirms the pending secret with a code from it; the session becomes a full one. */
+static void h_totp_confirm(srv_request *r)
+{
+	srv_store *st = r->srv->store;
+	char msg[256], b32[SRV_TOTP_B32];
+	unsigned char *sealed = NULL;
+	size_t n = 0;
+	int64_t step = 0;
+	srv_audit_in a = {r->user.school_id, r->user.id, "totp.enrol", NULL, r->client};
+	json_t *b = srv_parse_body(r->body, r->body_len, srv_body_totp, msg, sizeof msg);
+	b32[0] = '\0';
+	if (!b) {
+		srv_problem(r, 400, "Invalid request body", msg);
+		return;
+	}
+	if (st->ops->totp_secret(st, r->user.id, 1, &sealed, &n) != WARD_OK) {
+		srv_problem(r, 409, "Nothing to confirm",
+		            "start an enrolment first with POST /api/v1/session/totp");
+	} else if (srv_totp_open(r->srv->key, r->user.id, sealed, n, b32) != WARD_OK) {
+		srv_problem(r, 500, "Record unreadable", "the pending secret does not open");
+	} else if (!srv_totp_check(b32, json_string_value(json_object_get(b, "code")), srv_now(),
+	                           &step)) {
+		srv_problem(
+		    r, 400, "Code not right",
+		    "the code does not match the secret: check the app's clock and send the "
+		    "code it shows now");
+	} else if (st->ops->totp_confirm(st, r->user.id, step, r->session.token_hash, &a) !=
+	           WARD_OK) {
+		srv_problem(r, 409, "Code used",
+		            "that code was used already; wait for the next one and send it");
+	} else {
+		r->user.totp_enrolled = 1;
+		r->session.enrol_only = 0;
+		srv_reply(r, 200, session_json(&r->user, &r->session));
+	}
+	sodium_memzero(b32, sizeof b32);
+	free(sealed);
+	json_decref(b);
 }
 
 static void h_session_delete(srv_request *r)
@@ -487,8 +623,12 @@ static const srv_route routes[] = {
     {"GET", "/healthz", h_healthz, SRV_ANON, "liveness"},
     {"GET", "/metrics", h_metrics, SRV_ANON, "Prometheus metrics"},
     {"POST", "/api/v1/session", h_session_create, SRV_ANON, "sign in"},
-    {"GET", "/api/v1/session", h_session_get, SRV_ANY, "who am I, and my CSRF token"},
-    {"DELETE", "/api/v1/session", h_session_delete, SRV_ANY, "sign out"},
+    {"GET", "/api/v1/session", h_session_get, SRV_ANY | SRV_ENROL, "who am I, and my CSRF token"},
+    {"DELETE", "/api/v1/session", h_session_delete, SRV_ANY | SRV_ENROL, "sign out"},
+    {"POST", "/api/v1/session/totp", h_totp_begin, SRV_ANY | SRV_ENROL,
+     "start enrolling an authenticator app (TOTP)"},
+    {"POST", "/api/v1/session/totp/confirm", h_totp_confirm, SRV_ANY | SRV_ENROL,
+     "confirm the enrolment with a code"},
     {"GET", "/api/v1/users", h_user_list, SRV_R(SRV_ROLE_ADMIN), "list accounts"},
     {"POST", "/api/v1/users", h_user_create, SRV_R(SRV_ROLE_ADMIN), "create an account"},
     {"GET", "/api/v1/concerns", h_concern_list, SRV_REPORTERS, "list concerns I may read"},

@@ -28,6 +28,7 @@ typedef struct srv_user {
 	char pwhash[128]; /* crypto_pwhash_str */
 	srv_role role;
 	int disabled;
+	int totp_enrolled; /* a confirmed TOTP secret is on file */
 } srv_user;
 
 typedef struct srv_session {
@@ -35,6 +36,7 @@ typedef struct srv_session {
 	unsigned char token_hash[SRV_HASH_LEN];
 	char csrf[48];
 	int64_t created, last_seen;
+	int enrol_only; /* signed in without the second factor the role needs: may only enrol */
 } srv_session;
 
 /* One version of a concern.  payload is the sealed (encrypted) JSON of the narrative fields:
@@ -107,6 +109,26 @@ typedef struct srv_store_ops {
 	                          srv_audit_cb cb, void *ctx);
 	/* Consistent copy of the live database to path (SQLite online backup). */
 	ward_status (*backup)(srv_store *s, const char *path);
+	/* TOTP second factor.  Secrets are sealed by the caller (srv_totp_seal) before they reach
+	 * the store.  totp_secret: the confirmed secret (pending 0) or the one being enrolled
+	 * (pending 1); *sealed is the caller's (free); WARD_ENOENT when there is none. */
+	ward_status (*totp_secret)(srv_store *s, int64_t user_id, int pending,
+	                           unsigned char **sealed, size_t *n);
+	/* Keeps sealed as the user's pending secret, audited. */
+	ward_status (*totp_begin)(srv_store *s, int64_t user_id, const unsigned char *sealed,
+	                          size_t n, const srv_audit_in *a);
+	/* Makes the pending secret the confirmed one, records step as used and lifts the
+	 * enrol-only mark of the session token_hash, in one audited transaction.  WARD_ENOENT
+	 * when nothing is pending or step is not later than the last step used. */
+	ward_status (*totp_confirm)(srv_store *s, int64_t user_id, int64_t step,
+	                            const unsigned char *token_hash, const srv_audit_in *a);
+	/* Records time step step as used: WARD_EINVAL when it is not later than the last one
+	 * used (a code is good once). */
+	ward_status (*totp_use)(srv_store *s, int64_t user_id, int64_t step);
+	/* Forgets the user's secrets and ends their sessions, audited (a lost authenticator). */
+	ward_status (*totp_reset)(srv_store *s, int64_t user_id, const srv_audit_in *a);
+	/* The name of school id into out (capacity cap); WARD_ENOENT when there is none. */
+	ward_status (*school_name)(srv_store *s, int64_t id, char *out, size_t cap);
 } srv_store_ops;
 
 /* For audit verify: one stored row a feature wrote together with an audit entry whose target

@@ -39,6 +39,11 @@ static const char *const migrations[] = {
     "append-only'); END;"
     "CREATE TRIGGER concern_no_update BEFORE UPDATE ON concern_versions BEGIN SELECT RAISE(ABORT, "
     "'concern versions are append-only'); END;",
+    /* 2: TOTP enrolment (a pending secret until a code confirms it), the last time step a
+     * code was accepted (a code is good once), sessions that may only enrol */
+    "ALTER TABLE users ADD COLUMN totp_pending BLOB;"
+    "ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions ADD COLUMN enrol_only INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -318,9 +323,12 @@ static void user_row(sqlite3_stmt *st, srv_user *u)
 	sq_copy_col(role, sizeof role, st, 4);
 	u->role = (srv_role)srv_role_from_name(role);
 	u->disabled = sqlite3_column_int(st, 5);
+	u->totp_enrolled = sqlite3_column_int(st, 6);
 }
 
-#define USER_COLS "SELECT id, school_id, username, pwhash, role, disabled FROM users "
+#define USER_COLS                                                                                  \
+	"SELECT id, school_id, username, pwhash, role, disabled, totp_secret IS NOT NULL FROM "    \
+	"users "
 
 static ward_status user_one(sq_store *s, sqlite3_stmt *st, srv_user *out)
 {
@@ -396,8 +404,8 @@ static ward_status sq_session_put(srv_store *b, const srv_session *se)
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
 	st = sq_prep(
-	    s, "INSERT INTO sessions (token_hash, school_id, user_id, csrf, created, last_seen)"
-	       " VALUES (?,?,?,?,?,?)");
+	    s, "INSERT INTO sessions (token_hash, school_id, user_id, csrf, created, last_seen,"
+	       " enrol_only) VALUES (?,?,?,?,?,?,?)");
 	if (st) {
 		sqlite3_bind_blob(st, 1, se->token_hash, SRV_HASH_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, se->school_id);
@@ -405,6 +413,7 @@ static ward_status sq_session_put(srv_store *b, const srv_session *se)
 		sqlite3_bind_text(st, 4, se->csrf, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, se->created);
 		sqlite3_bind_int64(st, 6, se->last_seen);
+		sqlite3_bind_int(st, 7, se->enrol_only ? 1 : 0);
 		if (sqlite3_step(st) == SQLITE_DONE)
 			rc = WARD_OK;
 		else
@@ -421,8 +430,8 @@ static ward_status sq_session_get(srv_store *b, const unsigned char *th, srv_ses
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = sq_prep(s, "SELECT school_id, user_id, csrf, created, last_seen FROM sessions WHERE "
-	                "token_hash = ?");
+	st = sq_prep(s, "SELECT school_id, user_id, csrf, created, last_seen, enrol_only FROM "
+	                "sessions WHERE token_hash = ?");
 	if (st) {
 		sqlite3_bind_blob(st, 1, th, SRV_HASH_LEN, SQLITE_STATIC);
 		rc = WARD_ENOENT;
@@ -434,6 +443,7 @@ static ward_status sq_session_get(srv_store *b, const unsigned char *th, srv_ses
 			sq_copy_col(out->csrf, sizeof out->csrf, st, 2);
 			out->created = sqlite3_column_int64(st, 3);
 			out->last_seen = sqlite3_column_int64(st, 4);
+			out->enrol_only = sqlite3_column_int(st, 5);
 			rc = WARD_OK;
 		}
 	}
@@ -737,11 +747,174 @@ done:
 	return rc;
 }
 
+/* ---- TOTP ---- */
+
+static ward_status sq_totp_secret(srv_store *b, int64_t user_id, int pending,
+                                  unsigned char **sealed, size_t *n)
+{
+	sq_store *s = (sq_store *)b;
+	ward_status rc = WARD_EIO;
+	sqlite3_stmt *st;
+	*sealed = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	st = sq_prep(s, pending ? "SELECT totp_pending FROM users WHERE id = ?"
+	                        : "SELECT totp_secret FROM users WHERE id = ?");
+	if (st) {
+		sqlite3_bind_int64(st, 1, user_id);
+		rc = WARD_ENOENT;
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0) {
+			int len = sqlite3_column_bytes(st, 0);
+			*sealed = malloc((size_t)len);
+			rc = WARD_ENOMEM;
+			if (*sealed) {
+				memcpy(*sealed, sqlite3_column_blob(st, 0), (size_t)len);
+				*n = (size_t)len;
+				rc = WARD_OK;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Runs one UPDATE of the users row (and whatever else sql says) with its audit entry in one
+ * durable transaction; WARD_ENOENT when the UPDATE changed no row. */
+static ward_status totp_write(sq_store *s, const char *sql, int64_t user_id, const void *blob,
+                              size_t n, int64_t step, const char *extra,
+                              const unsigned char *token_hash, const srv_audit_in *a)
+{
+	ward_status rc = WARD_EIO;
+	sqlite3_stmt *st = NULL;
+	int began = 0;
+	char target[64];
+	srv_audit_in in = *a;
+	pthread_mutex_lock(&s->mu);
+	if (sq_exec(s, "BEGIN IMMEDIATE") != WARD_OK)
+		goto done;
+	began = 1;
+	st = sq_prep(s, sql);
+	if (!st)
+		goto done;
+	sqlite3_bind_int64(st, 1, user_id);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_blob(st, 2, blob, (int)n, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		sqlite3_bind_int64(st, 3, step);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sq_set_err(s, "totp");
+		goto done;
+	}
+	if (sqlite3_changes(s->db) == 0) {
+		snprintf(s->base.err, sizeof s->base.err, "nothing to change");
+		rc = WARD_ENOENT;
+		goto done;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (extra) {
+		st = sq_prep(s, extra);
+		if (!st)
+			goto done;
+		if (token_hash)
+			sqlite3_bind_blob(st, 1, token_hash, SRV_HASH_LEN, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, 1, user_id);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sq_set_err(s, "totp session");
+			goto done;
+		}
+	}
+	snprintf(target, sizeof target, "user/%lld", (long long)user_id);
+	in.target = target;
+	if (sq_audit_locked(s, &in, NULL) != WARD_OK || sq_exec(s, "COMMIT") != WARD_OK)
+		goto done;
+	began = 0;
+	rc = WARD_OK;
+done:
+	if (began)
+		sq_exec(s, "ROLLBACK");
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static ward_status sq_totp_begin(srv_store *b, int64_t user_id, const unsigned char *sealed,
+                                 size_t n, const srv_audit_in *a)
+{
+	return totp_write((sq_store *)b, "UPDATE users SET totp_pending = ?2 WHERE id = ?1",
+	                  user_id, sealed, n, 0, NULL, NULL, a);
+}
+
+static ward_status sq_totp_confirm(srv_store *b, int64_t user_id, int64_t step,
+                                   const unsigned char *token_hash, const srv_audit_in *a)
+{
+	return totp_write((sq_store *)b,
+	                  "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL,"
+	                  " totp_last_step = ?3 WHERE id = ?1 AND totp_pending IS NOT NULL"
+	                  " AND totp_last_step < ?3",
+	                  user_id, NULL, 0, step,
+	                  token_hash ? "UPDATE sessions SET enrol_only = 0 WHERE token_hash = ?1"
+	                             : NULL,
+	                  token_hash, a);
+}
+
+static ward_status sq_totp_reset(srv_store *b, int64_t user_id, const srv_audit_in *a)
+{
+	return totp_write((sq_store *)b,
+	                  "UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?1",
+	                  user_id, NULL, 0, 0, "DELETE FROM sessions WHERE user_id = ?1", NULL, a);
+}
+
+/* One statement, so two requests with the same code cannot both pass. */
+static ward_status sq_totp_use(srv_store *b, int64_t user_id, int64_t step)
+{
+	sq_store *s = (sq_store *)b;
+	ward_status rc = WARD_EIO;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->mu);
+	st = sq_prep(s,
+	             "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_last_step < ?2");
+	if (st) {
+		sqlite3_bind_int64(st, 1, user_id);
+		sqlite3_bind_int64(st, 2, step);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = sqlite3_changes(s->db) == 1 ? WARD_OK : WARD_EINVAL;
+		else
+			sq_set_err(s, "totp use");
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static ward_status sq_school_name(srv_store *b, int64_t id, char *out, size_t cap)
+{
+	sq_store *s = (sq_store *)b;
+	ward_status rc = WARD_EIO;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->mu);
+	st = sq_prep(s, "SELECT name FROM schools WHERE id = ?");
+	if (st) {
+		sqlite3_bind_int64(st, 1, id);
+		rc = WARD_ENOENT;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			sq_copy_col(out, cap, st, 0);
+			rc = WARD_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 static const srv_store_ops sq_ops = {
     sq_close,          sq_school_create, sq_school_find, sq_user_create,  sq_user_get,
     sq_user_find,      sq_user_list,     sq_session_put, sq_session_get,  sq_session_touch,
     sq_session_delete, sq_concern_put,   sq_concern_get, sq_concern_list, sq_concern_versions,
-    sq_concern_all,    sq_audit_append,  sq_audit_list,  sq_backup,
+    sq_concern_all,    sq_audit_append,  sq_audit_list,  sq_backup,       sq_totp_secret,
+    sq_totp_begin,     sq_totp_confirm,  sq_totp_use,    sq_totp_reset,   sq_school_name,
 };
 
 /* *out owned by the caller (close through its ops). */

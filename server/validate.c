@@ -19,6 +19,11 @@ const srv_field srv_body_session[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+const srv_field srv_body_totp[] = {
+    {"code", SRV_F_STRING, 1, 8, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
 const srv_field srv_body_user[] = {
     {"username", SRV_F_STRING, 1, 63, NULL},
     {"password", SRV_F_STRING, 1, 1024, NULL},

@@ -19,6 +19,7 @@ typedef struct srv_field {
 
 /* The request bodies wardd accepts (the OpenAPI document describes the same). */
 extern const srv_field srv_body_session[];
+extern const srv_field srv_body_totp[];
 extern const srv_field srv_body_user[];
 extern const srv_field srv_body_concern[];
 extern const srv_field srv_body_concern_update[];

@@ -46,7 +46,7 @@ for (const rt of routes) {
 			if (rt.method === 'DELETE' && rt.path === '/api/v1/session' && actor !== 'anonymous')
 				c = await new Client(w.base).signIn(actor === 'dsl-other-school' ? 'School B' : 'School A',
 					actor === 'dsl-other-school' ? 'dsl-b' : actor);
-			const { ids, body } = await f.prepare(ctx, rt.method, rt.path);
+			const { ids, body } = await f.prepare(ctx, rt.method, rt.path, actor);
 			let k = 0;
 			const p = rt.path.replace(/\{id\}/g, () => String(ids[k++]));
 			const r = await c.req(rt.method, p, body);
