@@ -75,12 +75,21 @@ t_ok "raises no alert" test "$(posts)" = 7
 sq 10.1.2.3 http://blocked.example.test/area-off >>"$L"
 t_ok "an area turned off" ingest --area-off adult-content
 t_ok "raises no alert" test "$(posts)" = 7
+# the log lines are stamped 1795909233: quiet hours around that local time silence them
+qf=$(date -d @$((1795909233 - 120)) +%H:%M) qt=$(date -d @$((1795909233 + 180)) +%H:%M)
+sq 10.1.2.5 http://blocked.example.test/quiet >>"$L"
+t_ok "an event logged in quiet hours ($qf-$qt)" ingest --quiet-hours "$qf-$qt"
+t_ok "raises no alert" test "$(posts)" = 7
+qf=$(date -d @$((1795909233 + 3600)) +%H:%M) qt=$(date -d @$((1795909233 + 7200)) +%H:%M)
+sq 10.1.2.6 http://blocked.example.test/not-quiet >>"$L"
+t_ok "an event logged outside quiet hours ($qf-$qt)" ingest --quiet-hours "$qf-$qt"
+t_ok "raises its alert" test "$(posts)" = 8
 sq 10.1.2.4 http://blocked.example.test/spooled >>"$L"
 t_ok "with wardd unreachable" "$WARD" ingest --once -s "$L" -S "$T/state" -w http://127.0.0.1:9/api/v1/alerts -l "$T/lists"
 t_ok "the alert waits in the spool" grep -q spooled "$T/state.spool"
 t_ok "the next run delivers the spool" sh -c "ingest() { \"\$@\"; }; \"$WARD\" ingest --once -s \"$L\" -S \"$T/state\" -w \"$URL\" -t \"$T/token\" -l \"$T/lists\" --interval 10; sleep 0; true"
-for _ in $(seq 40); do [ "$(posts)" = 8 ] && break; sleep 0.1; done
-t_ok "the spooled alert arrived once" test "$(posts)" = 8
+for _ in $(seq 40); do [ "$(posts)" = 9 ] && break; sleep 0.1; done
+t_ok "the spooled alert arrived once" test "$(posts)" = 9
 C=$T/chat.txt
 cp "$WARD_TOP/tests/eval/set/grooming/g00-fast-plain.txt" "$C"
 chat() { "$WARD" ingest --once -c "$C" -S "$T/chat.state" -w "$URL" -t "$T/token" -r "$WARD_TOP/rules" --interval 10; }
