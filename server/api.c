@@ -4,10 +4,12 @@
  * own work. */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <syslog.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -80,7 +82,7 @@ void srv_audit_action(srv_request *r, const char *action, const char *target)
 {
 	srv_audit_in a = {r->user.school_id, r->user.id, action, target, r->client};
 	if (r->srv->store->ops->audit_append(r->srv->store, &a) != WARD_OK)
-		fprintf(stderr, "wardd: audit append failed: %s\n", r->srv->store->err);
+		srv_log(LOG_ERR, "audit append failed: %s", r->srv->store->err);
 }
 
 void *srv_alloc(srv_request *r, size_t n)
@@ -303,6 +305,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
+/* libmicrohttpd's own messages go where wardd's do. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+	(void)cls;
+	vsnprintf(line, sizeof line, fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	srv_log(LOG_WARNING, "http: %s", line);
+}
+
 	srv_server *s = cls;
 	srv_request *r = *con_cls;
 	(void)version;
@@ -399,19 +414,20 @@ ward_status srv_server_start(const srv_config *c, srv_store *store,
 	s->d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG |
 	        (strchr(c->listen, ':') ? MHD_USE_IPv6 : 0),
-	    (uint16_t)c->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->threads,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned int)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
+	    (uint16_t)c->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)c->threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)(128 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+	    MHD_OPTION_END);
 	if (!s->d) {
-		fprintf(stderr, "wardd: cannot listen on %s port %u\n", c->listen, c->port);
+		srv_log(LOG_ERR, "cannot listen on %s port %u", c->listen, c->port);
 		free(s);
 		return WARD_EIO;
 	}
 	for (const srv_module *const *m = srv_modules; *m; m++) {
 		if ((*m)->start && (*m)->start(s) != 0) {
-			fprintf(stderr, "wardd: the %s module did not start\n", (*m)->name);
+			srv_log(LOG_ERR, "the %s module did not start", (*m)->name);
 			for (const srv_module *const *u = srv_modules; u != m; u++)
 				if ((*u)->stop)
 					(*u)->stop(s);
@@ -423,7 +439,7 @@ ward_status srv_server_start(const srv_config *c, srv_store *store,
 	*out = s;
 	return WARD_OK;
 bad:
-	fprintf(stderr, "wardd: listen address %s is not an IP address\n", c->listen);
+	srv_log(LOG_ERR, "listen address %s is not an IP address", c->listen);
 	free(s);
 	return WARD_EINVAL;
 }

@@ -15,6 +15,7 @@ typedef struct srv_config {
 	int64_t idle_timeout; /* seconds a session lives without use */
 	int64_t session_max;  /* seconds a session lives at most */
 	size_t max_body;      /* largest request body accepted */
+	int log_syslog;       /* log = syslog (else stderr) */
 } srv_config;
 
 /* Defaults, then /etc/ward/wardd.conf's [wardd] section (ini) when path is set. */

@@ -59,6 +59,9 @@ int srv_config_set(srv_config *c, const char *key, const char *v)
 	} else if ((strcmp(key, "max_body") == 0 || strcmp(key, "max-body") == 0) &&
 	           number(v, 1024, 64 << 20, &n)) {
 		c->max_body = (size_t)n;
+	} else if (strcmp(key, "log") == 0 &&
+	           (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0)) {
+		c->log_syslog = strcmp(v, "syslog") == 0;
 	} else {
 		return -1;
 	}

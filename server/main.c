@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -24,6 +25,7 @@ static const char usage[] =
     "  -d, --data-dir DIR    ward.db and wardd.key live here (default /var/lib/ward)\n"
     "  -t, --threads N       worker threads (default 4)\n"
     "      --secure-cookies  mark session cookies Secure (when served behind TLS)\n"
+    "      --log WHERE       stderr (default) or syslog\n"
     "      --routes          print the route table (method, path, roles) and exit\n"
     "  -h, --help            this help\n"
     "  -V, --version         print the version\n"
@@ -48,7 +50,7 @@ static void print_routes(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_SECURE = 256, O_ROUTES };
+	enum { O_SECURE = 256, O_ROUTES, O_LOG };
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"listen", required_argument, NULL, 'l'},
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
 	    {"threads", required_argument, NULL, 't'},
 	    {"secure-cookies", no_argument, NULL, O_SECURE},
 	    {"routes", no_argument, NULL, O_ROUTES},
+	    {"log", required_argument, NULL, O_LOG},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -97,6 +100,9 @@ int main(int argc, char **argv)
 			k = "secure_cookies";
 			optarg = (char *)"1";
 			break;
+		case O_LOG:
+			k = "log";
+			break;
 		case O_ROUTES:
 			print_routes();
 			return 0;
@@ -136,19 +142,19 @@ int main(int argc, char **argv)
 			        over[i].v);
 			return 2;
 		}
+	srv_log_open(cfg.log_syslog);
 	if (sodium_init() < 0) {
-		fprintf(stderr, "wardd: libsodium could not start\n");
+		srv_log(LOG_ERR, "libsodium could not start");
 		return 2;
 	}
 	srv_paths(cfg.data_dir, db, sizeof db, keyp, sizeof keyp);
 	if (access(db, F_OK) != 0) {
-		fprintf(stderr,
-		        "wardd: %s has no database; run `ward admin init --data-dir %s` first\n",
+		srv_log(LOG_ERR, "%s has no database; run `ward admin init --data-dir %s` first",
 		        cfg.data_dir, cfg.data_dir);
 		goto done;
 	}
 	if (srv_key_load(keyp, 0, key) != WARD_OK) {
-		fprintf(stderr, "wardd: cannot read the key file %s\n", keyp);
+		srv_log(LOG_ERR, "cannot read the key file %s", keyp);
 		goto done;
 	}
 	if (srv_store_sqlite_open(db, &store) != WARD_OK)
@@ -163,11 +169,11 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (srv_server_start(&cfg, store, key, &server) != WARD_OK)
 		goto done;
-	fprintf(stderr, "wardd: listening on http://%s:%u (data in %s)\n", cfg.listen, cfg.port,
+	srv_log(LOG_INFO, "listening on http://%s:%u (data in %s)", cfg.listen, cfg.port,
 	        cfg.data_dir);
 	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
-	fprintf(stderr, "wardd: stopping\n");
+	srv_log(LOG_INFO, "stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	rc = 0;
 done:
 	srv_server_stop(server);

@@ -2,15 +2,39 @@
  * the at-rest key and sealing of narrative fields. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "srv.h"
+
+static int log_syslog;
+
+void srv_log_open(int use_syslog)
+{
+	if (use_syslog && !log_syslog)
+		openlog("wardd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = use_syslog;
+}
+
+void srv_log(int level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (log_syslog)
+		syslog(level, "%s", line);
+	else
+		fprintf(stderr, "wardd: %s\n", line); /* one call: lines from threads do not mix */
+}
 
 static const char *const role_names[SRV_ROLE_COUNT] = {"staff", "dsl", "deputy-dsl", "admin",
                                                        "auditor"};
@@ -206,8 +230,7 @@ void srv_store_add_walker(srv_store *s, srv_row_walker w)
 			return;
 		}
 	}
-	fprintf(stderr, "wardd: more than %d row walkers; raise SRV_MAX_WALKERS\n",
-	        SRV_MAX_WALKERS);
+	srv_log(LOG_ERR, "more than %d row walkers; raise SRV_MAX_WALKERS", SRV_MAX_WALKERS);
 	abort();
 }
 

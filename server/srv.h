@@ -21,6 +21,11 @@ ward_status srv_password_hash(const char *pw, char out[SRV_PWHASH_LEN]);
 int srv_password_check(const char *hash, const char *pw);
 /* BLAKE2b-256 of a session or service token: only this is stored. */
 void srv_token_hash(const char *token, unsigned char out[SRV_HASH_LEN]);
+/* Logging: "wardd: " lines on stderr until srv_log_open(1) sends them to syslog (facility
+ * daemon).  level is a syslog level (LOG_ERR, LOG_WARNING, LOG_INFO).  Thread-safe. */
+void srv_log_open(int use_syslog);
+void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ward.db and wardd.key inside data_dir. */
 void srv_paths(const char *data_dir, char *db, size_t dbcap, char *key, size_t keycap);
 

@@ -9,7 +9,9 @@
 
 #include <sodium.h>
 #include <sqlite3.h>
+#include <syslog.h>
 
+#include "srv.h"
 #include "store_sqlite.h"
 
 /* The core schema: each entry is one version; never edit a shipped one, append a new one.
@@ -940,7 +942,7 @@ ward_status srv_store_sqlite_open(const char *path, srv_store **out)
 		rc = migrate(s);
 done:
 	if (rc != WARD_OK) {
-		fprintf(stderr, "wardd: store: %s\n", s->base.err);
+		srv_log(LOG_ERR, "store: %s", s->base.err);
 		sq_close(&s->base);
 		s = NULL;
 	}
