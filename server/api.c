@@ -301,10 +301,6 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t cap)
 	}
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_size, void **con_cls)
-{
 /* libmicrohttpd's own messages go where wardd's do. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -318,6 +314,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	srv_log(LOG_WARNING, "http: %s", line);
 }
 
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
 	srv_server *s = cls;
 	srv_request *r = *con_cls;
 	(void)version;
