@@ -130,10 +130,15 @@ install: all
 	install -m 644 rules/*.rules $(DESTDIR)$(PREFIX)/share/ward/rules/
 	install -d $(DESTDIR)$(PREFIX)/share/ward/guidance
 	install -m 644 guidance/response.txt $(DESTDIR)$(PREFIX)/share/ward/guidance/
+	$(if $(WARDD),install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/ward)
+	$(if $(WARDD),sed 's|/usr/local|$(PREFIX)|g' dist/wardd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/wardd.service)
+	$(if $(WARDD),install -m 644 dist/wardd.conf $(DESTDIR)$(PREFIX)/share/doc/ward/wardd.conf)
 	for m in docs/*.[158]; do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 	if [ -d web ] && [ -n "$$(ls web)" ]; then install -d $(DESTDIR)$(PREFIX)/share/ward/web && cp -r web/. $(DESTDIR)$(PREFIX)/share/ward/web/; fi
 
 uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/wardd.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/ward
 	rm -f $(DESTDIR)$(PREFIX)/bin/ward $(DESTDIR)$(PREFIX)/sbin/wardd \
 	    $(DESTDIR)$(PREFIX)/lib/libward.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/ward.pc
 	rm -rf $(DESTDIR)$(PREFIX)/include/ward $(DESTDIR)$(PREFIX)/share/ward
