@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "alerts.h"
+#include "cases.h"
 #include "http.h"
 #include "notify.h"
 #include "store_alerts.h"
@@ -161,6 +162,47 @@ static void notice_send(const srv_notice *n, const srv_notify_settings *set)
 		mail_send(set, to, subject, body, msgid);
 }
 
+/* Puts an alerting event in a concern's chronology (casework, cases.c), as an action by
+ * actor (0 and "wardd" for the timer).  Best effort: a failure is logged, the audit chain
+ * already holds the event. */
+static void chronology_note(srv_server *s, int64_t school, int64_t actor, const char *name,
+                            int64_t concern, const char *text)
+{
+	srv_request q;
+	char at[32];
+	time_t t = (time_t)srv_notify_now();
+	struct tm tm;
+	json_t *body;
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	body = json_pack("{s:s, s:s, s:s}", "type", "action", "at", at, "text", text);
+	if (!body || !s->store->cases)
+		goto done;
+	memset(&q, 0, sizeof q);
+	q.srv = s;
+	q.user.school_id = school;
+	q.user.id = actor;
+	snprintf(q.user.username, sizeof q.user.username, "%s", name);
+	snprintf(q.client, sizeof q.client, "wardd");
+	if (case_entry_add(&q, concern, "chronology", "", json_incref(body), "case.chronology",
+	                   NULL) != 0)
+		fprintf(stderr, "wardd: notify: chronology of concern %lld: %s\n",
+		        (long long)concern, s->store->err);
+	json_decref(q.json);
+done:
+	json_decref(body);
+}
+
+static void chronology_stage(srv_server *s, const srv_notice *n)
+{
+	static const char *const what[] = {
+	    NULL, "The DSL was alerted by email (a link, no case details).",
+	    "Not acknowledged in time: escalated to the deputy DSL by email.",
+	    "Still not acknowledged: escalated to the head by email."};
+	if (strcmp(n->kind, "concern") == 0 && n->stage >= 1 && n->stage <= 3)
+		chronology_note(s, n->school_id, 0, "wardd", n->ref_id, what[n->stage]);
+}
+
 /* ---- the timer thread ---- */
 
 static struct {
@@ -173,7 +215,8 @@ static struct {
 
 static void *timer_main(void *arg)
 {
-	srv_store *st = ((srv_server *)arg)->store;
+	srv_server *srv = arg;
+	srv_store *st = srv->store;
 	pthread_mutex_lock(&timer.mu);
 	while (!timer.stop) {
 		struct timespec ts;
@@ -184,6 +227,7 @@ static void *timer_main(void *arg)
 			if (st->alerts->notice_claim(st, srv_notify_now(), &n, &set) != WARD_OK)
 				break;
 			notice_send(&n, &set);
+			chronology_stage(srv, &n);
 		}
 		pthread_mutex_lock(&timer.mu);
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -273,6 +317,13 @@ static void h_concern_ack(srv_request *r)
 	if (rc != WARD_OK && rc != WARD_ENOENT) {
 		srv_problem(r, 503, "Store unavailable", "the acknowledgement was not saved");
 		goto done;
+	}
+	{
+		char text[160];
+		snprintf(text, sizeof text, "Acknowledged by %s (%s).", r->user.username,
+		         srv_role_name(r->user.role));
+		chronology_note(r->srv, r->user.school_id, r->user.id, r->user.username, c.id,
+		                text);
 	}
 	/* A new concern moves to acknowledged: a new version with the same sealed payload (its
 	 * associated data binds the concern and school, not the version). */

@@ -117,6 +117,12 @@ test('unacknowledged, it escalates to the deputy and then the head, on time and 
 	advance(60 * 60);
 	await sleep(2500);
 	assert.equal(mails().filter(about('concern', escalated)).length, 3, 'three emails and no more');
+	const cs = await c.dsl.req('GET', `/api/v1/concerns/${escalated}/case`);
+	assert.equal(cs.status, 200, cs.text);
+	const texts = cs.json.chronology.map((e) => e.text).join('\n');
+	for (const t of [/DSL was alerted by email/, /escalated to the deputy DSL/, /escalated to the head/])
+		assert.match(texts, t, 'alerting and escalation are in the chronology');
+	assert.equal(cs.json.chronology.filter((e) => /escalated to the head/.test(e.text)).length, 1);
 	const a = await c.auditor.req('GET', '/api/v1/audit');
 	for (const act of ['notice.send-dsl', 'notice.escalate-deputy', 'notice.escalate-head'])
 		assert.equal(a.json.entries.filter((e) => e.action === act && e.target.startsWith('notice/')).length >= 1, true, act);
@@ -138,6 +144,10 @@ test('acknowledging stops the escalation and is audited', async () => {
 	advance(30 * 60);
 	await sleep(2500);
 	assert.equal(mails().filter(about('concern', id)).length, 1, 'no escalation after acknowledgement');
+	const cs = await c.dsl.req('GET', `/api/v1/concerns/${id}/case`);
+	const texts = cs.json.chronology.map((e) => e.text).join('\n');
+	assert.match(texts, /Acknowledged by deputy-dsl/, 'the acknowledgement is in the chronology');
+	assert.doesNotMatch(texts, /escalated/);
 	const a = await c.auditor.req('GET', '/api/v1/audit');
 	assert.ok(a.json.entries.some((e) => e.action === 'notice.acknowledge'));
 	const v = await c.auditor.req('GET', '/api/v1/audit/verify');
