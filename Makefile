@@ -115,6 +115,21 @@ $(O)/ward.pc: ward.pc.in
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
+# The web interface: web/ copied to $(O)/web with the taxonomy and the guided response beside
+# it as JSON (the one source of both stays libward and guidance/response.txt); wardd finds
+# $(O)/web beside itself.
+WEB_SRC := $(wildcard web/*)
+ifneq ($(WEB_SRC),)
+all: $(O)/web/.built
+$(O)/web/.built: $(WEB_SRC) $(O)/ward guidance/response.txt
+	@mkdir -p $(@D)
+	$(say) WEB $(@D)
+	$(Q)cp $(WEB_SRC) $(@D)/
+	$(Q){ echo '['; $(O)/ward areas --json | sed '$$!s/$$/,/'; echo ']'; } > $(@D)/areas.json
+	$(Q)$(O)/ward guide --json --file guidance/response.txt > $(@D)/guide.json
+	$(Q)touch $@
+endif
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib \
 	    $(DESTDIR)$(PREFIX)/include/ward $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -134,7 +149,7 @@ install: all
 	$(if $(WARDD),sed 's|/usr/local|$(PREFIX)|g' dist/wardd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/wardd.service)
 	$(if $(WARDD),install -m 644 dist/wardd.conf $(DESTDIR)$(PREFIX)/share/doc/ward/wardd.conf)
 	for m in docs/*.[158]; do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
-	if [ -d web ] && [ -n "$$(ls web)" ]; then install -d $(DESTDIR)$(PREFIX)/share/ward/web && cp -r web/. $(DESTDIR)$(PREFIX)/share/ward/web/; fi
+	if [ -f $(O)/web/.built ]; then install -d $(DESTDIR)$(PREFIX)/share/ward/web && cp $(O)/web/* $(DESTDIR)$(PREFIX)/share/ward/web/; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/wardd.service

@@ -274,9 +274,13 @@ static enum MHD_Result respond(srv_request *r)
 		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
 	if (r->location[0])
 		MHD_add_response_header(resp, "Location", r->location);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (r->etag)
+		MHD_add_response_header(resp, "ETag", r->etag);
+	MHD_add_response_header(resp, "Cache-Control", r->cache ? r->cache : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+	                        r->csp ? r->csp : "default-src 'none'");
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	r->srv->n_requests++;

@@ -70,6 +70,8 @@ struct srv_request {
 	const char *text, *content_type;
 	char set_cookie[256];
 	char location[64];
+	/* set by the web module for its files; NULL: no-store and default-src 'none' */
+	const char *cache, *csp, *etag;
 };
 
 /* A feature's routes and, when it keeps state or threads, hooks run when the server starts

@@ -6,6 +6,7 @@ extern const srv_module srv_module_core;
 extern const srv_module srv_module_tokens, srv_module_alerts, srv_module_notify;
 extern const srv_module srv_module_cases;
 extern const srv_module srv_module_pupils;
+extern const srv_module srv_module_web;
 
 const srv_module *const srv_modules[] = {
     &srv_module_core,
@@ -14,5 +15,6 @@ const srv_module *const srv_modules[] = {
     &srv_module_notify,
     &srv_module_cases,
     &srv_module_pupils,
+    &srv_module_web,
     NULL,
 };

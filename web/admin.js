@@ -1,0 +1,87 @@
+// admin.js: accounts (admin), the audit log with the chain's state (auditor), and two-step
+// sign-in: enrolling an authenticator app with a QR code (everyone; wardd requires it of the
+// DSL team and admins before they can do anything else).
+import { api } from './api.js';
+import { h, page, notice, field, errorNotice, when } from './ui.js';
+
+const ROLES = [['staff', 'Staff: reports concerns, sees their own'], ['dsl', 'Designated safeguarding lead: every case'],
+	['deputy-dsl', 'Deputy DSL: every case'], ['admin', 'Admin: accounts and settings, no case data'], ['auditor', 'Auditor: the audit log only']];
+
+export async function usersPage() {
+	const { users } = await api('GET', '/api/v1/users');
+	const msg = h('div', { 'aria-live': 'polite' });
+	const tbody = h('tbody', {});
+	const row = (u) => h('tr', {}, h('td', {}, u.username), h('td', {}, u.role), h('td', {}, u.totp_enrolled ? 'Yes' : 'No'));
+	tbody.append(...users.map(row));
+	const name = field('Username', { name: 'new-username', autocomplete: 'off', required: true, maxlength: '63' });
+	const pw = field('First password', { name: 'new-password', type: 'password', autocomplete: 'new-password', required: true, minlength: '12' },
+		'At least 12 characters. Give it to the person face to face.');
+	const role = field('Role', { tag: 'select', name: 'new-role' });
+	role.input.append(...ROLES.map(([v, t]) => h('option', { value: v }, t)));
+	const form = h('form', { class: 'card', novalidate: true }, h('h2', {}, 'Add an account'), name.wrap, pw.wrap, role.wrap,
+		h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Add the account')));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		if (!name.input.value.trim()) { msg.replaceChildren(notice('error', 'Give a username.')); name.input.focus(); return; }
+		if (pw.input.value.length < 12) { msg.replaceChildren(notice('error', 'The password needs at least 12 characters.')); pw.input.focus(); return; }
+		try {
+			const u = await api('POST', '/api/v1/users', { username: name.input.value.trim(), password: pw.input.value, role: role.input.value });
+			tbody.append(row(u));
+			msg.replaceChildren(notice('ok', `Account ${u.username} added as ${u.role}.`));
+			form.reset();
+		} catch (e) { msg.replaceChildren(errorNotice(e)); }
+	});
+	page('Users', msg,
+		h('div', { class: 'table-wrap card' }, h('table', {}, h('caption', { class: 'sr-only' }, 'Accounts in this school'),
+			h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Username'), h('th', { scope: 'col' }, 'Role'), h('th', { scope: 'col' }, 'Two-step sign-in'))), tbody)),
+		form);
+}
+
+export async function auditPage() {
+	const [v, { entries }] = await Promise.all([api('GET', '/api/v1/audit/verify'), api('GET', '/api/v1/audit')]);
+	page('Audit log',
+		v.intact ? notice('ok', h('strong', {}, 'The chain is intact. '), `${v.entries} entries checked. ${v.detail || ''}`)
+			: notice('error', h('strong', {}, 'The chain is broken: the record may have been altered. '), v.detail || ''),
+		h('div', { class: 'table-wrap card' }, h('table', {}, h('caption', { class: 'sr-only' }, 'Audit entries, oldest first'),
+			h('thead', {}, h('tr', {}, ['#', 'When', 'Who (account id)', 'Action', 'Target', 'From'].map((t) => h('th', { scope: 'col' }, t)))),
+			h('tbody', {}, entries.map((e) => h('tr', {}, h('td', {}, String(e.seq)), h('td', {}, when(e.at)), h('td', {}, String(e.actor_id)),
+				h('td', {}, e.action), h('td', {}, e.target), h('td', {}, e.source)))))),
+		entries.length >= 500 ? h('p', {}, 'The first 500 entries are shown.') : null);
+}
+
+// Enrols an authenticator app: wardd makes a secret and its QR code (SVG, shown as an image);
+// a code from the app confirms it.
+export async function securityPage(session, _hash, onDone) {
+	const msg = h('div', { 'aria-live': 'polite' });
+	const intro = session.enrolment_required
+		? notice('warn', h('strong', {}, 'Set up two-step sign-in first. '), 'Your role can open safeguarding records, so ward needs a code from an authenticator app on your phone as well as your password.')
+		: session.user.totp_enrolled ? notice('ok', 'Two-step sign-in is set up for your account.') : null;
+	const start = h('button', { type: 'button' }, session.user.totp_enrolled ? 'Set up a new authenticator app' : 'Set up an authenticator app');
+	const area = h('div', {});
+	start.addEventListener('click', async () => {
+		msg.replaceChildren();
+		let e;
+		try { e = await api('POST', '/api/v1/session/totp'); } catch (err) { msg.replaceChildren(errorNotice(err)); return; }
+		const code = field('The six-digit code the app shows now', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: '6', class: 'short' });
+		const form = h('form', { class: 'card', novalidate: true },
+			h('h2', {}, '1. Scan this code with the app'),
+			h('p', {}, 'Use an authenticator app such as Google Authenticator, Microsoft Authenticator or FreeOTP.'),
+			h('div', { class: 'qr' }, h('img', { src: `data:image/svg+xml;base64,${btoa(e.qr_svg)}`, alt: 'QR code for your authenticator app; the key to type instead is below', width: '220', height: '220' })),
+			h('p', {}, 'Cannot scan? Type this key into the app instead: ', h('code', { class: 'secret', 'data-secret': e.secret }, e.secret.replace(/(.{4})/g, '$1 ').trim())),
+			h('h2', {}, '2. Enter the code it shows'), code.wrap,
+			h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Confirm')));
+		form.addEventListener('submit', async (ev) => {
+			ev.preventDefault();
+			try {
+				const s = await api('POST', '/api/v1/session/totp/confirm', { code: code.input.value.trim() });
+				Object.assign(session, s);
+				area.replaceChildren();
+				msg.replaceChildren(notice('ok', h('strong', {}, 'Two-step sign-in is set up. '), 'From now on, sign in with your password and a code from the app.'));
+				if (onDone) onDone(s);
+			} catch (err) { msg.replaceChildren(errorNotice(err)); code.input.focus(); }
+		});
+		area.replaceChildren(form);
+		code.input.focus();
+	});
+	page('Two-step sign-in', intro, msg, h('div', { class: 'actions' }, start), area);
+}

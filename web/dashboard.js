@@ -1,0 +1,137 @@
+// dashboard.js: what the DSL sees on signing in: concerns not yet acknowledged and urgent ones
+// first, detection alerts waiting for a decision (when wardd has the alerts routes), and the
+// concerns by area over time, drawn as SVG by the page (no chart library, no third party).
+import { api, areas, hasRoute } from './api.js';
+import { h, page, notice, when, statusTag, errorNotice, childNames } from './ui.js';
+
+// Nine distinguishable colours (Okabe-Ito plus two), each with 3:1 contrast on white.
+export const COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#8a6d00', '#56b4e9', '#6a3d9a', '#b2182b', '#4d4d4d'];
+
+function rank(c) {
+	return (c.status === 'new' ? 0 : 4) + (c.urgent ? 0 : 2) + (c.status === 'closed' ? 8 : 0);
+}
+
+async function acknowledge(c, li, msg) {
+	try {
+		const n = await api('PATCH', `/api/v1/concerns/${c.id}`, { version: c.version, status: 'acknowledged' });
+		Object.assign(c, n);
+		li.classList.remove('is-new');
+		li.querySelector('.tag.new')?.replaceWith(statusTag(n.status));
+		li.querySelector('button.ack')?.remove();
+		msg.replaceChildren(notice('ok', `Acknowledged: ${childNames(c)}.`));
+	} catch (e) {
+		msg.replaceChildren(errorNotice(e));
+	}
+}
+
+function concernItem(c, title, msg) {
+	const li = h('li', { class: c.status === 'new' ? 'is-new' : '' },
+		h('h3', {}, h('a', { href: `#/case/${c.id}` }, childNames(c))),
+		h('p', { class: 'meta' }, statusTag(c.status), c.urgent ? h('span', { class: 'tag urgent' }, 'Urgent') : null,
+			(c.areas || []).map((a) => h('span', { class: 'tag' }, title(a)))),
+		h('p', { class: 'meta' }, `Happened ${when(c.occurred_at)} · recorded ${when(c.recorded_at)} · reference ${c.id}`));
+	if (c.status === 'new')
+		li.append(h('div', { class: 'actions' }, h('button', { type: 'button', class: 'ack', onclick: () => acknowledge(c, li, msg) }, 'Acknowledge'),
+			h('a', { href: `#/case/${c.id}` }, 'Open the case')));
+	return li;
+}
+
+// Concerns by area in each of the last `months` months, by the date it happened.
+export function byMonth(items, months, dateOf) {
+	const now = new Date();
+	const keys = [];
+	for (let i = months - 1; i >= 0; i--) {
+		const d = new Date(now.getFullYear(), now.getMonth() - i, 1);
+		keys.push(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`);
+	}
+	const counts = Object.fromEntries(keys.map((k) => [k, {}]));
+	for (const it of items) {
+		const k = String(dateOf(it) || '').slice(0, 7);
+		if (!counts[k]) continue;
+		for (const a of it.areas || []) counts[k][a] = (counts[k][a] || 0) + 1;
+	}
+	return { keys, counts };
+}
+
+const MONTH = new Intl.DateTimeFormat('en-GB', { month: 'short', year: '2-digit' });
+const monthName = (k) => MONTH.format(new Date(`${k}-01T00:00:00`));
+
+// A stacked bar chart as SVG, with the same numbers in a table for screen readers.
+export function areaChart(label, data, taxonomy) {
+	const W = 640, H = 260, L = 36, B = 28, T = 10;
+	const totals = data.keys.map((k) => Object.values(data.counts[k]).reduce((a, b) => a + b, 0));
+	const max = Math.max(1, ...totals);
+	const step = (W - L) / data.keys.length, bw = Math.min(48, step * 0.6);
+	const y = (v) => H - B - (v / max) * (H - B - T);
+	const svg = h('svg:svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${label.id}-t`, focusable: 'false' },
+		h('svg:title', { id: `${label.id}-t` }, `${label.text}: ${totals.reduce((a, b) => a + b, 0)} in ${data.keys.length} months; the table below has the numbers.`));
+	for (const v of [0, Math.ceil(max / 2), max]) {
+		svg.append(h('svg:line', { x1: L, x2: W, y1: y(v), y2: y(v), stroke: '#b1b4b6', 'stroke-width': 1 }),
+			h('svg:text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 12, fill: '#1b1b1b' }, String(v)));
+	}
+	data.keys.forEach((k, i) => {
+		let acc = 0;
+		const x = L + i * step + (step - bw) / 2;
+		taxonomy.forEach((a, ai) => {
+			const n = data.counts[k][a.id] || 0;
+			if (!n) return;
+			svg.append(h('svg:rect', { x, width: bw, y: y(acc + n), height: y(acc) - y(acc + n), fill: COLOURS[ai % COLOURS.length], stroke: '#fff', 'stroke-width': 1 },
+				h('svg:title', {}, `${monthName(k)}, ${a.title}: ${n}`)));
+			acc += n;
+		});
+		svg.append(h('svg:text', { x: x + bw / 2, y: H - 8, 'text-anchor': 'middle', 'font-size': 12, fill: '#1b1b1b' }, monthName(k)));
+	});
+	const used = taxonomy.filter((a) => data.keys.some((k) => data.counts[k][a.id]));
+	const legend = h('ul', { class: 'legend' }, used.map((a) => h('li', {},
+		h('svg:svg', { class: 'swatch', viewBox: '0 0 10 10', 'aria-hidden': 'true', width: 14, height: 14 }, h('svg:rect', { width: 10, height: 10, fill: COLOURS[taxonomy.indexOf(a) % COLOURS.length] })), a.title)));
+	const table = h('details', {}, h('summary', {}, `${label.text}: the numbers`),
+		h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Area'), data.keys.map((k) => h('th', { scope: 'col' }, monthName(k))))),
+			h('tbody', {}, taxonomy.map((a) => h('tr', {}, h('th', { scope: 'row' }, a.title), data.keys.map((k) => h('td', {}, String(data.counts[k][a.id] || 0)))))))));
+	return h('figure', { class: 'chart card' }, h('figcaption', { id: label.id }, h('h2', {}, label.text)), svg, legend, table);
+}
+
+async function alertsSection(title) {
+	if (!(await hasRoute('/api/v1/alerts'))) return null;
+	let list;
+	try { list = await api('GET', '/api/v1/alerts?state=open'); } catch (e) { return h('section', {}, h('h2', {}, 'Detection alerts'), errorNotice(e)); }
+	const alerts = (list.alerts || []).filter((a) => !a.state || a.state === 'open' || a.state === 'new');
+	const msg = h('div', { 'aria-live': 'polite' });
+	const items = alerts.map((a) => {
+		const reason = h('input', { type: 'text', id: `dismiss-${a.id}`, maxlength: '500' });
+		const li = h('li', {},
+			h('h3', {}, `${title(a.area)}: ${a.rule || 'detection'}`),
+			h('p', { class: 'meta' }, `${a.source || ''} · ${when(a.at || a.created || a.recorded_at)} · alert ${a.id}`),
+			a.summary || a.evidence_text ? h('p', {}, a.summary || a.evidence_text) : null,
+			h('div', { class: 'actions' },
+				h('button', { type: 'button', onclick: async () => {
+					try { const r = await api('POST', `/api/v1/alerts/${a.id}/promote`, {}); li.remove(); msg.replaceChildren(notice('ok', 'Promoted to a concern. ', r && r.id ? h('a', { href: `#/case/${r.concern_id || r.id}` }, 'Open it') : '')); } catch (e) { msg.replaceChildren(errorNotice(e)); }
+				} }, 'Promote to a concern')),
+			h('label', { for: reason.id }, 'Reason for dismissing'), reason,
+			h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: async () => {
+				if (!reason.value.trim()) { msg.replaceChildren(notice('error', 'Give a reason before dismissing an alert.')); reason.focus(); return; }
+				try { await api('POST', `/api/v1/alerts/${a.id}/dismiss`, { reason: reason.value.trim() }); li.remove(); msg.replaceChildren(notice('ok', 'Dismissed, with your reason recorded.')); } catch (e) { msg.replaceChildren(errorNotice(e)); }
+			} }, 'Dismiss')));
+		return li;
+	});
+	return h('section', { 'aria-labelledby': 'alerts-h' }, h('h2', { id: 'alerts-h' }, `Detection alerts waiting for a decision (${alerts.length})`), msg,
+		items.length ? h('ul', { class: 'list' }, items) : h('p', {}, 'None waiting.'));
+}
+
+export async function dashboardPage() {
+	const [{ concerns }, taxonomy] = await Promise.all([api('GET', '/api/v1/concerns'), areas()]);
+	const title = (id) => taxonomy.find((a) => a.id === id)?.title || id || 'Unknown area';
+	const open = concerns.filter((c) => c.status !== 'closed')
+		.sort((a, b) => rank(a) - rank(b) || (b.recorded_at || 0) - (a.recorded_at || 0));
+	const unacked = open.filter((c) => c.status === 'new').length;
+	const msg = h('div', { 'aria-live': 'polite' });
+	const alerts = await alertsSection(title);
+	page('Dashboard',
+		unacked ? notice('error', h('strong', {}, `${unacked} new ${unacked === 1 ? 'concern' : 'concerns'} not yet acknowledged.`), ' Acknowledge each so the reporter knows it has been seen.')
+			: notice('ok', 'Every concern has been acknowledged.'),
+		msg,
+		h('section', { 'aria-labelledby': 'open-h' }, h('h2', { id: 'open-h' }, `Open concerns (${open.length})`),
+			open.length ? h('ul', { class: 'list' }, open.map((c) => concernItem(c, title, msg))) : h('p', {}, 'No open concerns.')),
+		alerts,
+		areaChart({ id: 'chart-concerns', text: 'Concerns by area, last 12 months' }, byMonth(concerns, 12, (c) => c.occurred_at), taxonomy),
+		h('p', {}, `${concerns.filter((c) => c.status === 'closed').length} closed concerns are kept in the record.`));
+}
