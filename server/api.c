@@ -236,11 +236,24 @@ static void dispatch(srv_request *r)
 	if (state_changing(r->method) && r->body_len > 0) {
 		const char *ct =
 		    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+		json_error_t err;
+		json_t *j;
 		if (!ct || strncmp(ct, "application/json", 16) != 0) {
 			srv_problem(r, 415, "Unsupported media type",
 			            "send the body as application/json");
 			return;
 		}
+		/* Every body is well-formed JSON in valid UTF-8 before any handler sees it, also on
+		 * routes that take none and would otherwise not look at it. */
+		j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+		if (!j) {
+			char d[256];
+			snprintf(d, sizeof d, "the body is not valid JSON: %s (at byte %d)", err.text,
+			         err.position);
+			srv_problem(r, 400, "Invalid request body", d);
+			return;
+		}
+		json_decref(j);
 	}
 	r->n_ids = 0;
 	path_match(hit->path, r->url, r);

@@ -1,5 +1,6 @@
 /* core.c: wardd's core routes: health and metrics, sign-in and sessions, accounts, concerns
  * with their versions, and the audit log. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -597,8 +598,9 @@ static void h_audit_list(srv_request *r)
 	long long from = 0;
 	char *end = NULL;
 	if (after) {
+		errno = 0;
 		from = strtoll(after, &end, 10);
-		if (!*after || *end || from < 0) {
+		if (!*after || *end || from < 0 || errno == ERANGE) {
 			srv_problem(r, 400, "Invalid query", "after must be a whole number");
 			return;
 		}

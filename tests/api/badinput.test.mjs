@@ -133,3 +133,94 @@ test('metrics in Prometheus text format', async () => {
 	const r = await fetch(w.base + '/metrics');
 	assert.match(await r.text(), /^wardd_requests_total\{class="4xx"\} \d+$/m);
 });
+
+// ---- more of what issue 6 lists, on the core routes ----
+
+const typed = [
+	['POST', '/api/v1/session', { school: 'School A', username: 7, password: 'a long test password' }, 'username must be a string'],
+	['POST', '/api/v1/session', { school: 'School A', username: 'staff', password: 'a long test password', remember: true }, 'unknown field "remember"'],
+	['POST', '/api/v1/session', { school: 'School A', username: 'staff', password: 'a long test password', totp: 123456 }, 'totp must be a string'],
+	['POST', '/api/v1/session/totp/confirm', { code: 123456 }, 'code must be a string'],
+	['POST', '/api/v1/session/totp/confirm', { code: '123456', secret: 'AAAA' }, 'unknown field "secret"'],
+];
+for (const [method, p, body, why] of typed)
+	test(`${method} ${p}: ${why}`, async () => {
+		const c = p === '/api/v1/session' ? new Client(w.base) : staff;
+		const r = await c.req(method, p, body);
+		problem(r, 400);
+		assert.ok(r.json.detail.includes(why), r.json.detail);
+	});
+
+test('PATCH with a version that is a string, and with a status not in the list', async () => {
+	const dsl = await new Client(w.base).signIn('School A', 'dsl');
+	const c = await dsl.req('POST', '/api/v1/concerns', concernBody(41));
+	assert.equal(c.status, 201);
+	problem(await dsl.req('PATCH', `/api/v1/concerns/${c.json.id}`, { version: '1', status: 'closed' }), 400);
+	problem(await dsl.req('PATCH', `/api/v1/concerns/${c.json.id}`, { version: 1, status: 'deleted' }), 400);
+	problem(await dsl.req('PATCH', `/api/v1/concerns/${c.json.id}`, { version: 1, reporter_id: 1 }), 400);
+	const a = await new Client(w.base).signIn('School A', 'admin');
+	problem(await a.req('POST', '/api/v1/users', { username: 'x', password: 'long enough password', role: 7 }), 400);
+	problem(await a.req('POST', '/api/v1/users', { username: 'x', password: 'long enough password', role: 'superuser' }), 400);
+});
+
+test('overlong UTF-8 and a UTF-8 encoded surrogate are refused', async () => {
+	for (const bad of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]]) {
+		const b = Buffer.concat([Buffer.from('{"school":"School A","username":"'), Buffer.from(bad),
+			Buffer.from('","password":"a long test password"}')]);
+		problem(await new Client(w.base).req('POST', '/api/v1/session', b, { raw: true }), 400);
+	}
+});
+
+test('a 10 MB body sent in chunks (no Content-Length)', async () => {
+	const chunk = new TextEncoder().encode('a'.repeat(1 << 20));
+	let sent = 0;
+	const stream = new ReadableStream({
+		pull(ctl) {
+			if (sent === 0) ctl.enqueue(new TextEncoder().encode('{"account":"'));
+			if (sent++ < 10) ctl.enqueue(chunk); else { ctl.enqueue(new TextEncoder().encode('"}')); ctl.close(); }
+		},
+	});
+	const r = await fetch(w.base + '/api/v1/concerns', { method: 'POST', body: stream, duplex: 'half',
+		headers: { cookie: staff.cookie, 'x-csrf-token': staff.csrf, 'content-type': 'application/json' } });
+	assert.equal(r.status, 413);
+	assert.match(r.headers.get('content-type'), /problem\+json/);
+});
+
+test('a 20 KB path and a 100 KB cookie are refused, not served', async () => {
+	const long = await staff.req('GET', '/api/v1/concerns/' + '1'.repeat(20000));
+	assert.ok(long.status >= 400 && long.status < 500, `status ${long.status}`);
+	let status = 0;
+	try {
+		status = (await fetch(w.base + '/api/v1/session', { headers: { cookie: 'ward_session=' + 'A'.repeat(100000) } })).status;
+	} catch { status = 'closed'; }
+	assert.ok(status === 'closed' || (status >= 400 && status < 500), `status ${status}`);
+});
+
+test('a session cookie longer than any token, or with odd characters, is no session', async () => {
+	for (const v of ['A'.repeat(65), 'a;b', '../../etc/passwd', '%00']) {
+		const c = new Client(w.base); c.cookie = 'ward_session=' + v;
+		problem(await c.req('GET', '/api/v1/session'), 401);
+	}
+});
+
+test('the CSRF token of another live session is refused', async () => {
+	const other = await new Client(w.base).signIn('School A', 'staff');
+	const mine = await new Client(w.base).signIn('School A', 'staff');
+	mine.csrf = other.csrf;
+	problem(await mine.req('POST', '/api/v1/concerns', concernBody(42)), 403);
+});
+
+test('audit paging with a bad number', async () => {
+	const aud = await new Client(w.base).signIn('School A', 'auditor');
+	for (const q of ['abc', '-1', '1e3', '', '99999999999999999999999'])
+		problem(await aud.req('GET', `/api/v1/audit?after=${q}`), 400);
+});
+
+test('a replayed cookie after sign-out cannot sign out again or change anything', async () => {
+	const c = await new Client(w.base).signIn('School A', 'staff');
+	const { cookie, csrf } = c;
+	assert.equal((await c.req('DELETE', '/api/v1/session')).status, 204);
+	c.cookie = cookie; c.csrf = csrf;
+	problem(await c.req('POST', '/api/v1/concerns', concernBody(43)), 401);
+	problem(await c.req('DELETE', '/api/v1/session'), 401);
+});
