@@ -233,12 +233,12 @@ char *case_report_html(srv_request *r, json_t *rep)
 	fmt(&b, "%lld", (long long)json_integer_value(json_object_get(c, "id")));
 	raw(&b, "</title></head><body><header><h1>Referral summary: concern ");
 	fmt(&b, "%lld", (long long)json_integer_value(json_object_get(c, "id")));
-	raw(&b, "</h1><p>OFFICIAL-SENSITIVE. Prepared for the police or CEOP by ");
+	raw(&b, "</h1><p>Confidential safeguarding record. Prepared for the police or CEOP by ");
 	esc(&b, str(rep, "generated_by"));
 	raw(&b, " on ");
 	when(&b, json_object_get(rep, "generated_at"));
-	raw(&b, ". It contains no images: ward never stores or shows them, and no device was "
-	        "examined in school.</p></header><main>");
+	raw(&b, ". It contains no images: ward never stores or shows them, "
+	        "and never examines a device.</p></header><main>");
 	if (json_is_true(json_object_get(rep, "urgent"))) {
 		raw(&b, "<section><h2>Urgent</h2><ul>");
 		json_array_foreach(json_object_get(rep, "urgent_reasons"), i, e)
@@ -294,7 +294,7 @@ char *case_report_html(srv_request *r, json_t *rep)
 	json_array_foreach(json_object_get(rep, "checklist"), i, e)
 	{
 		raw(&b, "<li>");
-		esc(&b, strcmp(str(e, "kind"), "do") == 0 ? "Do: " : "Do not: ");
+		/* the text says do or do not itself */
 		esc(&b, str(e, "text"));
 		raw(&b, " <strong>");
 		esc(&b, str(e, "state"));
