@@ -156,6 +156,21 @@ bad:
 	return NULL;
 }
 
+int srv_body_none(const char *body, size_t n, char *msg, size_t cap)
+{
+	json_error_t e;
+	json_t *b;
+	int ok;
+	if (!body || n == 0)
+		return 1;
+	b = json_loadb(body, n, JSON_REJECT_DUPLICATES, &e);
+	ok = b && json_is_object(b) && json_object_size(b) == 0;
+	json_decref(b);
+	if (!ok)
+		snprintf(msg, cap, "this route takes no body: send none, or {}");
+	return ok;
+}
+
 static void alert_ad(int64_t id, int64_t school, char *ad, size_t cap)
 {
 	snprintf(ad, cap, "alert/%lld/school/%lld", (long long)id, (long long)school);
@@ -538,6 +553,11 @@ static void h_alert_ack(srv_request *r)
 {
 	srv_alert a;
 	srv_audit_in au = {r->user.school_id, r->user.id, "notice.acknowledge", NULL, r->client};
+	char msg[96];
+	if (!srv_body_none(r->body, r->body_len, msg, sizeof msg)) {
+		srv_problem(r, 400, "Invalid request body", msg);
+		return;
+	}
 	if (!load_alert(r, &a))
 		return;
 	ward_status st = r->srv->store->alerts->notice_ack(r->srv->store, r->user.school_id,

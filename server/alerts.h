@@ -16,6 +16,10 @@
  * in msg (capacity cap). */
 json_t *srv_alert_parse(const char *body, size_t n, char *msg, size_t cap);
 
+/* For routes that take no body: 1 when body (n bytes) is empty or an empty JSON object;
+ * otherwise 0 with the reason in msg. */
+int srv_body_none(const char *body, size_t n, char *msg, size_t cap);
+
 /* Applies a PUT /api/v1/settings/notify body b to n (fields left out keep their value).
  * 0 with the reason in msg when a field is not valid; n may then be half changed. */
 int srv_notify_settings_apply(json_t *b, srv_notify_settings *n, char *msg, size_t cap);

@@ -195,11 +195,12 @@ done:
 
 static void chronology_stage(srv_server *s, const srv_notice *n)
 {
+	/* The first email is routine and stays in the audit chain; an escalation is a fact of the
+	 * case. */
 	static const char *const what[] = {
-	    NULL, "The DSL was alerted by email (a link, no case details).",
-	    "Not acknowledged in time: escalated to the deputy DSL by email.",
+	    NULL, NULL, "Not acknowledged in time: escalated to the deputy DSL by email.",
 	    "Still not acknowledged: escalated to the head by email."};
-	if (strcmp(n->kind, "concern") == 0 && n->stage >= 1 && n->stage <= 3)
+	if (strcmp(n->kind, "concern") == 0 && n->stage >= 2 && n->stage <= 3)
 		chronology_note(s, n->school_id, 0, "wardd", n->ref_id, what[n->stage]);
 }
 
@@ -301,8 +302,13 @@ static void h_concern_ack(srv_request *r)
 	srv_store *st = r->srv->store;
 	srv_concern c, n;
 	srv_audit_in au = {r->user.school_id, r->user.id, "notice.acknowledge", NULL, r->client};
+	char msg[96];
 	memset(&c, 0, sizeof c);
 	memset(&n, 0, sizeof n);
+	if (!srv_body_none(r->body, r->body_len, msg, sizeof msg)) {
+		srv_problem(r, 400, "Invalid request body", msg);
+		return;
+	}
 	if (st->ops->concern_get(st, r->user.school_id, r->ids[0], &c) != WARD_OK) {
 		srv_problem(r, 404, "Not found", "no concern with that id in your school");
 		goto done;
