@@ -230,6 +230,23 @@ test('the summary counts alerts by area and day for the dashboard', async () => 
 	assert.equal(b.json.total, 0);
 });
 
+test('every alert answered 201 survives a kill -9', async () => {
+	const ids = [];
+	for (let i = 0; i < 40; i++) {
+		const r = await post(alertBody(`kill-${i}`, { severity: 'low' }));
+		assert.equal(r.status, 201);
+		ids.push(r.json.id);
+	}
+	assert.equal(await stopWardd(w, 'SIGKILL'), 'SIGKILL');
+	w = await startWardd(dir);
+	const d = await new Client(w.base).signIn('School A', 'dsl');
+	const l = await d.req('GET', '/api/v1/alerts?status=new');
+	for (const id of ids) assert.ok(l.json.alerts.some((a) => a.id === id), `alert ${id} lost`);
+	c.auditor = await new Client(w.base).signIn('School A', 'auditor');
+	const v = await c.auditor.req('GET', '/api/v1/audit/verify');
+	assert.equal(v.json.intact, true, v.json.detail);
+});
+
 test('audit verify covers every alert row: an altered row is found', async () => {
 	const v = await c.auditor.req('GET', '/api/v1/audit/verify');
 	assert.equal(v.json.intact, true, v.json.detail);
