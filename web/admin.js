@@ -85,3 +85,37 @@ export async function securityPage(session, _hash, onDone) {
 	});
 	page('Two-step sign-in', intro, msg, h('div', { class: 'actions' }, start), area);
 }
+
+// The school's alerting settings (admin): escalation time, addresses, mail server.
+export async function settingsPage() {
+	const s = await api('GET', '/api/v1/settings/notify');
+	const msg = h('div', { 'aria-live': 'polite' });
+	const num = (name, text, hint) => field(text, { name, type: 'number', min: '1', max: '10080', class: 'short', value: String(s[name] ?? '') }, hint);
+	const txt = (name, text, hint) => field(text, { name, value: Array.isArray(s[name]) ? s[name].join(', ') : s[name] || '' }, hint);
+	const f = {
+		escalation_minutes: num('escalation_minutes', 'Escalate after (minutes)', 'A concern not acknowledged in this time goes to the deputy DSL, then the head.'),
+		dedup_minutes: num('dedup_minutes', 'Merge repeated detection alerts within (minutes)'),
+		dsl_emails: txt('dsl_emails', 'DSL email addresses', 'Separate addresses with commas.'),
+		deputy_emails: txt('deputy_emails', 'Deputy DSL email addresses'),
+		head_emails: txt('head_emails', 'Headteacher email addresses'),
+		mail_from: txt('mail_from', 'Send email from'),
+		smtp_url: txt('smtp_url', 'Mail server (SMTP URL)', 'For example smtp://mail.school.example:587'),
+		base_url: txt('base_url', 'ward\u2019s address for links in email', 'For example https://ward.school.example/'),
+	};
+	const form = h('form', { class: 'card', novalidate: true }, Object.values(f).map((x) => x.wrap), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save the settings')));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const body = {};
+		for (const [k, { input }] of Object.entries(f)) {
+			const v = input.value.trim();
+			const was = Array.isArray(s[k]) ? s[k].join(', ') : String(s[k] ?? '');
+			if (v === was) continue; // only what changed
+			if (k.endsWith('_minutes')) body[k] = Number(v);
+			else if (k.endsWith('_emails')) body[k] = v ? v.split(',').map((x) => x.trim()).filter(Boolean) : [];
+			else body[k] = v;
+		}
+		if (!Object.keys(body).length) { msg.replaceChildren(notice('', 'Nothing has changed.')); return; }
+		try { Object.assign(s, await api('PUT', '/api/v1/settings/notify', body)); msg.replaceChildren(notice('ok', 'Settings saved.')); } catch (e) { msg.replaceChildren(errorNotice(e)); }
+	});
+	page('School settings', msg, form);
+}

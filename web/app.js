@@ -4,7 +4,7 @@ import { h, page, notice, field, errorNotice } from './ui.js';
 import { reportPage, myConcernsPage, clearDrafts } from './report.js';
 import { dashboardPage } from './dashboard.js';
 import { casePage } from './case.js';
-import { usersPage, auditPage, securityPage } from './admin.js';
+import { usersPage, auditPage, securityPage, settingsPage } from './admin.js';
 import { resourcesPage } from './resources.js';
 
 let session = null;
@@ -14,7 +14,7 @@ const DSL = ['dsl', 'deputy-dsl'];
 const PAGES = {
 	staff: [['#/report', 'Report a concern', reportPage], ['#/mine', 'My concerns', myConcernsPage]],
 	dsl: [['#/dashboard', 'Dashboard', dashboardPage], ['#/report', 'Report a concern', reportPage]],
-	admin: [['#/users', 'Users', usersPage]],
+	admin: [['#/users', 'Users', usersPage], ['#/settings', 'School settings', settingsPage]],
 	auditor: [['#/audit', 'Audit log', auditPage]],
 };
 const COMMON = [['#/resources', 'Help and resources', resourcesPage], ['#/security', 'Two-step sign-in', securityPage]];
@@ -32,8 +32,10 @@ function renderNav() {
 		return;
 	}
 	const here = location.hash || '';
+	// A link to the page already shown redraws it (the hash does not change, so no hashchange).
 	const links = pagesFor(session.user.role).map(([hash, label]) =>
-		h('a', { href: hash, 'aria-current': here.startsWith(hash) ? 'page' : undefined }, label));
+		h('a', { href: hash, 'aria-current': here.startsWith(hash) ? 'page' : undefined,
+			onclick: () => { if (location.hash === hash) setTimeout(route, 0); } }, label));
 	nav.replaceChildren(...links, h('span', { class: 'who' },
 		h('span', {}, `${session.user.username} (${session.user.role})`),
 		h('button', { type: 'button', onclick: doSignOut }, 'Sign out')));

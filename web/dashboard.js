@@ -13,8 +13,8 @@ function rank(c) {
 
 async function acknowledge(c, li, msg) {
 	try {
-		const n = await api('PATCH', `/api/v1/concerns/${c.id}`, { version: c.version, status: 'acknowledged' });
-		Object.assign(c, n);
+		const n = await api('POST', `/api/v1/concerns/${c.id}/acknowledge`);
+		c.status = n.status;
 		li.classList.remove('is-new');
 		li.querySelector('.tag.new')?.replaceWith(statusTag(n.status));
 		li.querySelector('button.ack')?.remove();
@@ -36,7 +36,7 @@ function concernItem(c, title, msg) {
 	return li;
 }
 
-// Concerns by area in each of the last `months` months, by the date it happened.
+// Items (concerns, or alert counts) by area in each of the last `months` months.
 export function byMonth(items, months, dateOf) {
 	const now = new Date();
 	const keys = [];
@@ -48,7 +48,7 @@ export function byMonth(items, months, dateOf) {
 	for (const it of items) {
 		const k = String(dateOf(it) || '').slice(0, 7);
 		if (!counts[k]) continue;
-		for (const a of it.areas || []) counts[k][a] = (counts[k][a] || 0) + 1;
+		for (const a of it.areas || []) counts[k][a] = (counts[k][a] || 0) + (it.count || 1);
 	}
 	return { keys, counts };
 }
@@ -65,7 +65,7 @@ export function areaChart(label, data, taxonomy) {
 	const y = (v) => H - B - (v / max) * (H - B - T);
 	const svg = h('svg:svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${label.id}-t`, focusable: 'false' },
 		h('svg:title', { id: `${label.id}-t` }, `${label.text}: ${totals.reduce((a, b) => a + b, 0)} in ${data.keys.length} months; the table below has the numbers.`));
-	for (const v of [0, Math.ceil(max / 2), max]) {
+	for (const v of new Set([0, Math.ceil(max / 2), max])) {
 		svg.append(h('svg:line', { x1: L, x2: W, y1: y(v), y2: y(v), stroke: '#b1b4b6', 'stroke-width': 1 }),
 			h('svg:text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 12, fill: '#1b1b1b' }, String(v)));
 	}
@@ -90,31 +90,42 @@ export function areaChart(label, data, taxonomy) {
 	return h('figure', { class: 'chart card' }, h('figcaption', { id: label.id }, h('h2', {}, label.text)), svg, legend, table);
 }
 
+// Detection alerts waiting for a decision: promote to a concern, or dismiss with a reason.
 async function alertsSection(title) {
-	if (!(await hasRoute('/api/v1/alerts'))) return null;
 	let list;
-	try { list = await api('GET', '/api/v1/alerts?state=open'); } catch (e) { return h('section', {}, h('h2', {}, 'Detection alerts'), errorNotice(e)); }
-	const alerts = (list.alerts || []).filter((a) => !a.state || a.state === 'open' || a.state === 'new');
+	try { list = await api('GET', '/api/v1/alerts?status=new'); } catch (e) { return h('section', {}, h('h2', {}, 'Detection alerts'), errorNotice(e)); }
+	const alerts = list.alerts || [];
 	const msg = h('div', { 'aria-live': 'polite' });
 	const items = alerts.map((a) => {
-		const reason = h('input', { type: 'text', id: `dismiss-${a.id}`, maxlength: '500' });
+		const reason = h('input', { type: 'text', id: `dismiss-${a.id}`, maxlength: '2000' });
 		const li = h('li', {},
-			h('h3', {}, `${title(a.area)}: ${a.rule || 'detection'}`),
-			h('p', { class: 'meta' }, `${a.source || ''} · ${when(a.at || a.created || a.recorded_at)} · alert ${a.id}`),
-			a.summary || a.evidence_text ? h('p', {}, a.summary || a.evidence_text) : null,
+			h('h3', {}, `${title(a.area)}: ${a.rule}`),
+			h('p', { class: 'meta' }, `${a.severity} · from ${a.source} · ${a.subject ? `about ${a.subject} · ` : ''}${when(a.last_seen)}${a.count > 1 ? ` · seen ${a.count} times` : ''}`),
 			h('div', { class: 'actions' },
 				h('button', { type: 'button', onclick: async () => {
-					try { const r = await api('POST', `/api/v1/alerts/${a.id}/promote`, {}); li.remove(); msg.replaceChildren(notice('ok', 'Promoted to a concern. ', r && r.id ? h('a', { href: `#/case/${r.concern_id || r.id}` }, 'Open it') : '')); } catch (e) { msg.replaceChildren(errorNotice(e)); }
-				} }, 'Promote to a concern')),
-			h('label', { for: reason.id }, 'Reason for dismissing'), reason,
+					try {
+						const r = await api('POST', `/api/v1/alerts/${a.id}/promote`, {});
+						li.remove();
+						msg.replaceChildren(notice('ok', 'Promoted to a concern. ', h('a', { href: `#/case/${r.concern_id}` }, 'Open the case')));
+					} catch (e) { msg.replaceChildren(errorNotice(e)); }
+				} }, 'Promote to a concern', h('span', { class: 'sr-only' }, ` (alert ${a.id})`))),
+			h('label', { for: reason.id }, 'Or dismiss it, with the reason'), reason,
 			h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: async () => {
 				if (!reason.value.trim()) { msg.replaceChildren(notice('error', 'Give a reason before dismissing an alert.')); reason.focus(); return; }
 				try { await api('POST', `/api/v1/alerts/${a.id}/dismiss`, { reason: reason.value.trim() }); li.remove(); msg.replaceChildren(notice('ok', 'Dismissed, with your reason recorded.')); } catch (e) { msg.replaceChildren(errorNotice(e)); }
-			} }, 'Dismiss')));
+			} }, 'Dismiss', h('span', { class: 'sr-only' }, ` (alert ${a.id})`))));
 		return li;
 	});
 	return h('section', { 'aria-labelledby': 'alerts-h' }, h('h2', { id: 'alerts-h' }, `Detection alerts waiting for a decision (${alerts.length})`), msg,
 		items.length ? h('ul', { class: 'list' }, items) : h('p', {}, 'None waiting.'));
+}
+
+// Alerts by area and month from wardd's summary (by day), for the chart.
+async function alertsByMonth() {
+	try {
+		const s = await api('GET', '/api/v1/alerts/summary?days=366');
+		return (s.by_day || []).map((d) => ({ day: d.day, areas: [d.area], count: d.count }));
+	} catch { return null; }
 }
 
 export async function dashboardPage() {
@@ -124,7 +135,8 @@ export async function dashboardPage() {
 		.sort((a, b) => rank(a) - rank(b) || (b.recorded_at || 0) - (a.recorded_at || 0));
 	const unacked = open.filter((c) => c.status === 'new').length;
 	const msg = h('div', { 'aria-live': 'polite' });
-	const alerts = await alertsSection(title);
+	const alerts = await hasRoute('/api/v1/alerts') ? await alertsSection(title) : null;
+	const alertItems = alerts ? await alertsByMonth() : null;
 	page('Dashboard',
 		unacked ? notice('error', h('strong', {}, `${unacked} new ${unacked === 1 ? 'concern' : 'concerns'} not yet acknowledged.`), ' Acknowledge each so the reporter knows it has been seen.')
 			: notice('ok', 'Every concern has been acknowledged.'),
@@ -133,5 +145,6 @@ export async function dashboardPage() {
 			open.length ? h('ul', { class: 'list' }, open.map((c) => concernItem(c, title, msg))) : h('p', {}, 'No open concerns.')),
 		alerts,
 		areaChart({ id: 'chart-concerns', text: 'Concerns by area, last 12 months' }, byMonth(concerns, 12, (c) => c.occurred_at), taxonomy),
+		alertItems ? areaChart({ id: 'chart-alerts', text: 'Detection alerts by area, last 12 months' }, byMonth(alertItems, 12, (a) => a.day), taxonomy) : null,
 		h('p', {}, `${concerns.filter((c) => c.status === 'closed').length} closed concerns are kept in the record.`));
 }

@@ -1,11 +1,11 @@
 // lib.mjs: what the browser tests share: wardd (through the API suite's helper), Debian's
 // chromium through playwright-core, axe-core, screenshots, and TOTP codes for enrolment.
-import { createHmac } from 'node:crypto';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { account, nextCode } from '../api/helper.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -63,19 +63,6 @@ export async function commonChecks(page) {
 	assert.deepEqual(page.problems, []);
 }
 
-// RFC 6238 code for a base32 secret at time step `step`.
-export function totp(b32, step = Math.floor(Date.now() / 30000)) {
-	const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-	let bits = '';
-	for (const ch of b32.replace(/[\s=]/g, '').toUpperCase()) bits += alpha.indexOf(ch).toString(2).padStart(5, '0');
-	const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-	const msg = Buffer.alloc(8);
-	msg.writeBigUInt64BE(BigInt(step));
-	const mac = createHmac('sha1', key).update(msg).digest();
-	const o = mac[19] & 15;
-	return String((mac.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, '0');
-}
-
 export async function signIn(page, school, username, password) {
 	await page.goto('/');
 	await page.getByLabel('School').fill(school);
@@ -84,19 +71,22 @@ export async function signIn(page, school, username, password) {
 	await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-// When wardd asks this account to enrol a second factor first, enrols it through the page and
-// returns the secret; otherwise null.
-export async function enrolIfAsked(page) {
-	const h1 = page.locator('h1');
-	await h1.waitFor();
-	await page.waitForFunction(() => document.querySelector('h1')?.textContent !== 'Sign in to ward');
-	if ((await h1.textContent()) !== 'Two-step sign-in') return null;
+// When wardd asks this account to enrol a second factor first, enrols it through the page (the
+// QR page's key, a code computed here) and returns the secret; otherwise null.  Codes come from
+// the API helper's per-account record, so no code is sent twice.
+export async function enrolIfAsked(page, base, school, username) {
+	await page.waitForFunction(() => { const t = document.querySelector('h1')?.textContent; return t && t !== 'Sign in to ward'; });
+	if ((await page.locator('h1').textContent()) !== 'Two-step sign-in') return null;
 	await page.getByRole('button', { name: /Set up an authenticator app/ }).click();
-	const secret = await page.locator('code.secret').getAttribute('data-secret');
-	await page.getByLabel(/six-digit code/).fill(totp(secret));
+	await page.locator('.qr img').waitFor();
+	const acct = account(base, school, username);
+	acct.pending = await page.locator('code.secret').getAttribute('data-secret');
+	await page.getByLabel(/six-digit code/).fill(await nextCode(acct, true));
 	await page.getByRole('button', { name: 'Confirm' }).click();
-	await page.getByText('Two-step sign-in is set up.').waitFor();
-	return secret;
+	await see(page, 'Two-step sign-in is set up.');
+	acct.secret = acct.pending;
+	acct.pending = null;
+	return acct.secret;
 }
 
 // Waits for text on the page; on timeout the error carries what the page showed instead.
@@ -107,4 +97,20 @@ export async function see(page, text) {
 		const shown = await page.locator('main').innerText().catch(() => '(no main)');
 		throw new Error(`${e.message.split('\n')[0]}\nthe page showed:\n${shown.length > 3000 ? `${shown.slice(0, 800)}\n...\n${shown.slice(-1500)}` : shown}\nproblems: ${page.problems.join('; ')}`);
 	}
+}
+
+// Signs in an account that has a second factor: the page asks for the code, this sends one.
+export async function signInWithCode(page, base, school, username, password) {
+	await signIn(page, school, username, password);
+	const code = page.getByLabel('Code from your authenticator app');
+	await code.waitFor();
+	await code.fill(await nextCode(account(base, school, username)));
+	await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+// Opens the form in the <details> whose summary is `title` and returns it.
+export async function openForm(scope, title) {
+	const d = scope.locator(`details:has(> summary:has-text("${title}"))`).last();
+	await d.locator('summary').first().click();
+	return d;
 }
