@@ -2,6 +2,7 @@
  * guidance/response.txt, the chronology, decisions and referrals, the device custody chain, and
  * closing.  Every write is an append-only case entry audited in the same transaction; every read
  * of a case is audited.  The referral summary and export are in case_report.c. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,9 @@
 #include "validate.h"
 
 static ward_guide *guide;
+/* Held from the close check to the close, and around recording a device or a hand-over, so a
+ * device recorded meanwhile cannot slip past the check (one wardd per SQLite database). */
+static pthread_mutex_t custody_mu = PTHREAD_MUTEX_INITIALIZER;
 
 const ward_guide *case_guide(void)
 {
@@ -570,9 +574,9 @@ static void h_case_get(srv_request *r)
 }
 
 /* A simple append: validate, check dates, record, answer 201 with the entry. */
-static void append(srv_request *r, const srv_field *fields, const char *const *dates,
-                   const char *kind, const char *action,
-                   const char *(*check)(srv_request *, json_t *, json_t *, char *))
+static void append_locked(srv_request *r, const srv_field *fields, const char *const *dates,
+                          const char *kind, const char *action,
+                          const char *(*check)(srv_request *, json_t *, json_t *, char *))
 {
 	srv_concern c;
 	json_t *n, *b = begin(r, fields, &c, &n);
@@ -600,6 +604,18 @@ static void append(srv_request *r, const srv_field *fields, const char *const *d
 	}
 done:
 	finish(&c, b, n);
+}
+
+static void append(srv_request *r, const srv_field *fields, const char *const *dates,
+                   const char *kind, const char *action,
+                   const char *(*check)(srv_request *, json_t *, json_t *, char *))
+{
+	int custody = strcmp(kind, "device") == 0 || strcmp(kind, "handover") == 0;
+	if (custody)
+		pthread_mutex_lock(&custody_mu);
+	append_locked(r, fields, dates, kind, action, check);
+	if (custody)
+		pthread_mutex_unlock(&custody_mu);
 }
 
 static const char *const chrono_types[] = {"action",         "meeting", "contact-parent",
@@ -759,7 +775,7 @@ static const srv_field body_close[] = {
 
 /* Closing: refused while a device is unaccounted for or no decision is recorded; otherwise a
  * close entry with the outcome, then the concern's next version with status closed. */
-static void h_close(srv_request *r)
+static void close_locked(srv_request *r)
 {
 	srv_concern c, nc;
 	json_t *n, *b = begin(r, body_close, &c, &n);
@@ -794,6 +810,13 @@ static void h_close(srv_request *r)
 	                    json_object_get(b, "outcome")));
 done:
 	finish(&c, b, n);
+}
+
+static void h_close(srv_request *r)
+{
+	pthread_mutex_lock(&custody_mu);
+	close_locked(r);
+	pthread_mutex_unlock(&custody_mu);
 }
 
 static void h_summary(srv_request *r)

@@ -202,6 +202,17 @@ test('a reopened case can be closed again', async () => {
 	assert.equal((await ok(dsl.req('GET', `${base}/case`), 200)).closed.outcome, 'monitor');
 });
 
+test('closing at once from many requests closes it once', async () => {
+	const c = await ok(staff.req('POST', '/api/v1/concerns', concern('live-abuse', 560)));
+	const base = `/api/v1/concerns/${c.id}`;
+	await ok(dsl.req('POST', `${base}/decisions`, { decision: 'refer-ceop', reason: 'Referred to CEOP.' }));
+	const rs = await Promise.all([...Array(8)].map((_, i) => (i % 2 ? deputy : dsl).req('POST', `${base}/close`,
+		{ outcome: 'refer-ceop', reason: `Closed (${i}).` })));
+	assert.deepEqual(rs.map((r) => r.status).sort(), [200, 409, 409, 409, 409, 409, 409, 409]);
+	const whole = await ok(dsl.req('GET', `${base}/case`), 200);
+	assert.equal(whole.concern.status, 'closed');
+});
+
 test('a concern without a decision is not closed', async () => {
 	const c = await ok(staff.req('POST', '/api/v1/concerns', concern('grooming', 500)));
 	const r = await dsl.req('POST', `/api/v1/concerns/${c.id}/close`, { outcome: 'monitor', reason: 'x' });
