@@ -229,7 +229,7 @@ test('a staff member cannot work another person\'s concern; admin and auditor se
 	assert.equal((await dslB.req('GET', `/api/v1/concerns/${c.id}/export`)).status, 404);
 });
 
-test('custody rows are covered by audit verify: a tampered row is named', async () => {
+test('custody rows and pupil records are covered by audit verify: a tampered row is named', async () => {
 	const c = await ok(staff.req('POST', '/api/v1/concerns', concern('peer-images', 700)));
 	const dev = await ok(dsl.req('POST', `/api/v1/concerns/${c.id}/devices`, {
 		description: 'Grey tablet', owner: 'Child 700', taken_at: '2026-11-04', taken_by: 'dsl',
@@ -253,6 +253,14 @@ test('custody rows are covered by audit verify: a tampered row is named', async 
 	assert.match(out.stdout + out.stderr, new RegExp(`case-entry/${h.id}`));
 	sql(`UPDATE case_entries SET created = created + 3600 WHERE id = ${h.id}`);
 	assert.equal(spawnSync(WARD, ['admin', '--data-dir', dir, 'audit', 'verify']).status, 0, 'restored: intact again');
+	// A pupil record likewise.
+	const p = await ok(dsl.req('POST', '/api/v1/pupils', { name: 'Kit Example', date_of_birth: '2013-07-08' }));
+	sql(`DROP TRIGGER pupils_no_update; UPDATE pupils SET actor_id = actor_id + 1 WHERE id = ${p.id}`);
+	const out2 = spawnSync(WARD, ['admin', '--data-dir', dir, 'audit', 'verify'], { encoding: 'utf8' });
+	assert.notEqual(out2.status, 0);
+	assert.match(out2.stdout + out2.stderr, new RegExp(`pupil/${p.id}`));
+	sql(`UPDATE pupils SET actor_id = actor_id - 1 WHERE id = ${p.id}`);
+	assert.equal(spawnSync(WARD, ['admin', '--data-dir', dir, 'audit', 'verify']).status, 0);
 });
 
 test('pupil records: audited reads, chronology across concerns, retention review, subject access', async () => {
