@@ -218,10 +218,43 @@ static int same_child(json_t *pupil, json_t *child)
 	              json_string_value(json_object_get(child, "date_of_birth"))) == 0;
 }
 
-static int collect_id(void *ctx, const srv_concern *c)
+typedef struct concern_ref {
+	int64_t id, first; /* the concern and when its first version was written */
+} concern_ref;
+
+typedef struct collect_ctx {
+	int64_t school_id;
+	concern_ref *v;
+	size_t n, cap;
+	int failed;
+} collect_ctx;
+
+/* Every concern of the school, once, with the time of its first version: all of them, not only
+ * the newest the listing returns.  The payloads are not opened here. */
+static int collect(void *vctx, const srv_concern *c)
 {
-	json_array_append_new(ctx, json_integer(c->id));
+	collect_ctx *x = vctx;
+	if (c->school_id != x->school_id || c->version != 1)
+		return 0;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 64;
+		concern_ref *v = cap <= (1u << 24) ? realloc(x->v, cap * sizeof *v) : NULL;
+		if (!v) {
+			x->failed = 1;
+			return 1;
+		}
+		x->v = v;
+		x->cap = cap;
+	}
+	x->v[x->n].id = c->id;
+	x->v[x->n++].first = c->created;
 	return 0;
+}
+
+static int by_first(const void *a, const void *b)
+{
+	const concern_ref *x = a, *y = b;
+	return (x->first > y->first) - (x->first < y->first);
 }
 
 /* The case reports of every concern naming the child, oldest first, each showing only this
@@ -229,21 +262,31 @@ static int collect_id(void *ctx, const srv_concern *c)
 static json_t *child_file(srv_request *r, json_t *pupil)
 {
 	srv_store *st = r->srv->store;
-	json_t *ids = json_array(), *out = json_array(), *v;
-	size_t i;
-	st->ops->concern_list(st, r->user.school_id, 0, collect_id, ids);
-	for (i = json_array_size(ids); i-- > 0;) {
+	json_t *out = json_array();
+	collect_ctx x = {r->user.school_id, NULL, 0, 0, 0};
+	if (st->ops->concern_all_versions(st, collect, &x) != WARD_OK || x.failed) {
+		free(x.v);
+		json_decref(out);
+		srv_problem(r, 503, "Store unavailable",
+		            "the concerns could not be read; try again");
+		return NULL;
+	}
+	if (x.n)
+		qsort(x.v, x.n, sizeof *x.v, by_first);
+	for (size_t i = 0; i < x.n; i++) {
 		srv_concern c;
 		json_t *n = NULL, *ch, *mine = NULL;
 		size_t j;
-		v = json_array_get(ids, i);
 		memset(&c, 0, sizeof c);
-		if (st->ops->concern_get(st, r->user.school_id, json_integer_value(v), &c) !=
-		    WARD_OK)
+		if (st->ops->concern_get(st, r->user.school_id, x.v[i].id, &c) != WARD_OK)
 			continue;
-		if ((n = case_concern_open(r, &c)))
-			json_array_foreach(json_object_get(n, "children"), j,
-			                   ch) if (same_child(pupil, ch)) mine = ch;
+		if ((n = case_concern_open(r, &c))) {
+			json_array_foreach(json_object_get(n, "children"), j, ch)
+			{
+				if (same_child(pupil, ch))
+					mine = ch;
+			}
+		}
 		if (mine) {
 			json_t *rep = case_report(r, &c);
 			if (!rep) {
@@ -259,7 +302,7 @@ static json_t *child_file(srv_request *r, json_t *pupil)
 		json_decref(n);
 		srv_concern_clear(&c);
 	}
-	json_decref(ids);
+	free(x.v);
 	return out;
 }
 
