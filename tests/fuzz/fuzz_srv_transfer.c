@@ -37,9 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long long at = 0;
 	init();
 	msg[0] = '\0';
-	ward_status st =
-	    case_bundle_open((const char *)data, size, sender.sign64, &receiver, &file, hash, msg,
-	                     sizeof msg);
+	ward_status st = case_bundle_open((const char *)data, size, sender.sign64, &receiver, &file,
+	                                  hash, msg, sizeof msg);
 	if (st == WARD_OK) {
 		if (!json_string_value(json_object_get(json_object_get(file, "pupil"), "name")) ||
 		    strlen(hash) != CASE_HASH_HEX - 1)
@@ -55,8 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *b = case_bundle_make(&sender, receiver.box64, j, 1, hash);
 		char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
 		if (text) {
-			st = case_bundle_open(text, strlen(text), sender.sign64, &receiver, &file, hash,
-			                      msg, sizeof msg);
+			st = case_bundle_open(text, strlen(text), sender.sign64, &receiver, &file,
+			                      hash, msg, sizeof msg);
 			if (st == WARD_OK)
 				json_decref(file);
 			else if (st != WARD_EFORMAT || strstr(msg, "child's file") == NULL)
