@@ -86,6 +86,8 @@ int cmd_url(int argc, char **argv);
 int cmd_hash(int argc, char **argv);  /* cmd_hash.c */
 int cmd_match(int argc, char **argv); /* cmd_hash.c */
 int cmd_admin(int argc, char **argv);
+/* `ward admin favourites` (cmd_favourites.c): argv[0] is "favourites". */
+int cmd_admin_favourites(int argc, char **argv);
 int cmd_ingest(int argc, char **argv); /* cmd_ingest.c */
 
 #endif

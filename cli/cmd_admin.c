@@ -397,6 +397,8 @@ int cmd_admin(int argc, char **argv)
 	};
 	admin_opts o;
 	int c;
+	if (argc >= 2 && strcmp(argv[1], "favourites") == 0) /* needs no data directory */
+		return cmd_admin_favourites(argc - 1, argv + 1);
 	memset(&o, 0, sizeof o);
 	o.data_dir = getenv("WARD_DATA") ? getenv("WARD_DATA") : "/var/lib/ward";
 	while ((c = getopt_long(argc, argv, "d:s:u:r:p:n:fh", opts, NULL)) != -1) {
