@@ -5,14 +5,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { WARD, makeData, startWardd, stopWardd, Client } from './helper.mjs';
 
 const AREAS = execFileSync(WARD, ['areas'], { encoding: 'utf8' }).trim().split('\n')
 	.map((l) => l.split(/\s+/)[0]);
 const TOP = process.env.WARD_TOP || path.resolve(new URL('../..', import.meta.url).pathname);
-const SEED_DIR = path.join(TOP, '..', 'shared', 'seed');
+// The seed beside the tree, as the image suites find their vectors; WARD_SEED_DIR overrides.
+const SEED_DIR = process.env.WARD_SEED_DIR
+	|| [path.join(TOP, '..', 'shared', 'seed'), '/work/shared/seed'].find((d) => existsSync(d))
+	|| path.join(TOP, '..', 'shared', 'seed');
 
 let stderr = '';
 let w, dir, staff, dsl, deputy, adminC, auditor, dslB;
