@@ -30,12 +30,17 @@ count() {
 }
 
 # run_suite NAME CMD...: runs CMD, keeps its output in a log, counts it.  A suite that exits
-# non-zero without reporting a failure counts as one failure.
+# non-zero without reporting a failure counts as one failure; one that runs past
+# WARD_SUITE_TIMEOUT seconds (default 900) is stopped and counts as a failure, so a hang never
+# eats the CI's whole time.
 run_suite() {
 	local name=$1; shift
 	local log="$log_dir/${name//\//_}.log"
-	"$@" >"$log" 2>&1
+	timeout -k 30 "${WARD_SUITE_TIMEOUT:-900}" "$@" >"$log" 2>&1
 	local rc=$?
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "not ok 1 - $name stopped after ${WARD_SUITE_TIMEOUT:-900} s" >>"$log"
+	fi
 	count "$name" "$log"
 	if [ $rc -ne 0 ] && ! grep -Eq '^[[:space:]]*not ok' "$log"; then
 		echo "not ok 1 - $name exited with status $rc" >>"$log"
