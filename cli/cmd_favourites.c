@@ -44,8 +44,8 @@ static json_t *fav_chromium_policy(const char *folder)
 	json_t *list = json_array();
 	json_array_append_new(list, json_pack("{s:s}", "toplevel_name", folder));
 	for (size_t i = 0; i < N_FAVS; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s}", "name", favs[i].name, "url",
-		                                      favs[i].url));
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s}", "name", favs[i].name, "url", favs[i].url));
 	return json_pack("{s:o}", "ManagedBookmarks", list);
 }
 
@@ -96,8 +96,8 @@ static json_t *fav_firefox_merge(const char *text, size_t n, const char *folder,
 	json_array_foreach(marks, i, b)
 	{
 		if (!json_is_object(b)) {
-			snprintf(err, cap, "bookmark %zu in \"policies.Bookmarks\" is not an object",
-			         i + 1);
+			snprintf(err, cap,
+			         "bookmark %zu in \"policies.Bookmarks\" is not an object", i + 1);
 			goto fail;
 		}
 		if (!is_ours(b))
@@ -136,14 +136,15 @@ static char *reg_file(const char *folder)
 		esc[n++] = *s;
 	}
 	esc[n] = '\0';
-	if (asprintf(&out,
-	             "Windows Registry Editor Version 5.00\r\n\r\n"
-	             "; ward admin favourites: CEOP and Thinkuknow in every browser's favourites\r\n"
-	             "\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Google\\Chrome]\r\n"
-	             "\"ManagedBookmarks\"=\"%s\"\r\n\"BookmarkBarEnabled\"=dword:00000001\r\n"
-	             "\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge]\r\n"
-	             "\"ManagedBookmarks\"=\"%s\"\r\n\"FavoritesBarEnabled\"=dword:00000001\r\n",
-	             esc, esc) < 0)
+	if (asprintf(
+	        &out,
+	        "Windows Registry Editor Version 5.00\r\n\r\n"
+	        "; ward admin favourites: CEOP and Thinkuknow in every browser's favourites\r\n"
+	        "\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Google\\Chrome]\r\n"
+	        "\"ManagedBookmarks\"=\"%s\"\r\n\"BookmarkBarEnabled\"=dword:00000001\r\n"
+	        "\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge]\r\n"
+	        "\"ManagedBookmarks\"=\"%s\"\r\n\"FavoritesBarEnabled\"=dword:00000001\r\n",
+	        esc, esc) < 0)
 		out = NULL;
 done:
 	free(esc);
@@ -274,9 +275,12 @@ static const char usage[] =
 int cmd_admin_favourites(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'},    {"install", no_argument, NULL, 'i'},
-	    {"root", required_argument, NULL, 'r'},   {"folder", required_argument, NULL, 'f'},
-	    {"merge", required_argument, NULL, 'm'},  {"help", no_argument, NULL, 'h'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"install", no_argument, NULL, 'i'},
+	    {"root", required_argument, NULL, 'r'},
+	    {"folder", required_argument, NULL, 'f'},
+	    {"merge", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *root = "", *folder = "Child safety", *merge = NULL;
@@ -285,13 +289,27 @@ int cmd_admin_favourites(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:ir:f:m:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'i': install = 1; break;
-		case 'r': root = optarg; break;
-		case 'f': folder = optarg; break;
-		case 'm': merge = optarg; break;
-		case 'h': fputs(usage, stdout); return EXIT_CLEAN;
-		default: fputs(usage, stderr); return EXIT_TROUBLE;
+		case 'o':
+			out = optarg;
+			break;
+		case 'i':
+			install = 1;
+			break;
+		case 'r':
+			root = optarg;
+			break;
+		case 'f':
+			folder = optarg;
+			break;
+		case 'm':
+			merge = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return EXIT_CLEAN;
+		default:
+			fputs(usage, stderr);
+			return EXIT_TROUBLE;
 		}
 	}
 	if (optind != argc || !out == !install || (*root && !install) || (merge && !out) ||
