@@ -6,6 +6,7 @@ import { dashboardPage } from './dashboard.js';
 import { casePage } from './case.js';
 import { usersPage, auditPage, securityPage, settingsPage } from './admin.js';
 import { resourcesPage } from './resources.js';
+import { childrenPage, childPage } from './children.js';
 
 let session = null;
 
@@ -13,7 +14,7 @@ const DSL = ['dsl', 'deputy-dsl'];
 // Each role's pages: [hash, label, render]; the first is the role's home.
 const PAGES = {
 	staff: [['#/report', 'Report a concern', reportPage], ['#/mine', 'My concerns', myConcernsPage]],
-	dsl: [['#/dashboard', 'Dashboard', dashboardPage], ['#/report', 'Report a concern', reportPage]],
+	dsl: [['#/dashboard', 'Dashboard', dashboardPage], ['#/children', 'Children', childrenPage], ['#/report', 'Report a concern', reportPage]],
 	admin: [['#/users', 'Users', usersPage], ['#/settings', 'School settings', settingsPage]],
 	auditor: [['#/audit', 'Audit log', auditPage]],
 };
@@ -114,6 +115,7 @@ async function route() {
 		const m = hash.match(/^#\/case\/(\d+)$/);
 		if (m && DSL.includes(session.user.role)) { await casePage(session, Number(m[1])); return; }
 		if (m && session.user.role === 'staff') { await casePage(session, Number(m[1])); return; }
+		if (/^#\/children\/\d+$/.test(hash) && DSL.includes(session.user.role)) { await childPage(session, hash); return; }
 		const hit = mine.find(([p]) => hash === p || hash.startsWith(`${p}/`));
 		if (hit) { await hit[2](session, hash); return; }
 		location.replace(mine[0][0]);

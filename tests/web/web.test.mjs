@@ -249,10 +249,25 @@ test('the DSL enrols two-step sign-in, sees the concern first, decides alerts, w
 	assert.equal(sr.status, 200);
 	assert.match(sr.text, /REF-1234|BAG-0042/);
 
+	// The child's page: their chronology across concerns, and how long the record is kept.
+	await page.getByRole('link', { name: 'Children' }).click();
+	await page.getByRole('heading', { name: 'Children' }).waitFor();
+	const pf = await openForm(page, 'Add a pupil record');
+	await pf.getByLabel('Full name').fill('Alex Example');
+	await pf.getByLabel('Date of birth').fill('2014-05-06');
+	await pf.getByRole('button', { name: 'Add the record' }).click();
+	await page.getByRole('heading', { name: 'Alex Example' }).waitFor();
+	await see(page, '6 May 2039');
+	await page.getByRole('heading', { name: 'Concerns naming this child (1)' }).waitFor();
+	const chron = await page.locator('h2:has-text("Chronology across concerns") + ol li').allTextContents();
+	assert.ok(chron.some((t) => /Concern recorded/.test(t)) && chron.some((t) => /Decision: refer-police/.test(t)) && chron.some((t) => /Referral: to police/.test(t)), chron.join(' | '));
+	await axe(page, 'child');
+	await shot(page, '09-child');
+
 	await page.getByRole('link', { name: 'Help and resources' }).click();
 	await page.getByRole('heading', { name: 'Guidance for each area' }).waitFor();
 	await axe(page, 'resources');
-	await shot(page, '09-resources');
+	await shot(page, '10-resources');
 	await commonChecks(page);
 	await ctx.close();
 });
