@@ -14,7 +14,7 @@ VERSION  := 0.1.0
 # pkg-config modules each part links against.
 LIB_PKGS    := libhs libutf8proc icu-uc icu-i18n libpsl libidn2 libjpeg libpng libwebp nettle
 CLI_PKGS    := jansson
-SERVER_PKGS := libmicrohttpd jansson sqlite3 libsodium liboath libqrencode libcurl inih
+SERVER_PKGS := libmicrohttpd jansson sqlite3 libsodium liboath libqrencode libcurl inih libpq
 TEST_PKGS   := cmocka
 
 # `make V=1` shows the full commands.

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "srv.h"
+#include "store_pg.h"
 #include "tokens.h"
 #include "totp.h"
 
@@ -21,6 +22,7 @@
 
 typedef struct admin_opts {
 	const char *data_dir, *school, *username, *role, *password, *name;
+	const char *dsn, *to; /* PostgreSQL: --dsn or WARD_POSTGRES_DSN; migrate --to */
 	int force;
 } admin_opts;
 
@@ -38,7 +40,7 @@ static int open_store(const admin_opts *o, int create, srv_store **s, unsigned c
 {
 	char db[600], kp[600];
 	srv_paths(o->data_dir, db, sizeof db, kp, sizeof kp);
-	if (!create && access(db, F_OK) != 0) {
+	if (!o->dsn && !create && access(db, F_OK) != 0) {
 		cli_error("%s: no database there; run `ward admin init` first", o->data_dir);
 		return 0;
 	}
@@ -50,11 +52,53 @@ static int open_store(const admin_opts *o, int create, srv_store **s, unsigned c
 		cli_error("%s: cannot read or create the key file", kp);
 		return 0;
 	}
+	if (o->dsn) {
+		if (srv_store_pg_open(o->dsn, s) != WARD_OK) {
+			cli_error("cannot open the PostgreSQL store");
+			return 0;
+		}
+		return 1;
+	}
 	if (srv_store_sqlite_open(db, s) != WARD_OK) {
 		cli_error("%s: cannot open the database", db);
 		return 0;
 	}
 	return 1;
+}
+
+/* `ward admin migrate --to postgres --dsn DSN`: copies the data directory's SQLite database
+ * into an empty PostgreSQL store, then verifies the audit chain there. */
+static int do_migrate(const admin_opts *o)
+{
+	char db[600], kp[600], msg[256];
+	int64_t rows = 0, n = 0;
+	srv_store *s = NULL;
+	int rc = EXIT_TROUBLE;
+	if (!o->to || strcmp(o->to, "postgres") != 0 || !o->dsn) {
+		cli_error("migrate needs --to postgres and --dsn CONNINFO (or WARD_POSTGRES_DSN)");
+		return EXIT_TROUBLE;
+	}
+	srv_paths(o->data_dir, db, sizeof db, kp, sizeof kp);
+	if (access(db, R_OK) != 0) {
+		cli_error("%s: no database there", o->data_dir);
+		return EXIT_TROUBLE;
+	}
+	if (srv_store_pg_import(db, o->dsn, msg, sizeof msg, &rows) != WARD_OK) {
+		cli_error("migrate: %s", msg);
+		return EXIT_TROUBLE;
+	}
+	printf("copied %lld rows from %s into PostgreSQL\n", (long long)rows, db);
+	if (!open_store(o, 0, &s, NULL))
+		return EXIT_TROUBLE;
+	if (srv_audit_verify(s, msg, sizeof msg, &n) == WARD_OK) {
+		printf("audit chain intact in PostgreSQL: %lld entries\n", (long long)n);
+		rc = EXIT_CLEAN;
+	} else {
+		printf("audit chain BROKEN in PostgreSQL: %s\n", msg);
+		rc = EXIT_FOUND;
+	}
+	s->ops->close(s);
+	return rc;
 }
 
 static int add_user(srv_store *s, int64_t school, const admin_opts *o, const char *action)
@@ -393,6 +437,7 @@ int cmd_admin(int argc, char **argv)
 	    {"username", required_argument, NULL, 'u'}, {"role", required_argument, NULL, 'r'},
 	    {"password", required_argument, NULL, 'p'}, {"force", no_argument, NULL, 'f'},
 	    {"name", required_argument, NULL, 'n'},     {"help", no_argument, NULL, 'h'},
+	    {"dsn", required_argument, NULL, 'D'},      {"to", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0},
 	};
 	admin_opts o;
@@ -401,7 +446,8 @@ int cmd_admin(int argc, char **argv)
 		return cmd_admin_favourites(argc - 1, argv + 1);
 	memset(&o, 0, sizeof o);
 	o.data_dir = getenv("WARD_DATA") ? getenv("WARD_DATA") : "/var/lib/ward";
-	while ((c = getopt_long(argc, argv, "d:s:u:r:p:n:fh", opts, NULL)) != -1) {
+	o.dsn = getenv("WARD_POSTGRES_DSN");
+	while ((c = getopt_long(argc, argv, "d:s:u:r:p:n:fhD:T:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.data_dir = optarg; break;
 		case 's': o.school = optarg; break;
@@ -410,6 +456,8 @@ int cmd_admin(int argc, char **argv)
 		case 'p': o.password = optarg; break;
 		case 'f': o.force = 1; break;
 		case 'n': o.name = optarg; break;
+		case 'D': o.dsn = optarg; break;
+		case 'T': o.to = optarg; break;
 		case 'h': cli_usage(stdout, "admin"); return EXIT_CLEAN;
 		default: cli_usage(stderr, "admin"); return EXIT_TROUBLE;
 		}
@@ -432,6 +480,8 @@ int cmd_admin(int argc, char **argv)
 		return do_verify(&o);
 	if (argc == 2 && strcmp(argv[0], "backup") == 0)
 		return do_backup(&o, argv[1]);
+	if (argc == 1 && strcmp(argv[0], "migrate") == 0)
+		return do_migrate(&o);
 	if (argc == 2 && strcmp(argv[0], "restore") == 0)
 		return do_restore(&o, argv[1]);
 	cli_usage(stderr, "admin");

@@ -16,6 +16,8 @@ typedef struct srv_config {
 	int64_t session_max;  /* seconds a session lives at most */
 	size_t max_body;      /* largest request body accepted */
 	int log_syslog;       /* log = syslog (else stderr) */
+	int postgres;         /* store = postgres (else sqlite, ward.db in data_dir) */
+	char postgres_dsn[512]; /* libpq connection string for store = postgres */
 } srv_config;
 
 /* Defaults, then /etc/ward/wardd.conf's [wardd] section (ini) when path is set. */

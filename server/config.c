@@ -62,6 +62,13 @@ int srv_config_set(srv_config *c, const char *key, const char *v)
 	} else if (strcmp(key, "log") == 0 &&
 	           (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0)) {
 		c->log_syslog = strcmp(v, "syslog") == 0;
+	} else if (strcmp(key, "store") == 0 &&
+	           (strcmp(v, "sqlite") == 0 || strcmp(v, "postgres") == 0)) {
+		c->postgres = strcmp(v, "postgres") == 0;
+	} else if (strcmp(key, "postgres_dsn") == 0 || strcmp(key, "postgres-dsn") == 0) {
+		if (strlen(v) >= sizeof c->postgres_dsn)
+			return -1;
+		snprintf(c->postgres_dsn, sizeof c->postgres_dsn, "%s", v);
 	} else {
 		return -1;
 	}

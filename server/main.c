@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "http.h"
+#include "store_pg.h"
 
 static const char usage[] =
     "usage: wardd [OPTIONS]\n"
@@ -148,7 +149,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	srv_paths(cfg.data_dir, db, sizeof db, keyp, sizeof keyp);
-	if (access(db, F_OK) != 0) {
+	/* WARD_POSTGRES_DSN chooses PostgreSQL when the configuration names no store. */
+	if (!cfg.postgres && !cfg.postgres_dsn[0] && getenv("WARD_POSTGRES_DSN") &&
+	    strlen(getenv("WARD_POSTGRES_DSN")) < sizeof cfg.postgres_dsn) {
+		cfg.postgres = 1;
+		snprintf(cfg.postgres_dsn, sizeof cfg.postgres_dsn, "%s", getenv("WARD_POSTGRES_DSN"));
+	}
+	if (cfg.postgres && !cfg.postgres_dsn[0]) {
+		srv_log(LOG_ERR, "store = postgres needs postgres_dsn");
+		goto done;
+	}
+	if (!cfg.postgres && access(db, F_OK) != 0) {
 		srv_log(LOG_ERR, "%s has no database; run `ward admin init --data-dir %s` first",
 		        cfg.data_dir, cfg.data_dir);
 		goto done;
@@ -157,7 +168,8 @@ int main(int argc, char **argv)
 		srv_log(LOG_ERR, "cannot read the key file %s", keyp);
 		goto done;
 	}
-	if (srv_store_sqlite_open(db, &store) != WARD_OK)
+	if ((cfg.postgres ? srv_store_pg_open(cfg.postgres_dsn, &store)
+	                  : srv_store_sqlite_open(db, &store)) != WARD_OK)
 		goto done;
 	signal(SIGPIPE, SIG_IGN);
 	/* SIGTERM and SIGINT are blocked before any thread starts, so every thread inherits the
