@@ -2,6 +2,7 @@
 # The browser suite: a real wardd on a free loopback port with a temporary data directory, and
 # Debian's chromium driven by playwright-core (no browser download); axe-core checks every page.
 # Screenshots go to build/test-artefacts/web/.  Prints TAP.
+# sanitizers: yes
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)

@@ -121,6 +121,18 @@ test('staff report from a 360 px phone: don\'ts shown at once, draft survives a 
 	await page.getByRole('heading', { name: 'My concerns' }).waitFor();
 	await page.getByRole('link', { name: 'Alex Example' }).waitFor();
 	await axe(page, 'my concerns');
+	// The reporter confirms their own part of the checklist.
+	await page.getByRole('link', { name: 'Alex Example' }).click();
+	await page.getByRole('heading', { name: 'Your part of the checklist' }).waitFor();
+	const items = page.locator('#cl-h ~ ul > li');
+	assert.ok(await items.count() >= 3);
+	assert.equal(await page.locator('#cl-h ~ ul > li', { hasText: '(the DSL)' }).count(), 0, 'staff see only their own items');
+	await items.first().getByRole('button', { name: /^Confirm done/ }).click();
+	await see(page, /Done: confirmed by staff/);
+	assert.match(await items.first().textContent(), /Done: confirmed by staff/);
+	assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'fits 360 px');
+	await axe(page, 'staff case');
+	await shot(page, '04b-staff-case-phone');
 	await commonChecks(page);
 	await ctx.close();
 
@@ -184,9 +196,13 @@ test('the DSL enrols two-step sign-in, sees the concern first, decides alerts, w
 	await q.getByLabel('No').check();
 	await q.getByRole('button', { name: /^Save answer/ }).click();
 	await see(page, /Answer recorded: .* No\./);
-	await page.locator('#cl-h ~ ul > li').first().getByRole('button', { name: /^Confirm done/ }).click();
+	// The reporter's confirmation shows; the DSL confirms the next open item.
+	assert.match(await page.locator('#cl-h ~ ul > li').first().textContent(), /Done: confirmed by staff/);
+	const open1 = page.locator('#cl-h ~ ul > li').filter({ has: page.getByRole('button', { name: /^Confirm done/ }) }).first();
+	const itemText = await open1.locator('p.item').textContent();
+	await open1.getByRole('button', { name: /^Confirm done/ }).click();
 	await see(page, 'Checklist updated.');
-	assert.match(await page.locator('#cl-h ~ ul > li').first().textContent(), /Done: confirmed by dsl/);
+	assert.match(await page.locator('#cl-h ~ ul > li', { hasText: itemText }).textContent(), /Done: confirmed by dsl/);
 	let f = await openForm(page, 'Add to the chronology');
 	await f.getByLabel('What', { exact: true }).selectOption('action');
 	await f.getByLabel('With whom').fill('the class teacher');
@@ -241,6 +257,9 @@ test('the DSL enrols two-step sign-in, sees the concern first, decides alerts, w
 	assert.match(await page.locator('.facts').first().textContent(), /Closed/);
 	assert.equal(await page.locator('details', { hasText: 'Record a decision' }).count(), 0, 'no changes offered once closed');
 	await axe(page, 'case (closed)');
+	await page.setViewportSize(PHONE);
+	assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'case page fits 360 px');
+	await page.setViewportSize(DESKTOP);
 	await page.emulateMedia({ media: 'print' });
 	await shot(page, '08-case-print');
 	await page.emulateMedia({ media: 'screen' });
