@@ -1,0 +1,166 @@
+// PostgreSQL only (run by tests/pg/suite.sh, with ward and wardd reached through wrappers that
+// give each data directory a database of its own): row-level security keeps a query that
+// leaves out its school condition inside one school; the service role owns no table and cannot
+// rewrite the audit log; tampering done by a database superuser is named by audit verify;
+// narrative is sealed at rest; a SQLite school migrates with its audit chain intact.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { admin, makeData, startWardd, stopWardd, Client, concernBody, freePort, WARD } from '../api/helper.mjs';
+
+const dbOf = (dir) => 'w_' + createHash('md5').update(realpathSync(dir) + '\n').digest('hex').slice(0, 24);
+// psql as the database superuser (bypasses row-level security), or as the service role with
+// ward.school set as wardd sets it.
+const sql = (dir, q) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-d', dbOf(dir), '-c', q],
+	{ encoding: 'utf8' }).trim();
+// (psql prints set_config's value first; the query's result is the last line)
+const asService = (dir, school, q) => sql(dir,
+	`BEGIN; SET LOCAL ROLE ward_service; ${school === null ? '' : `SELECT set_config('ward.school', '${school}', true);`} ${q}; COMMIT;`)
+	.split('\n').pop();
+const psqlFails = (dir, q) => spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-d', dbOf(dir), '-c', q],
+	{ encoding: 'utf8' });
+const verify = (dir) => spawnSync(WARD, ['admin', '--data-dir', dir, 'audit', 'verify'], { encoding: 'utf8' });
+
+// Two schools, a concern in each.
+async function twoSchools() {
+	const dir = makeData();
+	const w = await startWardd(dir);
+	const a = await new Client(w.base).signIn('School A', 'staff');
+	const b = await new Client(w.base).signIn('School B', 'dsl-b');
+	const ca = await a.req('POST', '/api/v1/concerns', concernBody(1));
+	const cb = await b.req('POST', '/api/v1/concerns', concernBody(2));
+	assert.equal(ca.status, 201, ca.text);
+	assert.equal(cb.status, 201, cb.text);
+	await stopWardd(w);
+	const ids = Object.fromEntries(sql(dir, 'SELECT name, id FROM schools').split('\n').map((l) => l.split('|')));
+	return { dir, A: ids['School A'], B: ids['School B'], ca: ca.json.id, cb: cb.json.id };
+}
+
+test('the store runs on PostgreSQL: the tables are there and the rows carry their school', async () => {
+	const { dir, A, B } = await twoSchools();
+	assert.equal(sql(dir, 'SELECT count(DISTINCT school_id) FROM concern_versions'), '2');
+	assert.ok(Number(A) > 0 && Number(B) > 0 && A !== B);
+});
+
+test('row-level security: a query that leaves out the school sees one school only', async () => {
+	const { dir, A, B, ca, cb } = await twoSchools();
+	// no WHERE school_id at all, as a buggy handler's query would be
+	assert.equal(asService(dir, A, 'SELECT string_agg(concern_id::text, \',\') FROM concern_versions'), String(ca));
+	assert.equal(asService(dir, B, 'SELECT string_agg(concern_id::text, \',\') FROM concern_versions'), String(cb));
+	assert.equal(asService(dir, A, 'SELECT count(DISTINCT school_id) FROM users'), '1');
+	assert.equal(asService(dir, A, 'SELECT count(*) FROM audit WHERE school_id <> ' + A), '0');
+	assert.equal(asService(dir, A, 'SELECT count(*) FROM notices WHERE school_id <> ' + A), '0');
+	assert.equal(asService(dir, A, 'SELECT count(*) FROM schools'), '1');
+	// asking for the other school by id finds nothing
+	assert.equal(asService(dir, A, `SELECT count(*) FROM concern_versions WHERE concern_id = ${cb}`), '0');
+	// with no school set, nothing at all
+	assert.equal(asService(dir, null, 'SELECT count(*) FROM concern_versions'), '0');
+	assert.equal(asService(dir, null, 'SELECT count(*) FROM users'), '0');
+	// an UPDATE without the school condition touches this school's rows only
+	const touched = asService(dir, A, 'WITH u AS (UPDATE users SET disabled = disabled RETURNING school_id)'
+		+ ` SELECT count(*) || ':' || count(*) FILTER (WHERE school_id <> ${A}) FROM u`);
+	assert.equal(touched, `${sql(dir, `SELECT count(*) FROM users WHERE school_id = ${A}`)}:0`);
+	assert.notEqual(sql(dir, `SELECT count(*) FROM users WHERE school_id <> ${A}`), '0');
+	const n = asService(dir, A, 'WITH u AS (UPDATE sessions SET last_seen = last_seen RETURNING school_id) SELECT count(*) FILTER (WHERE school_id <> ' + A + ') FROM u');
+	assert.equal(n, '0');
+	// and a row for another school cannot be written
+	const r = psqlFails(dir, `BEGIN; SET LOCAL ROLE ward_service; SELECT set_config('ward.school', '${A}', true);
+		INSERT INTO concern_versions VALUES (424242, 1, ${B}, 1, 0, 'new', '\\x00'); COMMIT;`);
+	assert.notEqual(r.status, 0);
+	assert.match(r.stderr, /row-level security/);
+});
+
+test('the service role owns no table, so the policies bind it; it cannot rewrite the audit log', async () => {
+	const { dir, A } = await twoSchools();
+	assert.equal(sql(dir, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = 'ward_service'"), '0');
+	assert.equal(sql(dir, "SELECT bool_and(relrowsecurity AND relforcerowsecurity) FROM pg_class WHERE relname IN"
+		+ " ('schools', 'users', 'sessions', 'concern_versions', 'audit', 'alerts', 'notices', 'service_tokens',"
+		+ " 'notify_settings', 'case_entries', 'pupils')"), 't');
+	let r = psqlFails(dir, `BEGIN; SET LOCAL ROLE ward_service; SELECT set_config('ward.school', '${A}', true); UPDATE audit SET action = 'x'; COMMIT;`);
+	assert.match(r.stderr, /permission denied/);
+	r = psqlFails(dir, `BEGIN; SET LOCAL ROLE ward_service; SELECT set_config('ward.school', '${A}', true); DELETE FROM concern_versions; COMMIT;`);
+	assert.match(r.stderr, /permission denied/);
+	// even the owner is refused by the append-only trigger
+	r = psqlFails(dir, "UPDATE audit SET action = 'x' WHERE seq = 1");
+	assert.match(r.stderr, /append-only/);
+	assert.equal(verify(dir).status, 0);
+});
+
+test('tampering by a database superuser is named by audit verify', async () => {
+	const { dir, ca } = await twoSchools();
+	assert.equal(verify(dir).status, 0, verify(dir).stdout);
+	sql(dir, `ALTER TABLE concern_versions DISABLE TRIGGER concern_append_only;
+		UPDATE concern_versions SET status = 'closed' WHERE concern_id = ${ca};
+		ALTER TABLE concern_versions ENABLE TRIGGER concern_append_only`);
+	let v = verify(dir);
+	assert.notEqual(v.status, 0);
+	assert.match(v.stdout, new RegExp(`concern ${ca} version 1 was altered`));
+	const d2 = (await twoSchools()).dir;
+	sql(d2, "ALTER TABLE audit DISABLE TRIGGER audit_append_only; UPDATE audit SET actor_id = actor_id + 1 WHERE seq = 2;"
+		+ ' ALTER TABLE audit ENABLE TRIGGER audit_append_only');
+	v = verify(d2);
+	assert.notEqual(v.status, 0);
+	assert.match(v.stdout, /BROKEN/);
+	const d3 = (await twoSchools()).dir;
+	sql(d3, 'ALTER TABLE audit DISABLE TRIGGER audit_append_only; DELETE FROM audit WHERE seq = 3;'
+		+ ' ALTER TABLE audit ENABLE TRIGGER audit_append_only');
+	assert.notEqual(verify(d3).status, 0);
+});
+
+test('narrative fields are sealed at rest in PostgreSQL', async () => {
+	const { dir } = await twoSchools();
+	const dump = execFileSync('pg_dump', ['-d', dbOf(dir), '--data-only'], { encoding: 'latin1', maxBuffer: 1 << 26 });
+	assert.ok(dump.includes('COPY public.concern_versions'));
+	assert.ok(!dump.includes('private app'), 'the account is not in the clear');
+	assert.ok(!dump.includes('Pupil 1'), 'the child is not in the clear');
+});
+
+test('ward admin migrate --to postgres: a SQLite school moves with its chain intact', { timeout: 120000 }, async () => {
+	process.env.WARD_PG_OFF = '1'; // the wrappers run ward and wardd on SQLite
+	let dir, w, ids = [];
+	const port = await freePort();
+	try {
+		dir = makeData();
+		w = await startWardd(dir, port);
+		const staff = await new Client(w.base).signIn('School A', 'staff');
+		for (let i = 0; i < 5; i++) ids.push((await staff.req('POST', '/api/v1/concerns', concernBody(i))).json.id);
+		const dsl = await new Client(w.base).signIn('School A', 'dsl');
+		assert.equal((await dsl.req('GET', `/api/v1/concerns/${ids[0]}`)).status, 200);
+		assert.equal((await dsl.req('POST', `/api/v1/concerns/${ids[0]}/acknowledge`, {})).status < 300, true);
+		await stopWardd(w);
+		w = null;
+	} finally {
+		delete process.env.WARD_PG_OFF;
+		if (w) await stopWardd(w);
+	}
+	const out = admin(dir, 'migrate', '--to', 'postgres');
+	assert.match(out, /copied \d+ rows/);
+	assert.match(out, /audit chain intact in PostgreSQL: \d+ entries/);
+	const entries = Number(out.match(/intact in PostgreSQL: (\d+)/)[1]);
+	assert.ok(entries >= 12, out);
+	assert.equal(sql(dir, 'SELECT count(*) FROM audit'), String(entries));
+	// a second migration into the same database is refused: chains are not spliced
+	const again = spawnSync(WARD, ['admin', '--data-dir', dir, 'migrate', '--to', 'postgres'], { encoding: 'utf8' });
+	assert.notEqual(again.status, 0);
+	assert.match(again.stderr, /already holds an audit chain/);
+	// wardd on PostgreSQL serves the migrated school: the same concerns, accounts and factors
+	w = await startWardd(dir, port);
+	try {
+		const dsl = await new Client(w.base).signIn('School A', 'dsl');
+		const list = await dsl.req('GET', '/api/v1/concerns');
+		assert.equal(list.status, 200);
+		for (const id of ids) assert.ok(list.json.concerns.some((c) => c.id === id), `concern ${id} moved`);
+		const one = await dsl.req('GET', `/api/v1/concerns/${ids[3]}`);
+		assert.equal(one.json.account, concernBody(3).account);
+		const staff = await new Client(w.base).signIn('School A', 'staff');
+		assert.equal((await staff.req('POST', '/api/v1/concerns', concernBody(9))).status, 201);
+		const aud = await new Client(w.base).signIn('School A', 'auditor');
+		const v = await aud.req('GET', '/api/v1/audit/verify');
+		assert.equal(v.json.intact, true, v.text);
+	} finally {
+		await stopWardd(w);
+	}
+	assert.equal(verify(dir).status, 0);
+});
