@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { admin, makeData, startWardd, stopWardd, Client, concernBody, freePort, WARD } from '../api/helper.mjs';
+import { alertBody } from '../api/fixtures/alerts.mjs';
 
 const dbOf = (dir) => 'w_' + createHash('md5').update(realpathSync(dir) + '\n').digest('hex').slice(0, 24);
 // psql as the database superuser (bypasses row-level security), or as the service role with
@@ -161,6 +162,33 @@ test('ward admin migrate --to postgres: a SQLite school moves with its chain int
 		assert.equal(v.json.intact, true, v.text);
 	} finally {
 		await stopWardd(w);
+	}
+	assert.equal(verify(dir).status, 0);
+});
+
+test('two wardd on one database: duplicates posted to both merge into one alert; a session works on either', async () => {
+	const dir = makeData();
+	const token = admin(dir, 'token', 'add', '--school', 'School A', '--name', 'proxy').trim().split('\n').pop();
+	const w1 = await startWardd(dir), w2 = await startWardd(dir);
+	try {
+		const post = (w) => new Client(w.base).req('POST', '/api/v1/alerts', alertBody('same-key', { severity: 'high' }),
+			{ headers: { authorization: `Bearer ${token}` } });
+		const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i % 2 ? w1 : w2)));
+		assert.equal(rs.filter((r) => r.status === 201).length, 1, 'one new alert');
+		assert.equal(rs.filter((r) => r.status === 200 && r.json.merged).length, 39, 'the rest merged into it');
+		assert.equal(new Set(rs.map((r) => r.json.id)).size, 1, 'one alert, whichever process took the post');
+		// signed in through one process, the session is good on the other
+		const dsl = await new Client(w1.base).signIn('School A', 'dsl');
+		dsl.base = w2.base;
+		const l = await dsl.req('GET', '/api/v1/alerts');
+		assert.equal(l.status, 200, l.text);
+		const mine = l.json.alerts.filter((a) => a.id === rs[0].json.id);
+		assert.equal(mine.length, 1);
+		assert.equal(mine[0].count, 40);
+		assert.equal(sql(dir, "SELECT count(*) FROM notices WHERE kind = 'alert'"), '1', 'one notice for the DSL');
+	} finally {
+		await stopWardd(w1);
+		await stopWardd(w2);
 	}
 	assert.equal(verify(dir).status, 0);
 });
