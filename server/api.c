@@ -185,7 +185,7 @@ static void dispatch(srv_request *r)
 		if (path_ok)
 			srv_problem(r, 405, "Method not allowed",
 			            "this path does not accept that method");
-		else
+		else if (!srv_web_page(r))
 			srv_problem(r, 404, "Not found", "no such path");
 		return;
 	}

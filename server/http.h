@@ -104,5 +104,8 @@ const char *srv_query(srv_request *r, const char *name);
 /* A request header, or NULL. */
 const char *srv_header(srv_request *r, const char *name);
 int srv_is_dsl_team(const srv_request *r);
+/* A browser asking for a page of the web interface by its address (a link in an email, such
+ * as /concerns/{id}): answers with the interface and returns 1 (web.c); else 0. */
+int srv_web_page(srv_request *r);
 
 #endif

@@ -206,6 +206,39 @@ static void h_file(srv_request *r)
 	r->content_type = files[i].type;
 }
 
+/* 1 when path is /PREFIX/{digits} for one of the addresses wardd's emails link to. */
+static int deep_link(const char *path)
+{
+	static const char *const prefixes[] = {"/concerns/", "/alerts/"};
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		size_t n = strlen(prefixes[i]), d = 0;
+		if (strncmp(path, prefixes[i], n) != 0)
+			continue;
+		while (path[n + d] >= '0' && path[n + d] <= '9' && d < 16)
+			d++;
+		return d > 0 && d <= 15 && path[n + d] == '\0';
+	}
+	return 0;
+}
+
+/* A link in an email (base_url/concerns/{id}) opened in a browser: the page, which signs in if
+ * need be and then shows the case.  Only GET from a browser that asks for HTML, so API
+ * clients keep their problem+json 404. */
+int srv_web_page(srv_request *r)
+{
+	const char *accept = srv_header(r, "Accept");
+	if (strcmp(r->method, "GET") != 0 || !accept || !strstr(accept, "text/html") ||
+	    !deep_link(r->url) || !atomic_load(&ready))
+		return 0;
+	r->cache = "no-cache";
+	r->csp = WEB_CSP;
+	r->etag = loaded[0].etag;
+	r->status = 200;
+	r->text = loaded[0].body;
+	r->content_type = files[0].type;
+	return 1;
+}
+
 static const srv_route routes[] = {
     {"GET", "/", h_file, SRV_ANON, "the web interface (one page)"},
     {"GET", "/static/app.css", h_file, SRV_ANON, "web interface: styles"},

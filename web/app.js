@@ -125,6 +125,12 @@ async function route() {
 	}
 }
 
+// wardd's emails link to /concerns/{id} and /alerts/{id}: show that case, or the dashboard.
+{
+	const m = location.pathname.match(/^\/(concerns|alerts)\/(\d+)$/);
+	if (m) history.replaceState(null, '', m[1] === 'concerns' ? `/#/case/${m[2]}` : '/#/dashboard');
+}
+
 window.addEventListener('hashchange', (ev) => {
 	// The skip link's #main is not a page.
 	if (!location.hash.startsWith('#/')) {

@@ -7,8 +7,9 @@ import { h, page, notice, when, statusTag, errorNotice, childNames } from './ui.
 // Nine distinguishable colours (Okabe-Ito plus two), each with 3:1 contrast on white.
 export const COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#8a6d00', '#56b4e9', '#6a3d9a', '#b2182b', '#4d4d4d'];
 
+// New (unacknowledged) first, escalated ones before the rest of those, closed last.
 function rank(c) {
-	return (c.status === 'new' ? 0 : 4) + (c.urgent ? 0 : 2) + (c.status === 'closed' ? 8 : 0);
+	return (c.status === 'new' ? 0 : 4) + (c.escalated ? 0 : 2) + (c.status === 'closed' ? 8 : 0);
 }
 
 async function acknowledge(c, li, msg) {
@@ -27,7 +28,7 @@ async function acknowledge(c, li, msg) {
 function concernItem(c, title, msg) {
 	const li = h('li', { class: c.status === 'new' ? 'is-new' : '' },
 		h('h3', {}, h('a', { href: `#/case/${c.id}` }, childNames(c))),
-		h('p', { class: 'meta' }, statusTag(c.status), c.urgent ? h('span', { class: 'tag urgent' }, 'Urgent') : null,
+		h('p', { class: 'meta' }, statusTag(c.status), c.escalated ? h('span', { class: 'tag urgent' }, `Escalated to the ${c.escalated === 'head' ? 'headteacher' : 'deputy DSL'}`) : null,
 			(c.areas || []).map((a) => h('span', { class: 'tag' }, title(a)))),
 		h('p', { class: 'meta' }, `Happened ${when(c.occurred_at)} · recorded ${when(c.recorded_at)} · reference ${c.id}`));
 	if (c.status === 'new')
@@ -129,8 +130,16 @@ async function alertsByMonth() {
 }
 
 export async function dashboardPage() {
-	const [{ concerns }, taxonomy] = await Promise.all([api('GET', '/api/v1/concerns'), areas()]);
+	const [{ concerns }, taxonomy, notices] = await Promise.all([api('GET', '/api/v1/concerns'), areas(),
+		hasRoute('/api/v1/notices').then((yes) => (yes ? api('GET', '/api/v1/notices') : { notices: [] })).catch(() => ({ notices: [] }))]);
 	const title = (id) => taxonomy.find((a) => a.id === id)?.title || id || 'Unknown area';
+	// wardd's notices say how far an unacknowledged concern has been escalated.
+	for (const n of notices.notices || [])
+		if (n.kind === 'concern' && n.stage >= 2) {
+			const c = concerns.find((x) => x.id === n.ref_id);
+			if (c && c.status === 'new') c.escalated = n.sent_to;
+		}
+	const escalated = concerns.filter((c) => c.escalated).length;
 	const open = concerns.filter((c) => c.status !== 'closed')
 		.sort((a, b) => rank(a) - rank(b) || (b.recorded_at || 0) - (a.recorded_at || 0));
 	const unacked = open.filter((c) => c.status === 'new').length;
@@ -140,6 +149,7 @@ export async function dashboardPage() {
 	page('Dashboard',
 		unacked ? notice('error', h('strong', {}, `${unacked} new ${unacked === 1 ? 'concern' : 'concerns'} not yet acknowledged.`), ' Acknowledge each so the reporter knows it has been seen.')
 			: notice('ok', 'Every concern has been acknowledged.'),
+		escalated ? notice('error', h('strong', {}, `${escalated} escalated: `), 'not acknowledged in the school\u2019s set time, so the deputy DSL or the headteacher has been told.') : null,
 		msg,
 		h('section', { 'aria-labelledby': 'open-h' }, h('h2', { id: 'open-h' }, `Open concerns (${open.length})`),
 			open.length ? h('ul', { class: 'list' }, open.map((c) => concernItem(c, title, msg))) : h('p', {}, 'No open concerns.')),

@@ -43,6 +43,18 @@ test('wardd serves the pages with a strict CSP, cache validators and no inline c
 	assert.equal(api.headers.get('content-security-policy'), "default-src 'none'");
 	assert.equal(api.headers.get('cache-control'), 'no-store');
 	assert.equal((await fetch(`${w.base}/static/nothing.js`)).status, 404);
+	// Links in wardd's emails (/concerns/{id}) open the page in a browser; API clients still
+	// get problem+json for a path that is not a route.
+	const html = { accept: 'text/html,application/xhtml+xml' };
+	const deep = await fetch(`${w.base}/concerns/123456`, { headers: html });
+	assert.equal(deep.status, 200);
+	assert.equal(deep.headers.get('etag'), etag);
+	assert.match(deep.headers.get('content-security-policy'), /script-src 'self'/);
+	for (const [p, h] of [['/concerns/123456', {}], ['/concerns/12x', html], ['/concerns/', html], ['/other/1', html]]) {
+		const r = await fetch(`${w.base}${p}`, { headers: h });
+		assert.equal(r.status, 404, p);
+		assert.match(r.headers.get('content-type'), /problem\+json/);
+	}
 	assert.equal((await fetch(`${w.base}/static/../index.html`)).status, 404);
 	// What the browser is served: scripts only from files, no style attributes, no other hosts.
 	const webDir = path.join(BUILD, 'web');
@@ -257,6 +269,11 @@ test('the DSL enrols two-step sign-in, sees the concern first, decides alerts, w
 	assert.match(await page.locator('.facts').first().textContent(), /Closed/);
 	assert.equal(await page.locator('details', { hasText: 'Record a decision' }).count(), 0, 'no changes offered once closed');
 	await axe(page, 'case (closed)');
+	// The link in the DSL's email opens this case.
+	const ref = await page.locator('.facts dt:has-text("Reference") + dd').textContent();
+	await page.goto(`/concerns/${ref}`);
+	await page.getByRole('heading', { name: 'Concern about Alex Example' }).waitFor();
+	assert.equal(new URL(page.url()).hash, `#/case/${ref}`);
 	await page.setViewportSize(PHONE);
 	assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'case page fits 360 px');
 	await page.setViewportSize(DESKTOP);
