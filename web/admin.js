@@ -119,3 +119,37 @@ export async function settingsPage() {
 	});
 	page('School settings', msg, form);
 }
+
+// Service tokens for detectors (the c-icap module, ward ingest): each shown once when made,
+// revocable.  Admin only.
+export async function tokensPage() {
+	const { tokens } = await api('GET', '/api/v1/tokens');
+	const msg = h('div', { 'aria-live': 'polite' });
+	const tbody = h('tbody', {});
+	const row = (t) => {
+		const tr = h('tr', {}, h('td', {}, t.name), h('td', {}, when(t.created)), h('td', {}, t.revoked ? `Revoked ${when(t.revoked_at)}` : 'In use'), h('td', {}));
+		if (!t.revoked)
+			tr.lastChild.append(h('button', { type: 'button', class: 'secondary', onclick: async () => {
+				if (!window.confirm(`Revoke the token ${t.name}? The detector using it stops sending alerts.`)) return;
+				try { await api('POST', '/api/v1/tokens/revoke', { id: t.id }); tr.replaceWith(row({ ...t, revoked: true, revoked_at: Math.floor(Date.now() / 1000) })); msg.replaceChildren(notice('ok', `Token ${t.name} revoked.`)); } catch (e) { msg.replaceChildren(errorNotice(e)); }
+			} }, 'Revoke', h('span', { class: 'sr-only' }, ` ${t.name}`)));
+		return tr;
+	};
+	tbody.append(...tokens.map(row));
+	const name = field('Name of the detector', { name: 'token-name', maxlength: '63', autocomplete: 'off' }, 'Letters, digits, dots, dashes or underscores, for example proxy-1.');
+	const form = h('form', { class: 'card', novalidate: true }, h('h2', {}, 'Make a token'), name.wrap, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Make the token')));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		try {
+			const t = await api('POST', '/api/v1/tokens', { name: name.input.value.trim() });
+			tbody.append(row({ id: t.id, name: t.name, created: Math.floor(Date.now() / 1000), revoked: false }));
+			msg.replaceChildren(notice('warn', h('strong', {}, `Token for ${t.name}, shown only now: `), h('code', { class: 'secret', 'data-token': t.token }, t.token),
+				h('p', {}, 'Put it in the detector\u2019s token file now; ward keeps only its hash.')));
+			form.reset();
+		} catch (e) { msg.replaceChildren(errorNotice(e)); }
+	});
+	page('Detector tokens', h('p', {}, 'Detectors (the proxy\u2019s c-icap module, ward ingest) post alerts with a token. A token can post alerts and do nothing else.'), msg,
+		h('div', { class: 'table-wrap card' }, h('table', {}, h('caption', { class: 'sr-only' }, 'Service tokens'),
+			h('thead', {}, h('tr', {}, ['Detector', 'Made', 'State', ''].map((t) => h('th', { scope: 'col' }, t)))), tbody)),
+		form);
+}

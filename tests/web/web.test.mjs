@@ -338,6 +338,22 @@ test('an admin enrols an authenticator app from the QR page, signs in with a cod
 	await see(page, 'Settings saved.');
 	await axe(page, 'settings');
 	await shot(page, '12-settings');
+
+	// A token for a detector, shown once; it posts alerts until revoked.
+	await page.getByRole('link', { name: 'Detector tokens' }).click();
+	await page.getByLabel('Name of the detector').fill('proxy-2');
+	await page.getByRole('button', { name: 'Make the token' }).click();
+	const tok = await page.locator('code[data-token]').getAttribute('data-token');
+	const post = () => fetch(`${w.base}/api/v1/alerts`, { method: 'POST', headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' },
+		body: JSON.stringify({ area: 'grooming', rule: 'grooming.secrecy', severity: 'high', source: 'icap', subject: '10.0.0.6', time: '2026-11-30T10:00:00Z',
+			excerpt: 'asked to keep chats secret', start: 0, end: 5, dedup_key: `tok-${Date.now()}-${Math.random()}` }) });
+	assert.equal((await post()).status, 201);
+	await axe(page, 'tokens');
+	await shot(page, '12b-tokens');
+	page.once('dialog', (d) => d.accept());
+	await page.getByRole('row', { name: /proxy-2/ }).getByRole('button', { name: /^Revoke/ }).click();
+	await see(page, 'Token proxy-2 revoked.');
+	assert.equal((await post()).status, 401);
 	await commonChecks(page);
 	await ctx.close();
 	const a = await new Client(w.base).signIn('School A', 'admin');
