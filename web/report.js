@@ -136,7 +136,10 @@ export async function reportPage(session) {
 			btn.disabled = false;
 			status.replaceChildren(e.offline
 				? notice('error', h('strong', {}, 'Not sent: the connection was lost. '), 'Your report is saved on this device. Press "Send to the DSL now" again when you are connected, and tell the DSL in person meanwhile.')
-				: errorNotice(e));
+				: e.status === 401
+					? notice('error', h('strong', {}, 'Not sent: you have been signed out. '), 'Your report is saved on this device. ',
+						h('button', { type: 'button', onclick: () => location.reload() }, 'Sign in again'), ' and it will be here to send.')
+					: errorNotice(e));
 			status.focus?.();
 		}
 	});

@@ -120,6 +120,16 @@ test('staff report from a 360 px phone: don\'ts shown at once, draft survives a 
 	assert.equal(await page.getByLabel('What happened').inputValue(), ACCOUNT);
 	assert.ok(await page.getByLabel(/Grooming/i).isChecked());
 	await page.getByRole('heading', { name: 'Do not' }).waitFor();
+	// Signed out meanwhile (the session timed out): still nothing lost.
+	await ctx.clearCookies();
+	await page.getByRole('button', { name: 'Send to the DSL now' }).click();
+	await see(page, 'Not sent: you have been signed out.');
+	await page.getByRole('button', { name: 'Sign in again' }).click();
+	await page.getByLabel('Username').fill('staff');
+	await page.getByLabel('Password').fill(PW);
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await see(page, /A draft from .* has been restored/);
+	assert.equal(await page.getByLabel('What happened').inputValue(), ACCOUNT);
 	const t0 = Date.now();
 	await page.getByRole('button', { name: 'Send to the DSL now' }).click();
 	await page.getByRole('heading', { name: 'Concern sent to the DSL' }).waitFor();
