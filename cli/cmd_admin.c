@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "srv.h"
 #include "store_pg.h"
+#include "store_trust.h"
 #include "tokens.h"
 #include "totp.h"
 
@@ -64,6 +65,37 @@ static int open_store(const admin_opts *o, int create, srv_store **s, unsigned c
 		return 0;
 	}
 	return 1;
+}
+
+/* `ward admin trust add --name TRUST --school NAME`: puts the school in the trust (made when
+ * new), audited; the trust's trust-lead accounts then oversee it. */
+static int do_trust_add(const admin_opts *o)
+{
+	srv_store *s = NULL;
+	int64_t school = 0;
+	int rc = EXIT_TROUBLE;
+	srv_audit_in a = {0, 0, "trust.join", NULL, "ward admin"};
+	if (!o->school || !o->name || !*o->name || strlen(o->name) > 200) {
+		cli_error("trust add needs --name TRUST (up to 200 characters) and --school NAME");
+		return EXIT_TROUBLE;
+	}
+	if (!open_store(o, 0, &s, NULL))
+		goto done;
+	if (s->ops->school_find(s, o->school, &school) != WARD_OK) {
+		cli_error("no school %s", o->school);
+		goto done;
+	}
+	a.school_id = school;
+	if (s->trust->trust_join(s, o->name, school, &a) != WARD_OK) {
+		cli_error("cannot put the school in the trust: %s", s->err);
+		goto done;
+	}
+	printf("school %s is in trust %s\n", o->school, o->name);
+	rc = EXIT_CLEAN;
+done:
+	if (s)
+		s->ops->close(s);
+	return rc;
 }
 
 /* `ward admin migrate --to postgres --dsn DSN`: copies the data directory's SQLite database
@@ -480,6 +512,8 @@ int cmd_admin(int argc, char **argv)
 		return do_verify(&o);
 	if (argc == 2 && strcmp(argv[0], "backup") == 0)
 		return do_backup(&o, argv[1]);
+	if (argc == 2 && strcmp(argv[0], "trust") == 0 && strcmp(argv[1], "add") == 0)
+		return do_trust_add(&o);
 	if (argc == 1 && strcmp(argv[0], "migrate") == 0)
 		return do_migrate(&o);
 	if (argc == 2 && strcmp(argv[0], "restore") == 0)

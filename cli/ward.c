@@ -119,13 +119,19 @@ const cli_command cli_commands[] = {
 	 "       ward admin [--data-dir DIR] audit verify\n"
 	 "       ward admin [--data-dir DIR] backup FILE\n"
 	 "       ward admin [--data-dir DIR] [--force] restore FILE\n"
+	 "       ward admin [--data-dir DIR] trust add --name TRUST --school NAME\n"
+	 "       ward admin [--data-dir DIR] migrate --to postgres --dsn CONNINFO\n"
 	 "wardd's data directory (default: $WARD_DATA, /var/lib/ward) holds ward.db and wardd.key.\n"
 	 "init creates both, the school and its first admin; a new password is printed once\n"
 	 "(--password sets one of at least 12 characters).  Roles: staff, dsl, deputy-dsl, admin,\n"
 	 "auditor; dsl, deputy-dsl and admin enrol an authenticator app (TOTP) at their first\n"
 	 "sign-in, and reset-totp clears a lost one.  audit verify exits 1 and names the first\n"
 	 "broken link when the chain or a concern was altered.  backup copies the live database\n"
-	 "(safe while wardd runs), sealed with the key; restore needs the same key file.\n"},
+	 "(safe while wardd runs), sealed with the key; restore needs the same key file.\n"
+	 "trust add puts a school in a trust (a multi-academy trust or local authority), whose\n"
+	 "trust-lead accounts (user add --role trust-lead) oversee its schools.  With --dsn or\n"
+	 "WARD_POSTGRES_DSN every command works on PostgreSQL; migrate copies ward.db into an\n"
+	 "empty PostgreSQL database and verifies the audit chain there.\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

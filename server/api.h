@@ -33,7 +33,7 @@ int srv_config_set(srv_config *c, const char *key, const char *value);
 #define SRV_R(r) (1u << (r))
 #define SRV_ANY                                                                                    \
 	(SRV_R(SRV_ROLE_STAFF) | SRV_R(SRV_ROLE_DSL) | SRV_R(SRV_ROLE_DEPUTY_DSL) |                \
-	 SRV_R(SRV_ROLE_ADMIN) | SRV_R(SRV_ROLE_AUDITOR))
+	 SRV_R(SRV_ROLE_ADMIN) | SRV_R(SRV_ROLE_AUDITOR) | SRV_R(SRV_ROLE_TRUST_LEAD))
 
 typedef struct srv_request srv_request;
 typedef struct srv_route {

@@ -35,7 +35,6 @@ static const char usage[] =
 
 static void print_routes(void)
 {
-	static const char *const names[] = {"staff", "dsl", "deputy-dsl", "admin", "auditor"};
 	for (const srv_module *const *m = srv_modules; *m; m++) {
 		for (const srv_route *r = (*m)->routes; r->method; r++) {
 			printf("%s %s", r->method, r->path);
@@ -43,7 +42,7 @@ static void print_routes(void)
 				printf(" anonymous");
 			for (int i = 0; i < SRV_ROLE_COUNT; i++)
 				if (r->roles & SRV_R(i))
-					printf(" %s", names[i]);
+					printf(" %s", srv_role_name((srv_role)i));
 			printf("\n");
 		}
 	}

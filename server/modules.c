@@ -7,6 +7,7 @@ extern const srv_module srv_module_tokens, srv_module_alerts, srv_module_notify;
 extern const srv_module srv_module_cases;
 extern const srv_module srv_module_pupils;
 extern const srv_module srv_module_web;
+extern const srv_module srv_module_trust;
 
 const srv_module *const srv_modules[] = {
     &srv_module_core,
@@ -15,6 +16,7 @@ const srv_module *const srv_modules[] = {
     &srv_module_notify,
     &srv_module_cases,
     &srv_module_pupils,
+    &srv_module_trust,
     &srv_module_web,
     NULL,
 };

@@ -37,7 +37,7 @@ void srv_log(int level, const char *fmt, ...)
 }
 
 static const char *const role_names[SRV_ROLE_COUNT] = {"staff", "dsl", "deputy-dsl", "admin",
-                                                       "auditor"};
+                                                       "auditor", "trust-lead"};
 
 const char *srv_role_name(srv_role r)
 {

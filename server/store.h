@@ -19,6 +19,7 @@ typedef enum srv_role {
 	SRV_ROLE_DEPUTY_DSL,
 	SRV_ROLE_ADMIN,
 	SRV_ROLE_AUDITOR,
+	SRV_ROLE_TRUST_LEAD, /* a trust's safeguarding lead: oversees the schools of its trust */
 	SRV_ROLE_COUNT
 } srv_role;
 
@@ -143,6 +144,7 @@ struct srv_store {
 	srv_row_walker walkers[SRV_MAX_WALKERS + 1];
 	const struct srv_alert_ops *alerts; /* store_alerts.h */
 	const struct srv_case_ops *cases;   /* store_cases.h */
+	const struct srv_trust_ops *trust;  /* store_trust.h */
 	char err[256]; /* last error in words */
 };
 

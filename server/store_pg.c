@@ -85,10 +85,12 @@ static const pg_schema pg_schema_core = {"core", migrations,
 
 extern const pg_schema pg_schema_alerts; /* store_pg_alerts.c */
 extern const pg_schema pg_schema_cases;  /* store_pg_cases.c */
+extern const pg_schema pg_schema_trust;  /* store_pg_trust.c */
 static const pg_schema *const pg_schemas[] = {
     &pg_schema_core,
     &pg_schema_alerts,
     &pg_schema_cases,
+    &pg_schema_trust,
     NULL,
 };
 
@@ -275,19 +277,23 @@ static void give(pg_store *s, pg_conn *c)
 	pthread_mutex_unlock(&s->mu);
 }
 
-pg_conn *pg_begin(pg_store *s, int64_t school, int write)
+/* Begins with ward.school set to schools ("all", or ids with commas; checked here, since it
+ * is written into the statement). */
+static pg_conn *begin_with(pg_store *s, const char *schools, int write)
 {
-	char sql[160];
-	pg_conn *c = take(s);
+	char sql[PG_SCHOOLS_MAX + 80];
+	pg_conn *c;
+	if (strlen(schools) >= PG_SCHOOLS_MAX ||
+	    (strcmp(schools, "all") != 0 && strspn(schools, "0123456789,-") != strlen(schools))) {
+		snprintf(s->base.err, sizeof s->base.err, "a school list wardd cannot use");
+		return NULL;
+	}
+	c = take(s);
 	if (!c)
 		return NULL;
 	c->write = write;
 	c->state[0] = '\0';
-	if (school == PG_ALL)
-		snprintf(sql, sizeof sql, "BEGIN; SELECT set_config('ward.school', 'all', true)");
-	else
-		snprintf(sql, sizeof sql, "BEGIN; SELECT set_config('ward.school', '%lld', true)",
-		         (long long)school);
+	snprintf(sql, sizeof sql, "BEGIN; SELECT set_config('ward.school', '%s', true)", schools);
 	if (pg_exec(s, c, sql) != WARD_OK)
 		goto fail;
 	if (write) {
@@ -309,6 +315,20 @@ fail:
 	pg_exec(s, c, "ROLLBACK");
 	give(s, c);
 	return NULL;
+}
+
+pg_conn *pg_begin(pg_store *s, int64_t school, int write)
+{
+	char list[24];
+	if (school == PG_ALL)
+		return begin_with(s, "all", write);
+	snprintf(list, sizeof list, "%lld", (long long)school);
+	return begin_with(s, list, write);
+}
+
+pg_conn *pg_begin_schools(pg_store *s, const char *schools)
+{
+	return begin_with(s, schools, 0);
 }
 
 ward_status pg_end(pg_store *s, pg_conn *c, ward_status rc)

@@ -24,6 +24,7 @@
 #define PG_MAX_ARGS  20
 #define PG_ALL       (-1) /* school argument of pg_begin: every school (lookups by secret) */
 #define PG_ROLE      "ward_service"
+#define PG_SCHOOLS_MAX 4096 /* the longest school list a transaction may be set to */
 
 typedef struct pg_conn {
 	PGconn *c;
@@ -65,6 +66,9 @@ void pg_arg_blob(pg_args *a, const void *p, size_t n);
 /* Takes a pooled connection and begins a transaction for school (PG_ALL: every school); with
  * write set, locks the audit chain's head.  NULL with s->base.err set. */
 pg_conn *pg_begin(pg_store *s, int64_t school, int write);
+/* A read transaction for several schools at once (schools: ids with commas), as a trust's
+ * lead reads. */
+pg_conn *pg_begin_schools(pg_store *s, const char *schools);
 /* Commits when rc is WARD_OK (a failed COMMIT turns rc into WARD_EIO), else rolls back; gives
  * the connection back.  Returns rc. */
 ward_status pg_end(pg_store *s, pg_conn *c, ward_status rc);

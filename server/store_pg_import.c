@@ -27,6 +27,8 @@ static const struct {
     {"notify_settings", "school_id", NULL},
     {"case_entries", "seq", "seq"},
     {"pupils", "rowid", "seq"},
+    {"trusts", "id", "id"},
+    {"trust_members", "school_id", NULL},
 };
 
 static ward_status run(PGconn *pg, const char *sql, char *msg, size_t cap)
@@ -50,6 +52,15 @@ static ward_status copy_table(sqlite3 *db, PGconn *pg, const char *table, const 
 	sqlite3_stmt *st = NULL;
 	ward_status rc = WARD_EIO;
 	int ncol, off;
+	snprintf(sql, sizeof sql, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '%s'",
+	         table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		rc = WARD_OK; /* made by a wardd older than the table: nothing to copy */
+		goto done;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY %s", table, order);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(msg, cap, "%s: %s", table, sqlite3_errmsg(db));

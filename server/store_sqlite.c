@@ -54,10 +54,12 @@ static const sq_schema sq_schema_core = {"core", migrations, N_MIGRATIONS, NULL}
 /* Every feature's schema, in the order they are migrated and attached. */
 extern const sq_schema sq_schema_alerts; /* store_sqlite_alerts.c */
 extern const sq_schema sq_schema_cases; /* store_sqlite_cases.c */
+extern const sq_schema sq_schema_trust; /* store_sqlite_trust.c */
 static const sq_schema *const sq_schemas[] = {
     &sq_schema_core,
     &sq_schema_alerts,
     &sq_schema_cases,
+    &sq_schema_trust,
     NULL,
 };
 

@@ -22,7 +22,8 @@ static void oath_start(void)
 
 int srv_totp_required(srv_role r)
 {
-	return r == SRV_ROLE_DSL || r == SRV_ROLE_DEPUTY_DSL || r == SRV_ROLE_ADMIN;
+	return r == SRV_ROLE_DSL || r == SRV_ROLE_DEPUTY_DSL || r == SRV_ROLE_ADMIN ||
+	       r == SRV_ROLE_TRUST_LEAD;
 }
 
 ward_status srv_totp_new(char b32[SRV_TOTP_B32])

@@ -9,7 +9,7 @@ import path from 'node:path';
 export const BUILD = process.env.WARD_BUILD;
 export const WARD = path.join(BUILD, 'ward');
 export const WARDD = path.join(BUILD, 'wardd');
-export const ROLES = ['staff', 'dsl', 'deputy-dsl', 'admin', 'auditor'];
+export const ROLES = ['staff', 'dsl', 'deputy-dsl', 'admin', 'auditor', 'trust-lead'];
 export const PW = 'a long test password';
 
 export function freePort() {
