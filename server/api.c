@@ -318,8 +318,9 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t cap)
 	}
 }
 
-/* libmicrohttpd's own messages go where wardd's do. */
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's own messages go where wardd's do.  fmt comes from libmicrohttpd, so the
+ * format attribute lets clang check the call instead of refusing a non-literal format. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];
 	size_t n;
