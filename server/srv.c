@@ -36,8 +36,8 @@ void srv_log(int level, const char *fmt, ...)
 		fprintf(stderr, "wardd: %s\n", line); /* one call: lines from threads do not mix */
 }
 
-static const char *const role_names[SRV_ROLE_COUNT] = {"staff", "dsl", "deputy-dsl", "admin",
-                                                       "auditor", "trust-lead"};
+static const char *const role_names[SRV_ROLE_COUNT] = {"staff", "dsl",     "deputy-dsl",
+                                                       "admin", "auditor", "trust-lead"};
 
 const char *srv_role_name(srv_role r)
 {
@@ -118,6 +118,7 @@ typedef struct verify_ctx {
 	char *msg;
 	size_t cap;
 	int broken, oom;
+	int missing; /* a row without an entry in the entries read so far */
 	srv_store *s;
 	struct digest_ent *ents;
 	size_t n_ents, cap_ents;
@@ -186,7 +187,7 @@ static int verify_concern(void *vctx, const srv_concern *c)
 	if (!d) {
 		snprintf(v->msg, v->cap, "concern %lld version %lld has no audit entry",
 		         (long long)c->id, (long long)c->version);
-		v->broken = 1;
+		v->missing = 1;
 		return 1;
 	}
 	srv_concern_digest(c, h);
@@ -210,7 +211,7 @@ static int verify_row(void *vctx, const char *target, const unsigned char digest
 	d = v->ents ? bsearch(&key, v->ents, v->n_ents, sizeof *v->ents, ent_cmp) : NULL;
 	if (!d) {
 		snprintf(v->msg, v->cap, "%s has no audit entry", target);
-		v->broken = 1;
+		v->missing = 1;
 		return 1;
 	}
 	if (sodium_memcmp(digest, d->digest, SRV_HASH_LEN) != 0) {
@@ -244,16 +245,27 @@ ward_status srv_audit_verify(srv_store *s, char *msg, size_t cap, int64_t *entri
 	v.cap = cap;
 	v.s = s;
 	snprintf(msg, cap, "intact");
-	rc = s->ops->audit_list(s, 0, 0, 1 << 30, verify_entry, &v);
-	if (rc == WARD_OK && v.oom)
-		rc = WARD_ENOMEM;
-	if (rc == WARD_OK && !v.broken) {
+	/* The chain is read first and the rows after it, each in its own read; a row written while
+	 * verify runs (wardd keeps running) has its entry committed with it, so a row with no entry
+	 * in what was read sends verify back to read the rest of the chain and look again.  Only a
+	 * row still without an entry after that is broken. */
+	for (int pass = 0; pass < 5; pass++) {
+		v.missing = 0;
+		rc = s->ops->audit_list(s, 0, v.expect_seq - 1, 1 << 30, verify_entry, &v);
+		if (rc == WARD_OK && v.oom)
+			rc = WARD_ENOMEM;
+		if (rc != WARD_OK || v.broken)
+			break;
 		if (v.ents)
 			qsort(v.ents, v.n_ents, sizeof *v.ents, ent_cmp);
 		rc = s->ops->concern_all_versions(s, verify_concern, &v);
+		for (int i = 0; rc == WARD_OK && !v.broken && !v.missing && s->walkers[i]; i++)
+			rc = s->walkers[i](s, verify_row, &v);
+		if (rc != WARD_OK || v.broken || !v.missing)
+			break;
 	}
-	for (int i = 0; rc == WARD_OK && !v.broken && s->walkers[i]; i++)
-		rc = s->walkers[i](s, verify_row, &v);
+	if (rc == WARD_OK && v.missing)
+		v.broken = 1;
 	free(v.ents);
 	if (entries_out)
 		*entries_out = v.n;
