@@ -472,6 +472,8 @@ static void pg_close(srv_store *b)
 			PQfinish(s->conns[i].c);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->gc_mu);
+	pthread_cond_destroy(&s->gc_cv);
 	sodium_memzero(s->dsn, sizeof s->dsn);
 	free(s);
 }
@@ -727,10 +729,22 @@ static ward_status session_simple(pg_store *s, const char *sql, const unsigned c
 	return pg_end(s, c, pg_cmd(s, c, sql, &a, NULL));
 }
 
+/* last_seen need not wait for the disk: a touch lost in a crash only shortens the idle time
+ * left, so this commit alone is asynchronous (every 201 still waits for its own). */
 static ward_status pg_session_touch(srv_store *b, const unsigned char *th, int64_t now)
 {
-	return session_simple((pg_store *)b,
-	                      "UPDATE sessions SET last_seen = $2 WHERE token_hash = $1", th, now, 1);
+	pg_store *s = (pg_store *)b;
+	pg_args a = {0};
+	ward_status rc;
+	pg_conn *c = pg_begin(s, PG_ALL, 0);
+	if (!c)
+		return WARD_EIO;
+	rc = pg_exec(s, c, "SET LOCAL synchronous_commit = off");
+	pg_arg_blob(&a, th, SRV_HASH_LEN);
+	pg_arg_i64(&a, now);
+	if (rc == WARD_OK)
+		rc = pg_cmd(s, c, "UPDATE sessions SET last_seen = $2 WHERE token_hash = $1", &a, NULL);
+	return pg_end(s, c, rc);
 }
 
 static ward_status pg_session_delete(srv_store *b, const unsigned char *th)
@@ -948,13 +962,59 @@ static ward_status pg_concern_all(srv_store *b, srv_concern_cb cb, void *ctx)
 
 /* ---- audit ---- */
 
+/* One queued audit entry; it lives on its caller's stack while the caller waits. */
+struct pg_audit_req {
+	const srv_audit_in *in;
+	pg_audit_req *next;
+	ward_status rc;
+	int done;
+};
+
+/* Commits the entries of batch in one durable transaction (all or none).  It sees every
+ * school: the entries may belong to several. */
+static ward_status audit_commit(pg_store *s, pg_audit_req *batch)
+{
+	ward_status rc = WARD_OK;
+	pg_conn *c = pg_begin(s, PG_ALL, 1);
+	if (!c)
+		return WARD_EIO;
+	for (pg_audit_req *q = batch; q && rc == WARD_OK; q = q->next)
+		rc = pg_audit(s, c, q->in, NULL);
+	return pg_end(s, c, rc);
+}
+
+/* Appends an audit entry (an audited read) and returns once it is durable.  Entries that
+ * arrive while a commit runs are committed together by the next caller to find none running
+ * (group commit, as in store_sqlite.c): each caller still waits for its own entry's commit. */
 static ward_status pg_audit_append(srv_store *b, const srv_audit_in *in)
 {
 	pg_store *s = (pg_store *)b;
-	pg_conn *c = pg_begin(s, in->school_id, 1);
-	if (!c)
-		return WARD_EIO;
-	return pg_end(s, c, pg_audit(s, c, in, NULL));
+	pg_audit_req me = {in, NULL, WARD_EIO, 0};
+	pthread_mutex_lock(&s->gc_mu);
+	*s->gc_tail = &me;
+	s->gc_tail = &me.next;
+	while (!me.done) {
+		if (s->gc_leader) {
+			pthread_cond_wait(&s->gc_cv, &s->gc_mu);
+			continue;
+		}
+		pg_audit_req *batch = s->gc_head;
+		s->gc_head = NULL;
+		s->gc_tail = &s->gc_head;
+		s->gc_leader = 1;
+		pthread_mutex_unlock(&s->gc_mu);
+		ward_status rc = audit_commit(s, batch);
+		pthread_mutex_lock(&s->gc_mu);
+		for (pg_audit_req *q = batch, *n; q; q = n) {
+			n = q->next;
+			q->rc = rc;
+			q->done = 1;
+		}
+		s->gc_leader = 0;
+		pthread_cond_broadcast(&s->gc_cv);
+	}
+	pthread_mutex_unlock(&s->gc_mu);
+	return me.rc;
 }
 
 static ward_status pg_audit_list(srv_store *b, int64_t school_id, int64_t after, int limit,
@@ -1156,6 +1216,9 @@ ward_status srv_store_pg_open(const char *dsn, srv_store **out)
 	s->base.ops = &pg_ops;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->gc_mu, NULL);
+	pthread_cond_init(&s->gc_cv, NULL);
+	s->gc_tail = &s->gc_head;
 	for (int i = 0; i < PG_POOL; i++)
 		s->idle[s->n_idle++] = PG_POOL - 1 - i;
 	if (strlen(dsn) >= sizeof s->dsn) {

@@ -34,6 +34,8 @@ typedef struct pg_conn {
 	char state[6]; /* SQLSTATE of the last failure */
 } pg_conn;
 
+typedef struct pg_audit_req pg_audit_req;
+
 typedef struct pg_store {
 	srv_store base;
 	pthread_mutex_t mu;
@@ -41,6 +43,11 @@ typedef struct pg_store {
 	char dsn[512];
 	pg_conn conns[PG_POOL];
 	int idle[PG_POOL], n_idle;
+	/* Group commit of audited reads' entries (pg_audit_append). */
+	pthread_mutex_t gc_mu;
+	pthread_cond_t gc_cv;
+	pg_audit_req *gc_head, **gc_tail;
+	int gc_leader;
 } pg_store;
 
 /* Parameters of one statement: text values, or binary for bytea. */
