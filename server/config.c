@@ -15,7 +15,7 @@ void srv_config_defaults(srv_config *c)
 	snprintf(c->listen, sizeof c->listen, "127.0.0.1");
 	c->port = 8080;
 	snprintf(c->data_dir, sizeof c->data_dir, "/var/lib/ward");
-	c->threads = 4;
+	c->threads = 16;
 	c->idle_timeout = 30 * 60;
 	c->session_max = 12 * 60 * 60;
 	c->max_body = 1u << 20;

@@ -24,7 +24,7 @@ static const char usage[] =
     "  -l, --listen ADDR     address to listen on (default 127.0.0.1)\n"
     "  -p, --port N          port (default 8080)\n"
     "  -d, --data-dir DIR    ward.db and wardd.key live here (default /var/lib/ward)\n"
-    "  -t, --threads N       worker threads (default 4)\n"
+    "  -t, --threads N       worker threads (default 16)\n"
     "      --secure-cookies  mark session cookies Secure (when served behind TLS)\n"
     "      --log WHERE       stderr (default) or syslog\n"
     "      --routes          print the route table (method, path, roles) and exit\n"

@@ -2,6 +2,7 @@
  * writer at a time anyway, and WAL with synchronous=FULL makes each commit durable before the
  * handler answers 201.  Migrations are numbered and run at open inside a transaction. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,197 @@ sqlite3_stmt *sq_prep(sq_store *s, const char *sql)
 	return st;
 }
 
+sqlite3_stmt *sq_cached(sq_store *s, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) % SQ_CACHE;
+	for (size_t i = 0; i < SQ_CACHE; i++) {
+		size_t k = (h + i) % SQ_CACHE;
+		if (s->cache[k].sql == sql)
+			return s->cache[k].st;
+		if (!s->cache[k].sql) {
+			sqlite3_stmt *st = NULL;
+			if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+			                       NULL) != SQLITE_OK) {
+				sq_set_err(s, "prepare");
+				return NULL;
+			}
+			s->cache[k].sql = sql;
+			s->cache[k].st = st;
+			return st;
+		}
+	}
+	snprintf(s->base.err, sizeof s->base.err, "prepare: the statement cache is full");
+	return NULL;
+}
+
+void sq_release(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+/* ---- read-only connections ---- */
+
+#define SQ_READERS      4
+#define SQ_READER_CACHE 8
+
+typedef struct sq_reader {
+	sqlite3 *db;
+	pthread_mutex_t mu;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[SQ_READER_CACHE];
+} sq_reader;
+
+struct sq_readers {
+	sq_reader r[SQ_READERS];
+	int n;
+	unsigned next;
+};
+
+static void readers_close(sq_store *s)
+{
+	struct sq_readers *rs = s->readers;
+	if (!rs)
+		return;
+	for (int i = 0; i < rs->n; i++) {
+		for (int k = 0; k < SQ_READER_CACHE; k++)
+			sqlite3_finalize(rs->r[i].cache[k].st);
+		sqlite3_close(rs->r[i].db);
+		pthread_mutex_destroy(&rs->r[i].mu);
+	}
+	free(rs);
+	s->readers = NULL;
+}
+
+/* Opens the readers once the schema is migrated; without them reads use the writer. */
+static void readers_open(sq_store *s, const char *path)
+{
+	struct sq_readers *rs = calloc(1, sizeof *rs);
+	if (!rs)
+		return;
+	s->readers = rs;
+	for (int i = 0; i < SQ_READERS; i++) {
+		sq_reader *r = &rs->r[i];
+		if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+		                    NULL) != SQLITE_OK ||
+		    sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK) {
+			sqlite3_close(r->db);
+			break;
+		}
+		sqlite3_busy_timeout(r->db, 5000);
+		pthread_mutex_init(&r->mu, NULL);
+		rs->n++;
+	}
+	if (rs->n == 0)
+		readers_close(s);
+}
+
+/* A statement for the read-only query sql (a string literal): on a free reader, with its
+ * lock held, or on the writer's connection with s->mu held.  End with read_end. */
+static sqlite3_stmt *read_begin(sq_store *s, const char *sql, sq_reader **rd)
+{
+	struct sq_readers *rs = s->readers;
+	sq_reader *r = NULL;
+	*rd = NULL;
+	if (!rs) {
+		pthread_mutex_lock(&s->mu);
+		return sq_cached(s, sql);
+	}
+	unsigned start = __atomic_fetch_add(&rs->next, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < rs->n && !r; i++)
+		if (pthread_mutex_trylock(&rs->r[(start + (unsigned)i) % (unsigned)rs->n].mu) == 0)
+			r = &rs->r[(start + (unsigned)i) % (unsigned)rs->n];
+	if (!r) {
+		r = &rs->r[start % (unsigned)rs->n];
+		pthread_mutex_lock(&r->mu);
+	}
+	*rd = r;
+	for (int k = 0; k < SQ_READER_CACHE; k++) {
+		if (r->cache[k].sql == sql)
+			return r->cache[k].st;
+		if (!r->cache[k].sql) {
+			sqlite3_stmt *st = NULL;
+			if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+			                       NULL) != SQLITE_OK) {
+				snprintf(s->base.err, sizeof s->base.err, "prepare: %s",
+				         sqlite3_errmsg(r->db));
+				return NULL;
+			}
+			r->cache[k].sql = sql;
+			r->cache[k].st = st;
+			return st;
+		}
+	}
+	snprintf(s->base.err, sizeof s->base.err, "prepare: the reader's cache is full");
+	return NULL;
+}
+
+static void read_end(sq_store *s, sq_reader *rd, sqlite3_stmt *st)
+{
+	sq_release(st);
+	pthread_mutex_unlock(rd ? &rd->mu : &s->mu);
+}
+
+/* ---- checkpoints ---- */
+
+/* Every second, copies what the WAL holds into the database file (PASSIVE: never waits for
+ * readers or the writer) on a connection of its own. */
+static void *ckpt_main(void *arg)
+{
+	sq_store *s = arg;
+	sqlite3 *db = NULL;
+	/* A first read opens the WAL; before it a checkpoint does nothing. */
+	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_exec(db, "SELECT count(*) FROM schema_versions", NULL, NULL, NULL) !=
+	        SQLITE_OK) {
+		srv_log(LOG_WARNING, "store: the checkpoint connection did not open: %s",
+		        sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	pthread_mutex_lock(&s->ckpt_mu);
+	while (!s->ckpt_stop) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_sec += 1;
+		pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &t);
+		if (s->ckpt_stop)
+			break;
+		pthread_mutex_unlock(&s->ckpt_mu);
+		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&s->ckpt_mu);
+	}
+	pthread_mutex_unlock(&s->ckpt_mu);
+	sqlite3_close(db);
+	return NULL;
+}
+
+static void ckpt_start(sq_store *s)
+{
+	/* The writer no longer checkpoints by itself once the thread runs. */
+	if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) == 0) {
+		s->ckpt_running = 1;
+		sq_exec(s, "PRAGMA wal_autocheckpoint=0");
+	}
+}
+
+static void ckpt_stop(sq_store *s)
+{
+	if (!s->ckpt_running)
+		return;
+	pthread_mutex_lock(&s->ckpt_mu);
+	s->ckpt_stop = 1;
+	pthread_cond_signal(&s->ckpt_cv);
+	pthread_mutex_unlock(&s->ckpt_mu);
+	pthread_join(s->ckpt_thread, NULL);
+	s->ckpt_running = 0;
+}
+
 void sq_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -113,7 +305,7 @@ ward_status sq_audit_locked(sq_store *s, const srv_audit_in *in, const unsigned 
 	sqlite3_stmt *st = NULL;
 	srv_audit a;
 	memset(&a, 0, sizeof a);
-	st = sq_prep(s, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+	st = sq_cached(s, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
 	if (!st)
 		goto done;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -122,7 +314,7 @@ ward_status sq_audit_locked(sq_store *s, const srv_audit_in *in, const unsigned 
 	} else {
 		a.seq = 1;
 	}
-	sqlite3_finalize(st);
+	sq_release(st);
 	a.school_id = in->school_id;
 	a.actor_id = in->actor_id;
 	a.at = (int64_t)time(NULL);
@@ -132,7 +324,7 @@ ward_status sq_audit_locked(sq_store *s, const srv_audit_in *in, const unsigned 
 	if (digest)
 		memcpy(a.digest, digest, SRV_HASH_LEN);
 	srv_audit_hash(&a, a.hash);
-	st = sq_prep(
+	st = sq_cached(
 	    s, "INSERT INTO audit (seq, school_id, actor_id, at, action, target, source, digest,"
 	       " prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?)");
 	if (!st)
@@ -153,7 +345,7 @@ ward_status sq_audit_locked(sq_store *s, const srv_audit_in *in, const unsigned 
 	}
 	stt = WARD_OK;
 done:
-	sqlite3_finalize(st);
+	sq_release(st);
 	return stt;
 }
 
@@ -220,8 +412,17 @@ static void sq_close(srv_store *b)
 	sq_store *s = (sq_store *)b;
 	if (!s)
 		return;
+	ckpt_stop(s);
+	readers_close(s);
+	for (size_t i = 0; i < SQ_CACHE; i++)
+		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->gc_mu);
+	pthread_cond_destroy(&s->gc_cv);
+	pthread_mutex_destroy(&s->ckpt_mu);
+	pthread_cond_destroy(&s->ckpt_cv);
+	free(s->path);
 	free(s);
 }
 
@@ -350,14 +551,13 @@ static ward_status sq_user_get(srv_store *b, int64_t id, srv_user *out)
 	sq_store *s = (sq_store *)b;
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
-	pthread_mutex_lock(&s->mu);
-	st = sq_prep(s, USER_COLS "WHERE id = ?");
+	sq_reader *rd;
+	st = read_begin(s, USER_COLS "WHERE id = ?", &rd);
 	if (st) {
 		sqlite3_bind_int64(st, 1, id);
 		rc = user_one(s, st, out);
 	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	read_end(s, rd, st);
 	return rc;
 }
 
@@ -433,9 +633,11 @@ static ward_status sq_session_get(srv_store *b, const unsigned char *th, srv_ses
 	sq_store *s = (sq_store *)b;
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
-	pthread_mutex_lock(&s->mu);
-	st = sq_prep(s, "SELECT school_id, user_id, csrf, created, last_seen, enrol_only FROM "
-	                "sessions WHERE token_hash = ?");
+	sq_reader *rd;
+	st = read_begin(s,
+	                "SELECT school_id, user_id, csrf, created, last_seen, enrol_only FROM "
+	                "sessions WHERE token_hash = ?",
+	                &rd);
 	if (st) {
 		sqlite3_bind_blob(st, 1, th, SRV_HASH_LEN, SQLITE_STATIC);
 		rc = WARD_ENOENT;
@@ -451,8 +653,7 @@ static ward_status sq_session_get(srv_store *b, const unsigned char *th, srv_ses
 			rc = WARD_OK;
 		}
 	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	read_end(s, rd, st);
 	return rc;
 }
 
@@ -461,7 +662,7 @@ static ward_status session_simple(sq_store *s, const char *sql, const unsigned c
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = sq_prep(s, sql);
+	st = sq_cached(s, sql);
 	if (st) {
 		sqlite3_bind_blob(st, 1, th, SRV_HASH_LEN, SQLITE_STATIC);
 		if (sqlite3_bind_parameter_count(st) > 1)
@@ -469,7 +670,7 @@ static ward_status session_simple(sq_store *s, const char *sql, const unsigned c
 		if (sqlite3_step(st) == SQLITE_DONE)
 			rc = WARD_OK;
 	}
-	sqlite3_finalize(st);
+	sq_release(st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -497,14 +698,14 @@ static ward_status sq_concern_put(srv_store *b, srv_concern *c, const srv_audit_
 		goto done;
 	began = 1;
 	if (c->id == 0) {
-		st = sq_prep(s, "SELECT COALESCE(MAX(concern_id), 0) + 1 FROM concern_versions");
+		st = sq_cached(s, "SELECT COALESCE(MAX(concern_id), 0) + 1 FROM concern_versions");
 		if (!st || sqlite3_step(st) != SQLITE_ROW)
 			goto done;
 		c->id = sqlite3_column_int64(st, 0);
 		c->version = 1;
 	} else if (c->version != 1) {
-		st = sq_prep(s, "SELECT COALESCE(MAX(version), 0) FROM concern_versions WHERE "
-		                "concern_id = ? AND school_id = ?");
+		st = sq_cached(s, "SELECT COALESCE(MAX(version), 0) FROM concern_versions WHERE "
+		                  "concern_id = ? AND school_id = ?");
 		if (!st)
 			goto done;
 		sqlite3_bind_int64(st, 1, c->id);
@@ -519,9 +720,9 @@ static ward_status sq_concern_put(srv_store *b, srv_concern *c, const srv_audit_
 			goto done;
 		}
 	}
-	sqlite3_finalize(st);
+	sq_release(st);
 	c->created = (int64_t)time(NULL);
-	st = sq_prep(
+	st = sq_cached(
 	    s, "INSERT INTO concern_versions (concern_id, version, school_id, reporter_id, created,"
 	       " status, payload) VALUES (?,?,?,?,?,?,?)");
 	if (!st)
@@ -554,7 +755,7 @@ static ward_status sq_concern_put(srv_store *b, srv_concern *c, const srv_audit_
 done:
 	if (began)
 		sq_exec(s, "ROLLBACK");
-	sqlite3_finalize(st);
+	sq_release(st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -592,9 +793,10 @@ static ward_status sq_concern_get(srv_store *b, int64_t school_id, int64_t id, s
 	sq_store *s = (sq_store *)b;
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
-	pthread_mutex_lock(&s->mu);
-	st = sq_prep(s, CONCERN_COLS
-	             "WHERE concern_id = ? AND school_id = ? ORDER BY version DESC LIMIT 1");
+	sq_reader *rd;
+	st = read_begin(
+	    s, CONCERN_COLS "WHERE concern_id = ? AND school_id = ? ORDER BY version DESC LIMIT 1",
+	    &rd);
 	if (st) {
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, school_id);
@@ -602,8 +804,7 @@ static ward_status sq_concern_get(srv_store *b, int64_t school_id, int64_t id, s
 		if (sqlite3_step(st) == SQLITE_ROW)
 			rc = concern_row(st, c);
 	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->mu);
+	read_end(s, rd, st);
 	return rc;
 }
 
@@ -675,13 +876,23 @@ static ward_status sq_concern_all(srv_store *b, srv_concern_cb cb, void *ctx)
 	return rc;
 }
 
-static ward_status sq_audit_append(srv_store *b, const srv_audit_in *a)
+/* One queued audit entry; it lives on its caller's stack while the caller waits. */
+struct sq_audit_req {
+	const srv_audit_in *in;
+	sq_audit_req *next;
+	ward_status rc;
+	int done;
+};
+
+/* Commits the entries of batch in one durable transaction (all or none). */
+static ward_status audit_commit(sq_store *s, sq_audit_req *batch)
 {
-	sq_store *s = (sq_store *)b;
 	ward_status rc = WARD_EIO;
 	pthread_mutex_lock(&s->mu);
 	if (sq_exec(s, "BEGIN IMMEDIATE") == WARD_OK) {
-		rc = sq_audit_locked(s, a, NULL);
+		rc = WARD_OK;
+		for (sq_audit_req *q = batch; q && rc == WARD_OK; q = q->next)
+			rc = sq_audit_locked(s, q->in, NULL);
 		if (rc == WARD_OK)
 			rc = sq_exec(s, "COMMIT");
 		if (rc != WARD_OK)
@@ -689,6 +900,40 @@ static ward_status sq_audit_append(srv_store *b, const srv_audit_in *a)
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+/* Appends an audit entry and returns once it is on disk.  Entries that arrive while a commit
+ * is running are committed together by the next caller to find no commit running (group
+ * commit): each caller still waits for its own entry's fsync, but many reads share one. */
+static ward_status sq_audit_append(srv_store *b, const srv_audit_in *a)
+{
+	sq_store *s = (sq_store *)b;
+	sq_audit_req me = {a, NULL, WARD_EIO, 0};
+	pthread_mutex_lock(&s->gc_mu);
+	*s->gc_tail = &me;
+	s->gc_tail = &me.next;
+	while (!me.done) {
+		if (s->gc_leader) {
+			pthread_cond_wait(&s->gc_cv, &s->gc_mu);
+			continue;
+		}
+		sq_audit_req *batch = s->gc_head;
+		s->gc_head = NULL;
+		s->gc_tail = &s->gc_head;
+		s->gc_leader = 1;
+		pthread_mutex_unlock(&s->gc_mu);
+		ward_status rc = audit_commit(s, batch);
+		pthread_mutex_lock(&s->gc_mu);
+		for (sq_audit_req *q = batch, *n; q; q = n) {
+			n = q->next;
+			q->rc = rc;
+			q->done = 1;
+		}
+		s->gc_leader = 0;
+		pthread_cond_broadcast(&s->gc_cv);
+	}
+	pthread_mutex_unlock(&s->gc_mu);
+	return me.rc;
 }
 
 static ward_status sq_audit_list(srv_store *b, int64_t school_id, int64_t after, int limit,
@@ -931,6 +1176,16 @@ ward_status srv_store_sqlite_open(const char *path, srv_store **out)
 		return WARD_ENOMEM;
 	s->base.ops = &sq_ops;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->gc_mu, NULL);
+	pthread_cond_init(&s->gc_cv, NULL);
+	pthread_mutex_init(&s->ckpt_mu, NULL);
+	pthread_cond_init(&s->ckpt_cv, NULL);
+	s->gc_tail = &s->gc_head;
+	s->path = strdup(path);
+	if (!s->path) {
+		rc = WARD_ENOMEM;
+		goto done;
+	}
 	if (sqlite3_open_v2(path, &s->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK) {
@@ -942,6 +1197,10 @@ ward_status srv_store_sqlite_open(const char *path, srv_store **out)
 	    sq_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
 	if (rc == WARD_OK)
 		rc = migrate(s);
+	if (rc == WARD_OK) {
+		readers_open(s, path);
+		ckpt_start(s);
+	}
 done:
 	if (rc != WARD_OK) {
 		srv_log(LOG_ERR, "store: %s", s->base.err);

@@ -13,10 +13,35 @@
 
 #include "store.h"
 
+#define SQ_CACHE 32
+
+typedef struct sq_audit_req sq_audit_req;
+
 typedef struct sq_store {
 	srv_store base;
 	sqlite3 *db;
 	pthread_mutex_t mu; /* one connection, one caller at a time */
+	/* Prepared statements of the hot paths, keyed by the SQL string's address (sq_cached). */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[SQ_CACHE];
+	/* Group commit of audit entries appended outside a write (audited reads): callers queue
+	 * their entry and wait; one of them commits everything queued in one transaction. */
+	pthread_mutex_t gc_mu;
+	pthread_cond_t gc_cv;
+	sq_audit_req *gc_head, **gc_tail;
+	int gc_leader;
+	/* Read-only connections for the hot reads (sessions, accounts, concerns), so that they do
+	 * not wait behind a commit's fsync on the writer's connection (WAL readers). */
+	struct sq_readers *readers;
+	/* Checkpoints run on a thread of their own, not inside a commit that happens to cross
+	 * the WAL's size threshold (that commit's answer would wait for them). */
+	pthread_t ckpt_thread;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	int ckpt_running, ckpt_stop;
+	char *path;
 } sq_store;
 
 /* A feature's schema: its migrations, one string per version, never edited once shipped,
@@ -34,6 +59,10 @@ void sq_set_err(sq_store *s, const char *what);
 ward_status sq_exec(sq_store *s, const char *sql);
 /* Prepares sql; the statement is the caller's to finalise.  NULL with the error set. */
 sqlite3_stmt *sq_prep(sq_store *s, const char *sql);
+/* The cached statement for sql, which must be a string literal (its address is the key); give
+ * it back with sq_release, never finalise it.  NULL with the error set. */
+sqlite3_stmt *sq_cached(sq_store *s, const char *sql);
+void sq_release(sqlite3_stmt *st);
 /* Copies a text column (empty when NULL) / a blob column of exactly n bytes (else zeros). */
 void sq_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col);
 void sq_copy_blob(unsigned char *dst, size_t n, sqlite3_stmt *st, int col);
