@@ -8,6 +8,7 @@ extern const srv_module srv_module_cases;
 extern const srv_module srv_module_pupils;
 extern const srv_module srv_module_web;
 extern const srv_module srv_module_trust;
+extern const srv_module srv_module_pupil_report;
 
 const srv_module *const srv_modules[] = {
     &srv_module_core,
@@ -17,6 +18,7 @@ const srv_module *const srv_modules[] = {
     &srv_module_cases,
     &srv_module_pupils,
     &srv_module_trust,
+    &srv_module_pupil_report,
     &srv_module_web,
     NULL,
 };

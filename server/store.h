@@ -145,6 +145,7 @@ struct srv_store {
 	const struct srv_alert_ops *alerts; /* store_alerts.h */
 	const struct srv_case_ops *cases;   /* store_cases.h */
 	const struct srv_trust_ops *trust;  /* store_trust.h */
+	const struct srv_pupil_ops *pupil;  /* store_pupil_report.h */
 	char err[256]; /* last error in words */
 };
 

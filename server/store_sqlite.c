@@ -56,11 +56,13 @@ static const sq_schema sq_schema_core = {"core", migrations, N_MIGRATIONS, NULL}
 extern const sq_schema sq_schema_alerts; /* store_sqlite_alerts.c */
 extern const sq_schema sq_schema_cases; /* store_sqlite_cases.c */
 extern const sq_schema sq_schema_trust; /* store_sqlite_trust.c */
+extern const sq_schema sq_schema_pupil_report; /* store_sqlite_pupil_report.c */
 static const sq_schema *const sq_schemas[] = {
     &sq_schema_core,
     &sq_schema_alerts,
     &sq_schema_cases,
     &sq_schema_trust,
+    &sq_schema_pupil_report,
     NULL,
 };
 
