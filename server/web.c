@@ -50,6 +50,9 @@ static const web_file files[] = {
     {"/static/icon.svg", "icon.svg", "image/svg+xml"},
     {"/static/areas.json", "areas.json", "application/json"},
     {"/static/guide.json", "guide.json", "application/json"},
+    {"/pupil.html", "pupil.html", "text/html; charset=utf-8"},
+    {"/static/pupil.js", "pupil.js", "text/javascript; charset=utf-8"},
+    {"/static/pupil.css", "pupil.css", "text/css; charset=utf-8"},
 };
 #define N_FILES (sizeof files / sizeof files[0])
 
@@ -255,6 +258,9 @@ static const srv_route routes[] = {
     {"GET", "/static/icon.svg", h_file, SRV_ANON, "web interface: icon"},
     {"GET", "/static/areas.json", h_file, SRV_ANON, "the nine areas (ward areas --json)"},
     {"GET", "/static/guide.json", h_file, SRV_ANON, "the guided response (ward guide --json)"},
+    {"GET", "/pupil.html", h_file, SRV_ANON, "the pupil page (pupil_report.c)"},
+    {"GET", "/static/pupil.js", h_file, SRV_ANON, "the pupil page: script"},
+    {"GET", "/static/pupil.css", h_file, SRV_ANON, "the pupil page: styles"},
     {NULL, NULL, NULL, 0, NULL},
 };
 
