@@ -86,11 +86,13 @@ static const pg_schema pg_schema_core = {"core", migrations,
 extern const pg_schema pg_schema_alerts; /* store_pg_alerts.c */
 extern const pg_schema pg_schema_cases;  /* store_pg_cases.c */
 extern const pg_schema pg_schema_trust;  /* store_pg_trust.c */
+extern const pg_schema pg_schema_pupil_report; /* store_pg_pupil_report.c */
 static const pg_schema *const pg_schemas[] = {
     &pg_schema_core,
     &pg_schema_alerts,
     &pg_schema_cases,
     &pg_schema_trust,
+    &pg_schema_pupil_report,
     NULL,
 };
 
@@ -331,6 +333,79 @@ pg_conn *pg_begin_schools(pg_store *s, const char *schools)
 	return begin_with(s, schools, 0);
 }
 
+/* One read in its own transaction, in one round trip: BEGIN, the school setting, the query
+ * and COMMIT go down together in pipeline mode.  The result is the caller's; NULL on failure. */
+PGresult *pg_read(pg_store *s, int64_t school, const char *sql, const pg_args *a)
+{
+	char who[24];
+	const char *sv[1] = {who};
+	PGresult *r, *out = NULL;
+	int failed = 0;
+	pg_conn *c = take(s);
+	if (!c)
+		return NULL;
+	if (school == PG_ALL)
+		snprintf(who, sizeof who, "all");
+	else
+		snprintf(who, sizeof who, "%lld", (long long)school);
+	c->state[0] = '\0';
+	if (!PQenterPipelineMode(c->c) ||
+	    !PQsendQueryParams(c->c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendQueryParams(c->c, "SELECT set_config('ward.school', $1, true)", 1, NULL, sv, NULL,
+	                       NULL, 0) ||
+	    !PQsendQueryParams(c->c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL,
+	                       a ? a->fmt : NULL, 0) ||
+	    !PQsendQueryParams(c->c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQpipelineSync(c->c)) {
+		/* the connection is in no state to finish the pipeline: drop it, the next taker
+		 * opens a new one */
+		set_err(s, c, NULL, "postgres");
+		PQfinish(c->c);
+		c->c = NULL;
+		give(s, c);
+		return NULL;
+	}
+	/* Four results (BEGIN, set_config, the query, COMMIT; each followed by a NULL), then the
+	 * sync.  After a failure the rest come back aborted. */
+	for (int k = 0;;) {
+		r = PQgetResult(c->c);
+		if (!r) {
+			if (PQstatus(c->c) != CONNECTION_OK) {
+				set_err(s, c, NULL, "postgres");
+				failed = 1;
+				break;
+			}
+			continue;
+		}
+		ExecStatusType t = PQresultStatus(r);
+		if (t == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+			if (!failed && t != PGRES_PIPELINE_ABORTED)
+				set_err(s, c, r, "postgres");
+			failed = 1;
+			PQclear(r);
+		} else if (k == 2) {
+			out = r;
+		} else {
+			PQclear(r);
+		}
+		k++;
+	}
+	if (PQstatus(c->c) == CONNECTION_OK)
+		PQexitPipelineMode(c->c);
+	if (failed) {
+		PQclear(out);
+		out = NULL;
+		if (PQstatus(c->c) == CONNECTION_OK && PQtransactionStatus(c->c) != PQTRANS_IDLE)
+			PQclear(PQexec(c->c, "ROLLBACK"));
+	}
+	give(s, c);
+	return out;
+}
+
 ward_status pg_end(pg_store *s, pg_conn *c, ward_status rc)
 {
 	if (!c)
@@ -506,18 +581,14 @@ static ward_status pg_school_create(srv_store *b, const char *name, int64_t *id_
 static ward_status one_id(pg_store *s, int64_t school, const char *sql, pg_args *a, int64_t *out)
 {
 	ward_status rc = WARD_EIO;
-	PGresult *r;
-	pg_conn *c = pg_begin(s, school, 0);
-	if (!c)
-		return rc;
-	r = pg_q(s, c, sql, a);
+	PGresult *r = pg_read(s, school, sql, a);
 	if (r) {
 		rc = PQntuples(r) == 1 ? WARD_OK : WARD_ENOENT;
 		if (rc == WARD_OK)
 			*out = pg_i64(r, 0, 0);
 		PQclear(r);
 	}
-	return pg_end(s, c, rc == WARD_ENOENT ? WARD_OK : rc) == WARD_OK ? rc : WARD_EIO;
+	return rc;
 }
 
 static ward_status pg_school_find(srv_store *b, const char *name, int64_t *id_out)
@@ -533,18 +604,14 @@ static ward_status pg_school_name(srv_store *b, int64_t id, char *out, size_t ca
 	ward_status rc = WARD_EIO;
 	pg_args a = {0};
 	PGresult *r;
-	pg_conn *c = pg_begin(s, id, 0);
-	if (!c)
-		return rc;
 	pg_arg_i64(&a, id);
-	r = pg_q(s, c, "SELECT name FROM schools WHERE id = $1", &a);
+	r = pg_read(s, id, "SELECT name FROM schools WHERE id = $1", &a);
 	if (r) {
 		rc = PQntuples(r) == 1 ? WARD_OK : WARD_ENOENT;
 		if (rc == WARD_OK)
 			pg_text(out, cap, r, 0, 0);
 		PQclear(r);
 	}
-	pg_end(s, c, WARD_OK);
 	return rc;
 }
 
@@ -603,11 +670,7 @@ static ward_status user_one(pg_store *s, int64_t school, const char *sql, pg_arg
                             srv_user *out)
 {
 	ward_status rc = WARD_EIO;
-	PGresult *r;
-	pg_conn *c = pg_begin(s, school, 0);
-	if (!c)
-		return rc;
-	r = pg_q(s, c, sql, a);
+	PGresult *r = pg_read(s, school, sql, a);
 	if (r) {
 		rc = WARD_ENOENT;
 		if (PQntuples(r) == 1) {
@@ -616,7 +679,6 @@ static ward_status user_one(pg_store *s, int64_t school, const char *sql, pg_arg
 		}
 		PQclear(r);
 	}
-	pg_end(s, c, WARD_OK);
 	return rc;
 }
 
@@ -642,12 +704,8 @@ static ward_status pg_user_list(srv_store *b, int64_t school_id, srv_user_cb cb,
 	pg_store *s = (pg_store *)b;
 	pg_args a = {0};
 	PGresult *r;
-	pg_conn *c = pg_begin(s, school_id, 0);
-	if (!c)
-		return WARD_EIO;
 	pg_arg_i64(&a, school_id);
-	r = pg_q(s, c, USER_COLS "WHERE school_id = $1 ORDER BY id", &a);
-	pg_end(s, c, WARD_OK);
+	r = pg_read(s, school_id, USER_COLS "WHERE school_id = $1 ORDER BY id", &a);
 	if (!r)
 		return WARD_EIO;
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -689,15 +747,11 @@ static ward_status pg_session_get(srv_store *b, const unsigned char *th, srv_ses
 	ward_status rc = WARD_EIO;
 	pg_args a = {0};
 	PGresult *r;
-	pg_conn *c = pg_begin(s, PG_ALL, 0);
-	if (!c)
-		return rc;
 	pg_arg_blob(&a, th, SRV_HASH_LEN);
-	r = pg_q(s, c,
-	         "SELECT school_id, user_id, csrf, created, last_seen, enrol_only FROM sessions"
-	         " WHERE token_hash = $1",
-	         &a);
-	pg_end(s, c, WARD_OK);
+	r = pg_read(s, PG_ALL,
+	            "SELECT school_id, user_id, csrf, created, last_seen, enrol_only FROM sessions"
+	            " WHERE token_hash = $1",
+	            &a);
 	if (!r)
 		return rc;
 	rc = WARD_ENOENT;
@@ -845,12 +899,7 @@ static ward_status concern_query(pg_store *s, int64_t school, const char *sql, p
                                  srv_concern_cb cb, void *ctx)
 {
 	ward_status rc = WARD_OK;
-	PGresult *r;
-	pg_conn *c = pg_begin(s, school, 0);
-	if (!c)
-		return WARD_EIO;
-	r = pg_q(s, c, sql, a);
-	pg_end(s, c, WARD_OK);
+	PGresult *r = pg_read(s, school, sql, a);
 	if (!r)
 		return WARD_EIO;
 	for (int i = 0; i < PQntuples(r) && rc == WARD_OK; i++) {
@@ -1084,18 +1133,13 @@ static ward_status pg_totp_secret(srv_store *b, int64_t user_id, int pending,
 	ward_status rc = WARD_EIO;
 	pg_args a = {0};
 	PGresult *r;
-	pg_conn *c;
 	*sealed = NULL;
 	*n = 0;
-	c = pg_begin(s, PG_ALL, 0);
-	if (!c)
-		return rc;
 	pg_arg_i64(&a, user_id);
-	r = pg_q(s, c,
-	         pending ? "SELECT totp_pending FROM users WHERE id = $1"
-	                 : "SELECT totp_secret FROM users WHERE id = $1",
-	         &a);
-	pg_end(s, c, WARD_OK);
+	r = pg_read(s, PG_ALL,
+	            pending ? "SELECT totp_pending FROM users WHERE id = $1"
+	                    : "SELECT totp_secret FROM users WHERE id = $1",
+	            &a);
 	if (!r)
 		return rc;
 	rc = WARD_ENOENT;

@@ -79,6 +79,9 @@ pg_conn *pg_begin_schools(pg_store *s, const char *schools);
 /* Commits when rc is WARD_OK (a failed COMMIT turns rc into WARD_EIO), else rolls back; gives
  * the connection back.  Returns rc. */
 ward_status pg_end(pg_store *s, pg_conn *c, ward_status rc);
+/* A read on its own: its transaction for school (PG_ALL: every school) and the query in one
+ * round trip (pipeline mode).  The result is the caller's to PQclear; NULL on failure. */
+PGresult *pg_read(pg_store *s, int64_t school, const char *sql, const pg_args *args);
 /* Runs sql with args (may be NULL).  The result is the caller's to PQclear; NULL on failure
  * with s->base.err and c->state set. */
 PGresult *pg_q(pg_store *s, pg_conn *c, const char *sql, const pg_args *args);

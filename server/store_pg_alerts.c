@@ -69,13 +69,7 @@ static ward_status audit_rev(pg_store *s, pg_conn *c, const srv_audit_in *a, con
 /* A read in school's view; the caller PQclears.  NULL on failure. */
 static PGresult *read_rows(pg_store *s, int64_t school, const char *sql, pg_args *a)
 {
-	PGresult *r;
-	pg_conn *c = pg_begin(s, school, 0);
-	if (!c)
-		return NULL;
-	r = pg_q(s, c, sql, a);
-	pg_end(s, c, WARD_OK);
-	return r;
+	return pg_read(s, school, sql, a);
 }
 
 /* ---- tokens ---- */

@@ -121,13 +121,7 @@ static ward_status pupil_row(const PGresult *r, int i, srv_pupil *p)
 /* Reads in school's view; the caller PQclears the result.  NULL on failure. */
 static PGresult *read_rows(pg_store *s, int64_t school, const char *sql, pg_args *a)
 {
-	PGresult *r;
-	pg_conn *c = pg_begin(s, school, 0);
-	if (!c)
-		return NULL;
-	r = pg_q(s, c, sql, a);
-	pg_end(s, c, WARD_OK);
-	return r;
+	return pg_read(s, school, sql, a);
 }
 
 static ward_status entry_iter(PGresult *r, srv_case_entry_cb cb, void *ctx, int64_t *last)

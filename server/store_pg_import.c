@@ -29,6 +29,7 @@ static const struct {
     {"pupils", "rowid", "seq"},
     {"trusts", "id", "id"},
     {"trust_members", "school_id", NULL},
+    {"pupil_pages", "school_id", NULL},
 };
 
 static ward_status run(PGconn *pg, const char *sql, char *msg, size_t cap)
