@@ -5,7 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { makeData, startWardd, stopWardd, Client } from './helper.mjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { WARD, makeData, startWardd, stopWardd, Client } from './helper.mjs';
 
 let w, c = {};
 
@@ -237,4 +240,19 @@ test('rate limits: per address, then wrong codes, then per school', async () => 
 	// School B is not held up by School A's limit
 	const pb = await c.adminB.req('PUT', '/api/v1/pupil-page', { enabled: true });
 	assert.equal((await report(pb.json.code, {}, { from: '127.0.2.9' })).status, 201);
+});
+
+test('the page\u2019s row is covered by audit verify: a code swapped in the database is named', async (t) => {
+	const db = path.join(w.dir, 'ward.db');
+	if (!existsSync(db)) { t.skip('not a SQLite store'); return; }
+	const { json: pg } = await c.admin.req('GET', '/api/v1/pupil-page');
+	const verify = () => spawnSync(WARD, ['admin', '--data-dir', w.dir, 'audit', 'verify'], { encoding: 'utf8' });
+	assert.equal(verify().status, 0, 'intact first');
+	const sql = (q) => assert.equal(spawnSync('sqlite3', [db, q]).status, 0);
+	sql("UPDATE pupil_pages SET code = 'SwappedByHandXXXXXXXXX' WHERE school_id = 1");
+	const out = verify();
+	assert.notEqual(out.status, 0);
+	assert.match(out.stdout + out.stderr, new RegExp(`pupil-page/1/r${pg.revision}`));
+	sql(`UPDATE pupil_pages SET code = '${pg.code}' WHERE school_id = 1`);
+	assert.equal(verify().status, 0, 'restored: intact again');
 });
