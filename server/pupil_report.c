@@ -13,7 +13,6 @@
  * - principle 1: text fields only, no upload of any kind, and long unbroken runs (encoded file
  *   data) refused;
  * - anonymity: the audit entry of a report names the pupil page, not the child's address. */
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,15 +31,15 @@
 #define ADDR_REPORTS   10 /* reports per address per window: a shared classroom PC */
 #define ADDR_FAILS     10 /* wrong codes or tokens per address per window */
 #define SCHOOL_WINDOW  3600
-#define SCHOOL_REPORTS 30 /* reports per school per hour */
+#define SCHOOL_REPORTS 30  /* reports per school per hour */
 #define LONG_RUN       120 /* characters without a space: not words a child types */
 #define ADDR_SLOTS     512
 #define SCHOOL_SLOTS   128
 
 static const char *const safe_answers[] = {"yes", "no", "not-sure", NULL};
-static const char *const year_groups[] = {
-    "Reception", "Year 1", "Year 2",  "Year 3",  "Year 4",  "Year 5",  "Year 6", "Year 7",
-    "Year 8",    "Year 9", "Year 10", "Year 11", "Year 12", "Year 13", NULL};
+static const char *const year_groups[] = {"Reception", "Year 1",  "Year 2",  "Year 3",  "Year 4",
+                                          "Year 5",    "Year 6",  "Year 7",  "Year 8",  "Year 9",
+                                          "Year 10",   "Year 11", "Year 12", "Year 13", NULL};
 
 /* ---- what a request may carry ---- */
 
@@ -54,14 +53,13 @@ typedef struct pfield {
 
 static const pfield form_fields[] = {{"code", 1, SRV_PUPIL_CODE_LEN - 1, NULL, 0},
                                      {NULL, 0, 0, NULL, 0}};
-static const pfield report_fields[] = {
-    {"code", 1, SRV_PUPIL_CODE_LEN - 1, NULL, 0},
-    {"form_token", 1, 96, NULL, 0},
-    {"what_happened", 1, SRV_PUPIL_MAX_WORDS, NULL, 1},
-    {"safe_now", 1, 16, safe_answers, 0},
-    {"name", 0, SRV_PUPIL_MAX_NAME, NULL, 0},
-    {"year_group", 0, 16, year_groups, 0},
-    {NULL, 0, 0, NULL, 0}};
+static const pfield report_fields[] = {{"code", 1, SRV_PUPIL_CODE_LEN - 1, NULL, 0},
+                                       {"form_token", 1, 96, NULL, 0},
+                                       {"what_happened", 1, SRV_PUPIL_MAX_WORDS, NULL, 1},
+                                       {"safe_now", 1, 16, safe_answers, 0},
+                                       {"name", 0, SRV_PUPIL_MAX_NAME, NULL, 0},
+                                       {"year_group", 0, 16, year_groups, 0},
+                                       {NULL, 0, 0, NULL, 0}};
 
 /* Plain text: no control characters (line breaks and tabs where multiline), and no run of
  * LONG_RUN or more characters without a space. */
@@ -70,7 +68,8 @@ static int plain_text(const char *s, size_t n, int multiline)
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) || c == 0x7f)
+		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) ||
+		    c == 0x7f)
 			return 0;
 		if (c == ' ' || c == '\n' || c == '\t' || c == '\r')
 			run = 0;
@@ -80,8 +79,7 @@ static int plain_text(const char *s, size_t n, int multiline)
 	return 1;
 }
 
-static json_t *parse_fields(const pfield *fields, const char *body, size_t n, char *msg,
-                            size_t cap)
+static json_t *parse_fields(const pfield *fields, const char *body, size_t n, char *msg, size_t cap)
 {
 	json_error_t err;
 	json_t *o = NULL, *v;
@@ -115,7 +113,8 @@ static json_t *parse_fields(const pfield *fields, const char *body, size_t n, ch
 		const char *s = json_string_value(v);
 		size_t len = json_string_length(v);
 		if (len == 0 || len > f->max || strlen(s) != len) {
-			snprintf(msg, cap, "%s must be between 1 and %zu bytes long", f->name, f->max);
+			snprintf(msg, cap, "%s must be between 1 and %zu bytes long", f->name,
+			         f->max);
 			goto bad;
 		}
 		if (!plain_text(s, len, f->multiline)) {
@@ -166,7 +165,8 @@ json_t *srv_pupil_parse(srv_pupil_body kind, const char *body, size_t n, char *m
 	}
 	if (!json_is_object(o) || json_object_size(o) != 1 ||
 	    !json_is_boolean(json_object_get(o, "enabled"))) {
-		snprintf(msg, cap, "send {\"enabled\": true} or {\"enabled\": false}, nothing else");
+		snprintf(msg, cap,
+		         "send {\"enabled\": true} or {\"enabled\": false}, nothing else");
 		json_decref(o);
 		return NULL;
 	}
@@ -186,8 +186,7 @@ static limit_slot addr_slots[ADDR_SLOTS], school_slots[SCHOOL_SLOTS];
 
 /* The slot of key, restarted when its window has passed.  Two live keys that share a slot
  * share its counts: stricter, never looser.  Called with lmu held. */
-static limit_slot *slot_of(limit_slot *tab, size_t n, const char *key, int64_t window,
-                           int64_t now)
+static limit_slot *slot_of(limit_slot *tab, size_t n, const char *key, int64_t window, int64_t now)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (const char *p = key; *p; p++)
@@ -433,9 +432,11 @@ static void h_report(srv_request *r)
 	c.reporter_id = 0;
 	c.created = srv_now();
 	snprintf(c.status, sizeof c.status, "new");
-	snprintf(ad, sizeof ad, "concern/%lld/school/%lld", (long long)c.id, (long long)c.school_id);
+	snprintf(ad, sizeof ad, "concern/%lld/school/%lld", (long long)c.id,
+	         (long long)c.school_id);
 	a.school_id = p.school_id;
-	if (srv_seal(r->srv->key, ad, plain, strlen(plain), &c.payload, &c.payload_len) != WARD_OK) {
+	if (srv_seal(r->srv->key, ad, plain, strlen(plain), &c.payload, &c.payload_len) !=
+	    WARD_OK) {
 		srv_problem(r, 500, "Out of memory", NULL);
 	} else if (st->ops->concern_put(st, &c, &a) != WARD_OK) {
 		srv_problem(r, 503, "Not sent",

@@ -102,8 +102,9 @@ static ward_status sq_page_put(srv_store *b, srv_pupil_page *p, const srv_audit_
 	sqlite3_bind_int64(st, 1, p->school_id);
 	p->rev = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) + 1 : 1;
 	sqlite3_finalize(st);
-	st = sq_prep(s, "INSERT OR REPLACE INTO pupil_pages (school_id, enabled, code, rev, updated)"
-	                " VALUES (?, ?, ?, ?, ?)");
+	st =
+	    sq_prep(s, "INSERT OR REPLACE INTO pupil_pages (school_id, enabled, code, rev, updated)"
+	               " VALUES (?, ?, ?, ?, ?)");
 	if (!st)
 		goto done;
 	sqlite3_bind_int64(st, 1, p->school_id);
@@ -146,8 +147,8 @@ static ward_status walker(srv_store *b, srv_row_cb cb, void *ctx)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			row(st, &p);
 			srv_pupil_page_digest(&p, d);
-			snprintf(target, sizeof target, "pupil-page/%lld/r%lld", (long long)p.school_id,
-			         (long long)p.rev);
+			snprintf(target, sizeof target, "pupil-page/%lld/r%lld",
+			         (long long)p.school_id, (long long)p.rev);
 			if (cb(ctx, target, d))
 				break;
 		}

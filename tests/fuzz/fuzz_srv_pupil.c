@@ -16,7 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_text(const char *k, json_t *v)
 {
 	int multi = strcmp(k, "what_happened") == 0;
-	size_t run = 0, max = multi ? SRV_PUPIL_MAX_WORDS : strcmp(k, "name") == 0 ? SRV_PUPIL_MAX_NAME : 96;
+	size_t run = 0, max = multi                    ? SRV_PUPIL_MAX_WORDS
+	                      : strcmp(k, "name") == 0 ? SRV_PUPIL_MAX_NAME
+	                                               : 96;
 	const unsigned char *s;
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
 		__builtin_trap();
@@ -24,7 +26,8 @@ static void check_text(const char *k, json_t *v)
 	if (strlen((const char *)s) != json_string_length(v))
 		__builtin_trap();
 	for (; *s; s++) {
-		if ((*s < 0x20 && !(multi && (*s == '\n' || *s == '\t' || *s == '\r'))) || *s == 0x7f)
+		if ((*s < 0x20 && !(multi && (*s == '\n' || *s == '\t' || *s == '\r'))) ||
+		    *s == 0x7f)
 			__builtin_trap();
 		if (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
 			run = 0;
@@ -35,14 +38,15 @@ static void check_text(const char *k, json_t *v)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const report_keys[] = {"code", "form_token", "what_happened", "safe_now",
-	                                          "name", "year_group", NULL};
+	static const char *const report_keys[] = {
+	    "code", "form_token", "what_happened", "safe_now", "name", "year_group", NULL};
 	char msg[256];
 	for (int kind = SRV_PUPIL_FORM; kind <= SRV_PUPIL_SETTINGS; kind++) {
 		const char *k;
 		json_t *v;
 		msg[0] = '\0';
-		json_t *o = srv_pupil_parse((srv_pupil_body)kind, (const char *)data, size, msg, sizeof msg);
+		json_t *o = srv_pupil_parse((srv_pupil_body)kind, (const char *)data, size, msg,
+		                            sizeof msg);
 		if (!o) {
 			if (!msg[0])
 				__builtin_trap();
@@ -51,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!json_is_object(o) || size > SRV_PUPIL_MAX_BODY)
 			__builtin_trap();
 		if (kind == SRV_PUPIL_SETTINGS) {
-			if (json_object_size(o) != 1 || !json_is_boolean(json_object_get(o, "enabled")))
+			if (json_object_size(o) != 1 ||
+			    !json_is_boolean(json_object_get(o, "enabled")))
 				__builtin_trap();
 		} else if (kind == SRV_PUPIL_FORM) {
 			if (json_object_size(o) != 1 || !json_object_get(o, "code"))
