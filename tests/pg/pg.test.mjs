@@ -192,3 +192,39 @@ test('two wardd on one database: duplicates posted to both merge into one alert;
 	}
 	assert.equal(verify(dir).status, 0);
 });
+
+test('audit verify on PostgreSQL walks every feature\'s rows: an alert, a trust membership and a pupil page changed by hand are named', async () => {
+	const dir = makeData();
+	const token = admin(dir, 'token', 'add', '--school', 'School A', '--name', 'proxy').trim().split('\n').pop();
+	admin(dir, 'trust', 'add', '--name', 'North Trust', '--school', 'School A');
+	const w = await startWardd(dir);
+	let alertId;
+	try {
+		const r = await new Client(w.base).req('POST', '/api/v1/alerts', alertBody('walk', { severity: 'low' }),
+			{ headers: { authorization: `Bearer ${token}` } });
+		assert.equal(r.status, 201, r.text);
+		alertId = r.json.id;
+		const adm = await new Client(w.base).signIn('School A', 'admin');
+		assert.equal((await adm.req('PUT', '/api/v1/pupil-page', { enabled: true })).status, 200);
+	} finally {
+		await stopWardd(w);
+	}
+	assert.equal(verify(dir).status, 0, verify(dir).stdout);
+	const A = sql(dir, "SELECT id FROM schools WHERE name = 'School A'");
+	const cases = [
+		[`UPDATE alerts SET count = count + 5 WHERE id = ${alertId}`, `UPDATE alerts SET count = count - 5 WHERE id = ${alertId}`, new RegExp(`alert/${alertId}/r1`)],
+		[`UPDATE trust_members SET trust_id = trust_id WHERE school_id = ${A}; INSERT INTO trusts (name) VALUES ('Other'); UPDATE trust_members SET trust_id = (SELECT id FROM trusts WHERE name = 'Other') WHERE school_id = ${A}`,
+			`UPDATE trust_members SET trust_id = (SELECT id FROM trusts WHERE name = 'North Trust') WHERE school_id = ${A}`, new RegExp(`trust-member/${A}/r1`)],
+		[`UPDATE pupil_pages SET code = 'SwappedByHandXXXXXXXXX' WHERE school_id = ${A}`, null, new RegExp(`pupil-page/${A}/r1`)],
+	];
+	for (const [tamper, undo, named] of cases) {
+		sql(dir, tamper);
+		const v = verify(dir);
+		assert.notEqual(v.status, 0, tamper);
+		assert.match(v.stdout + v.stderr, named);
+		if (undo) {
+			sql(dir, undo);
+			assert.equal(verify(dir).status, 0, `restored after: ${tamper}`);
+		}
+	}
+});
