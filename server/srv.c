@@ -60,7 +60,7 @@ void srv_concern_clear(srv_concern *c)
 	memset(c, 0, sizeof *c);
 }
 
-static void h_i64(crypto_generichash_state *h, int64_t v)
+void srv_hash_i64(crypto_generichash_state *h, int64_t v)
 {
 	unsigned char b[8];
 	for (int i = 0; i < 8; i++)
@@ -69,10 +69,10 @@ static void h_i64(crypto_generichash_state *h, int64_t v)
 }
 
 /* Strings go in with their length so that field boundaries cannot be shifted. */
-static void h_str(crypto_generichash_state *h, const char *s)
+void srv_hash_str(crypto_generichash_state *h, const char *s)
 {
 	size_t n = strlen(s);
-	h_i64(h, (int64_t)n);
+	srv_hash_i64(h, (int64_t)n);
 	crypto_generichash_update(h, (const unsigned char *)s, n);
 }
 
@@ -81,13 +81,13 @@ void srv_audit_hash(const srv_audit *a, unsigned char out[SRV_HASH_LEN])
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, (const unsigned char *)"ward-audit-v1", 13, SRV_HASH_LEN);
 	crypto_generichash_update(&h, a->prev, SRV_HASH_LEN);
-	h_i64(&h, a->seq);
-	h_i64(&h, a->school_id);
-	h_i64(&h, a->actor_id);
-	h_i64(&h, a->at);
-	h_str(&h, a->action);
-	h_str(&h, a->target);
-	h_str(&h, a->source);
+	srv_hash_i64(&h, a->seq);
+	srv_hash_i64(&h, a->school_id);
+	srv_hash_i64(&h, a->actor_id);
+	srv_hash_i64(&h, a->at);
+	srv_hash_str(&h, a->action);
+	srv_hash_str(&h, a->target);
+	srv_hash_str(&h, a->source);
 	crypto_generichash_update(&h, a->digest, SRV_HASH_LEN);
 	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
@@ -96,13 +96,13 @@ void srv_concern_digest(const srv_concern *c, unsigned char out[SRV_HASH_LEN])
 {
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, (const unsigned char *)"ward-concern-v1", 15, SRV_HASH_LEN);
-	h_i64(&h, c->id);
-	h_i64(&h, c->version);
-	h_i64(&h, c->school_id);
-	h_i64(&h, c->reporter_id);
-	h_i64(&h, c->created);
-	h_str(&h, c->status);
-	h_i64(&h, (int64_t)c->payload_len);
+	srv_hash_i64(&h, c->id);
+	srv_hash_i64(&h, c->version);
+	srv_hash_i64(&h, c->school_id);
+	srv_hash_i64(&h, c->reporter_id);
+	srv_hash_i64(&h, c->created);
+	srv_hash_str(&h, c->status);
+	srv_hash_i64(&h, (int64_t)c->payload_len);
 	crypto_generichash_update(&h, c->payload, c->payload_len);
 	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }

@@ -2,6 +2,8 @@
 #ifndef WARDD_SRV_H
 #define WARDD_SRV_H
 
+#include <sodium.h>
+
 #include "store.h"
 
 #define SRV_KEY_LEN    32
@@ -19,6 +21,10 @@ ward_status srv_open(const unsigned char key[SRV_KEY_LEN], const char *ad, const
 /* Argon2id (libsodium crypto_pwhash_str). */
 ward_status srv_password_hash(const char *pw, char out[SRV_PWHASH_LEN]);
 int srv_password_check(const char *hash, const char *pw);
+/* Row digests: fields go into a BLAKE2b state in a fixed order, integers as 8 little-endian
+ * bytes, strings with their length first so that field boundaries cannot be shifted. */
+void srv_hash_i64(crypto_generichash_state *h, int64_t v);
+void srv_hash_str(crypto_generichash_state *h, const char *s);
 /* BLAKE2b-256 of a session or service token: only this is stored. */
 void srv_token_hash(const char *token, unsigned char out[SRV_HASH_LEN]);
 /* Logging: "wardd: " lines on stderr until srv_log_open(1) sends them to syslog (facility

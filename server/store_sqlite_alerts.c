@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "srv.h"
 #include "store_alerts.h"
 #include "store_sqlite.h"
 
@@ -48,43 +49,28 @@ static const char *const steps[] = {
 
 /* ---- digests: fields in a fixed order, strings with their length ---- */
 
-static void h_i64(crypto_generichash_state *h, int64_t v)
-{
-	unsigned char b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
-	crypto_generichash_update(h, b, 8);
-}
-
-static void h_str(crypto_generichash_state *h, const char *s)
-{
-	size_t n = strlen(s);
-	h_i64(h, (int64_t)n);
-	crypto_generichash_update(h, (const unsigned char *)s, n);
-}
-
 void srv_alert_digest(const srv_alert *a, unsigned char out[SRV_HASH_LEN])
 {
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, NULL, 0, SRV_HASH_LEN);
-	h_str(&h, "alert");
-	h_i64(&h, a->id);
-	h_i64(&h, a->school_id);
-	h_i64(&h, a->rev);
-	h_i64(&h, a->token_id);
-	h_str(&h, a->area);
-	h_str(&h, a->rule);
-	h_str(&h, a->severity);
-	h_str(&h, a->source);
-	h_str(&h, a->dedup_key);
-	h_i64(&h, a->first_seen);
-	h_i64(&h, a->last_seen);
-	h_i64(&h, a->count);
-	h_str(&h, a->status);
-	h_i64(&h, a->concern_id);
-	h_i64(&h, a->decided_by);
-	h_i64(&h, a->decided_at);
-	h_i64(&h, (int64_t)a->payload_len);
+	srv_hash_str(&h, "alert");
+	srv_hash_i64(&h, a->id);
+	srv_hash_i64(&h, a->school_id);
+	srv_hash_i64(&h, a->rev);
+	srv_hash_i64(&h, a->token_id);
+	srv_hash_str(&h, a->area);
+	srv_hash_str(&h, a->rule);
+	srv_hash_str(&h, a->severity);
+	srv_hash_str(&h, a->source);
+	srv_hash_str(&h, a->dedup_key);
+	srv_hash_i64(&h, a->first_seen);
+	srv_hash_i64(&h, a->last_seen);
+	srv_hash_i64(&h, a->count);
+	srv_hash_str(&h, a->status);
+	srv_hash_i64(&h, a->concern_id);
+	srv_hash_i64(&h, a->decided_by);
+	srv_hash_i64(&h, a->decided_at);
+	srv_hash_i64(&h, (int64_t)a->payload_len);
 	crypto_generichash_update(&h, a->payload, a->payload_len);
 	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
@@ -93,13 +79,13 @@ void srv_token_digest(const srv_token *t, unsigned char out[SRV_HASH_LEN])
 {
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, NULL, 0, SRV_HASH_LEN);
-	h_str(&h, "token");
-	h_i64(&h, t->id);
-	h_i64(&h, t->school_id);
-	h_str(&h, t->name);
+	srv_hash_str(&h, "token");
+	srv_hash_i64(&h, t->id);
+	srv_hash_i64(&h, t->school_id);
+	srv_hash_str(&h, t->name);
 	crypto_generichash_update(&h, t->hash, SRV_HASH_LEN);
-	h_i64(&h, t->created);
-	h_i64(&h, t->revoked);
+	srv_hash_i64(&h, t->created);
+	srv_hash_i64(&h, t->revoked);
 	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
 
@@ -107,17 +93,17 @@ void srv_settings_digest(const srv_notify_settings *n, unsigned char out[SRV_HAS
 {
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, NULL, 0, SRV_HASH_LEN);
-	h_str(&h, "notify-settings");
-	h_i64(&h, n->school_id);
-	h_i64(&h, n->rev);
-	h_i64(&h, n->escalation_minutes);
-	h_i64(&h, n->dedup_minutes);
-	h_str(&h, n->smtp_url);
-	h_str(&h, n->mail_from);
-	h_str(&h, n->dsl_emails);
-	h_str(&h, n->deputy_emails);
-	h_str(&h, n->head_emails);
-	h_str(&h, n->base_url);
+	srv_hash_str(&h, "notify-settings");
+	srv_hash_i64(&h, n->school_id);
+	srv_hash_i64(&h, n->rev);
+	srv_hash_i64(&h, n->escalation_minutes);
+	srv_hash_i64(&h, n->dedup_minutes);
+	srv_hash_str(&h, n->smtp_url);
+	srv_hash_str(&h, n->mail_from);
+	srv_hash_str(&h, n->dsl_emails);
+	srv_hash_str(&h, n->deputy_emails);
+	srv_hash_str(&h, n->head_emails);
+	srv_hash_str(&h, n->base_url);
 	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
 
@@ -125,16 +111,16 @@ void srv_notice_digest(const srv_notice *n, unsigned char out[SRV_HASH_LEN])
 {
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, NULL, 0, SRV_HASH_LEN);
-	h_str(&h, "notice");
-	h_i64(&h, n->id);
-	h_i64(&h, n->school_id);
-	h_i64(&h, n->rev);
-	h_str(&h, n->kind);
-	h_i64(&h, n->ref_id);
-	h_i64(&h, n->raised_at);
-	h_i64(&h, n->stage);
-	h_i64(&h, n->acked_at);
-	h_i64(&h, n->acked_by);
+	srv_hash_str(&h, "notice");
+	srv_hash_i64(&h, n->id);
+	srv_hash_i64(&h, n->school_id);
+	srv_hash_i64(&h, n->rev);
+	srv_hash_str(&h, n->kind);
+	srv_hash_i64(&h, n->ref_id);
+	srv_hash_i64(&h, n->raised_at);
+	srv_hash_i64(&h, n->stage);
+	srv_hash_i64(&h, n->acked_at);
+	srv_hash_i64(&h, n->acked_by);
 	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
 

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "srv.h"
 #include "store_cases.h"
 #include "store_sqlite.h"
 
@@ -30,33 +31,18 @@ static const char *const steps[] = {
     " SELECT RAISE(ABORT, 'pupil records are append-only'); END;",
 };
 
-static void h_i64(crypto_generichash_state *h, int64_t v)
-{
-	unsigned char b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
-	crypto_generichash_update(h, b, 8);
-}
-
-static void h_str(crypto_generichash_state *h, const char *s)
-{
-	size_t n = strlen(s);
-	h_i64(h, (int64_t)n);
-	crypto_generichash_update(h, (const unsigned char *)s, n);
-}
-
 void srv_case_entry_digest(const srv_case_entry *e, unsigned char out[SRV_HASH_LEN])
 {
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, (const unsigned char *)"ward-case-entry-v1", 18, SRV_HASH_LEN);
-	h_i64(&h, e->id);
-	h_i64(&h, e->school_id);
-	h_i64(&h, e->concern_id);
-	h_i64(&h, e->actor_id);
-	h_i64(&h, e->created);
-	h_str(&h, e->kind);
-	h_str(&h, e->ref);
-	h_i64(&h, (int64_t)e->payload_len);
+	srv_hash_i64(&h, e->id);
+	srv_hash_i64(&h, e->school_id);
+	srv_hash_i64(&h, e->concern_id);
+	srv_hash_i64(&h, e->actor_id);
+	srv_hash_i64(&h, e->created);
+	srv_hash_str(&h, e->kind);
+	srv_hash_str(&h, e->ref);
+	srv_hash_i64(&h, (int64_t)e->payload_len);
 	crypto_generichash_update(&h, e->payload, e->payload_len);
 	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
@@ -65,11 +51,11 @@ void srv_pupil_digest(const srv_pupil *p, unsigned char out[SRV_HASH_LEN])
 {
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, (const unsigned char *)"ward-pupil-v1", 13, SRV_HASH_LEN);
-	h_i64(&h, p->id);
-	h_i64(&h, p->school_id);
-	h_i64(&h, p->actor_id);
-	h_i64(&h, p->created);
-	h_i64(&h, (int64_t)p->payload_len);
+	srv_hash_i64(&h, p->id);
+	srv_hash_i64(&h, p->school_id);
+	srv_hash_i64(&h, p->actor_id);
+	srv_hash_i64(&h, p->created);
+	srv_hash_i64(&h, (int64_t)p->payload_len);
 	crypto_generichash_update(&h, p->payload, p->payload_len);
 	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
