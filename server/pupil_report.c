@@ -278,7 +278,9 @@ static int token_ok(srv_server *s, const srv_pupil_page *p, const char *tok)
 
 /* ---- checks shared by the pupil routes ---- */
 
-/* 1 when a browser says the request comes from another site. */
+/* 1 when a browser says the request comes from another site.  Sec-Fetch-Site, which every
+ * current browser sends, decides when present: a reverse proxy that rewrites Host would make a
+ * same-site Origin look foreign.  Older browsers send only Origin, checked against the host. */
 static int cross_site(srv_request *r)
 {
 	const char *sfs = srv_header(r, "Sec-Fetch-Site");
@@ -286,8 +288,8 @@ static int cross_site(srv_request *r)
 	const char *host = srv_header(r, "X-Forwarded-Host");
 	if (!host)
 		host = srv_header(r, "Host");
-	if (sfs && strcmp(sfs, "same-origin") != 0 && strcmp(sfs, "none") != 0)
-		return 1;
+	if (sfs)
+		return strcmp(sfs, "same-origin") != 0 && strcmp(sfs, "none") != 0;
 	if (origin) {
 		const char *o = strstr(origin, "://");
 		if (!o || !host || strcmp(o + 3, host) != 0)

@@ -207,6 +207,10 @@ test('cross-site defences: JSON only, a form token from this site, browsers\u201
 	const host = new URL(w.base).host;
 	const ok = await post('/api/v1/pupil/reports', base, { from, headers: { origin: `http://${host}`, 'sec-fetch-site': 'same-origin' } });
 	assert.equal(ok.status, 201, ok.text);
+	// behind a proxy that rewrites Host, a current browser's same-origin mark still counts
+	const proxied = await post('/api/v1/pupil/reports', base, { from, headers: { origin: 'https://school.example', 'sec-fetch-site': 'same-origin' } });
+	assert.equal(proxied.status, 201, proxied.text);
+	assert.equal((await post('/api/v1/pupil/reports', base, { from, headers: { origin: `http://${host}`, 'sec-fetch-site': 'same-site' } })).status, 403);
 	// no CORS: a preflight from another site is not granted
 	const pre = await fetch(w.base + '/api/v1/pupil/reports', { method: 'OPTIONS', headers: { origin: 'http://elsewhere.test', 'access-control-request-method': 'POST' } });
 	assert.equal(pre.headers.get('access-control-allow-origin'), null);
