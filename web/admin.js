@@ -153,3 +153,33 @@ export async function tokensPage() {
 			h('thead', {}, h('tr', {}, ['Detector', 'Made', 'State', ''].map((t) => h('th', { scope: 'col' }, t)))), tbody)),
 		form);
 }
+
+// The pupil page (admin): off unless the school turns it on; its link carries a code that
+// opens the form, and a new code makes the old link stop working at once.
+export async function pupilPageAdmin() {
+	let p = await api('GET', '/api/v1/pupil-page');
+	const msg = h('div', { 'aria-live': 'polite' });
+	const state = h('div', {});
+	const linkOf = (x) => x.link ? new URL(x.link, window.location.origin).href : '';
+	const draw = () => {
+		const link = linkOf(p);
+		state.replaceChildren(
+			h('p', {}, h('strong', {}, p.enabled ? 'The pupil page is on.' : 'The pupil page is off.'),
+				p.enabled ? ' Pupils who have the link can tell the school about a worry, with their name or without it.' : ' Nobody can send a worry through it.'),
+			p.enabled && link ? h('p', {}, 'Link for pupils: ', h('code', { class: 'secret', 'data-link': link }, link)) : null,
+			h('div', { class: 'actions' },
+				h('button', { type: 'button', onclick: () => change('PUT', '/api/v1/pupil-page', { enabled: !p.enabled },
+					p.enabled ? 'The pupil page is now off.' : 'The pupil page is now on. Share the link where pupils will find it.') },
+				p.enabled ? 'Turn the pupil page off' : 'Turn the pupil page on'),
+				p.enabled ? h('button', { type: 'button', class: 'secondary', onclick: () => {
+					if (!window.confirm('Make a new link? The old link and any open forms stop working at once.')) return;
+					change('POST', '/api/v1/pupil-page/code', undefined, 'A new link is made; the old one no longer works.');
+				} }, 'Make a new link') : null));
+	};
+	const change = async (method, path, body, done) => {
+		try { p = await api(method, path, body); draw(); msg.replaceChildren(notice('ok', done)); } catch (e) { msg.replaceChildren(errorNotice(e)); }
+	};
+	draw();
+	page('Pupil page', h('p', {}, 'A page where a pupil can tell the school about a worry, anonymously if they choose. What they send becomes a concern for the DSL team. Put the link on pupils\u2019 devices or the school\u2019s learning platform; anyone with it can open the form.'),
+		msg, h('div', { class: 'card' }, state));
+}

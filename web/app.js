@@ -4,7 +4,7 @@ import { h, page, notice, field, errorNotice } from './ui.js';
 import { reportPage, myConcernsPage, clearDrafts } from './report.js';
 import { dashboardPage } from './dashboard.js';
 import { casePage } from './case.js';
-import { usersPage, auditPage, securityPage, settingsPage, tokensPage } from './admin.js';
+import { usersPage, auditPage, securityPage, settingsPage, tokensPage, pupilPageAdmin } from './admin.js';
 import { resourcesPage } from './resources.js';
 import { childrenPage, childPage } from './children.js';
 
@@ -15,7 +15,7 @@ const DSL = ['dsl', 'deputy-dsl'];
 const PAGES = {
 	staff: [['#/report', 'Report a concern', reportPage], ['#/mine', 'My concerns', myConcernsPage]],
 	dsl: [['#/dashboard', 'Dashboard', dashboardPage], ['#/children', 'Children', childrenPage], ['#/report', 'Report a concern', reportPage]],
-	admin: [['#/users', 'Users', usersPage], ['#/settings', 'School settings', settingsPage], ['#/tokens', 'Detector tokens', tokensPage]],
+	admin: [['#/users', 'Users', usersPage], ['#/settings', 'School settings', settingsPage], ['#/tokens', 'Detector tokens', tokensPage], ['#/pupil-page', 'Pupil page', pupilPageAdmin]],
 	auditor: [['#/audit', 'Audit log', auditPage]],
 };
 const COMMON = [['#/resources', 'Help and resources', resourcesPage], ['#/security', 'Two-step sign-in', securityPage]];
