@@ -857,6 +857,153 @@ static void h_export(srv_request *r)
 	finish(&c, b, n);
 }
 
+/* ---- the school's urgent cases, for the dashboard ---- */
+
+/* Trigger answers kept while folding: at most this many (concern, question) pairs, so one
+ * request's memory has a ceiling however long the school's record grows. */
+#define URGENT_MAX_PAIRS 200000
+
+typedef struct urgent_ctx {
+	srv_request *r;
+	json_t *latest; /* "CONCERN" -> {"QUESTION": its latest answer entry} */
+	size_t pairs;
+	int bad, full;
+} urgent_ctx;
+
+/* Keeps each question's latest answer per concern (entries come oldest first). */
+static int urgent_fold(void *vctx, const srv_case_entry *e)
+{
+	urgent_ctx *u = vctx;
+	entries_ctx one = {u->r, json_array(), 0};
+	char key[24];
+	json_t *byq;
+	snprintf(key, sizeof key, "%lld", (long long)e->concern_id);
+	if (!(byq = json_object_get(u->latest, key))) {
+		byq = json_object();
+		json_object_set_new(u->latest, key, byq);
+	}
+	if (!json_object_get(byq, e->ref) && ++u->pairs > URGENT_MAX_PAIRS) {
+		u->full = 1;
+	} else if (entry_to_json(&one, e) != 0) {
+		u->bad = 1;
+	} else {
+		json_object_set(byq, e->ref, json_array_get(one.arr, 0));
+	}
+	json_decref(one.arr);
+	return u->bad || u->full;
+}
+
+typedef struct urgent_case {
+	json_int_t answered_at;
+	json_t *o;
+} urgent_case;
+
+static int by_answer_desc(const void *a, const void *b)
+{
+	json_int_t x = ((const urgent_case *)a)->answered_at,
+	           y = ((const urgent_case *)b)->answered_at;
+	return (x < y) - (x > y);
+}
+
+/* The open case concern_id is urgent by its latest answers: a new object with its reasons, or
+ * NULL (not urgent, closed, gone, or unreadable: *bad set). */
+static json_t *urgent_case_json(srv_request *r, int64_t concern_id, json_t *byq,
+                                json_int_t *answered_at, int *bad)
+{
+	srv_store *st = r->srv->store;
+	srv_concern c;
+	json_t *n = NULL, *entries = json_array(), *e, *reasons = json_array(), *o = NULL;
+	const char *q;
+	int urgent = 0, any_yes = 0;
+	*answered_at = 0;
+	json_object_foreach(byq, q, e)
+	{
+		json_array_append(entries, e);
+		if (strcmp(json_string_value(json_object_get(e, "answer")), "yes") == 0) {
+			json_int_t at = json_integer_value(json_object_get(e, "recorded_at"));
+			any_yes = 1;
+			if (at > *answered_at)
+				*answered_at = at;
+		}
+	}
+	memset(&c, 0, sizeof c);
+	/* Only a case with a yes among its latest answers costs a concern read. */
+	if (!any_yes || st->ops->concern_get(st, r->user.school_id, concern_id, &c) != WARD_OK ||
+	    strcmp(c.status, "closed") == 0)
+		goto done;
+	if (!(n = case_concern_open(r, &c))) {
+		*bad = 1;
+		goto done;
+	}
+	/* The questions that apply to the concern's areas now, as the case view asks them. */
+	json_decref(triggers_json(entries, case_areas_mask(n), &urgent, reasons));
+	if (urgent)
+		o = json_pack("{s:I, s:s, s:I, s:O}", "id", (json_int_t)c.id, "status", c.status,
+		              "answered_at", *answered_at, "urgent_reasons", reasons);
+done:
+	json_decref(reasons);
+	json_decref(entries);
+	json_decref(n);
+	srv_concern_clear(&c);
+	return o;
+}
+
+/* GET /api/v1/cases/urgent: the school's open cases with a yes among the latest answers to
+ * their urgent-referral questions, with the reasons, most recent answer first.  One audited
+ * read of the list, so the dashboard need not read (and audit) every case. */
+static void h_urgent_list(srv_request *r)
+{
+	srv_store *st = r->srv->store;
+	urgent_ctx u = {r, json_object(), 0, 0, 0};
+	urgent_case *cases = NULL;
+	size_t n = 0, i;
+	json_t *byq, *arr = json_array();
+	const char *key;
+	if (st->cases->entry_list_kind(st, r->user.school_id, "trigger", urgent_fold, &u) !=
+	    WARD_OK) {
+		srv_problem(r, 503, "Store unavailable", "the cases could not be read; try again");
+		goto done;
+	}
+	if (u.full) {
+		srv_problem(
+		    r, 500, "Too many answers",
+		    "the school's urgent-referral answers are beyond what one request folds");
+		goto done;
+	}
+	if (!u.bad && !(cases = calloc(json_object_size(u.latest) + 1, sizeof *cases))) {
+		srv_problem(r, 500, "Out of memory", NULL);
+		goto done;
+	}
+	json_object_foreach(u.latest, key, byq)
+	{
+		if (u.bad)
+			break;
+		json_int_t at;
+		json_t *o = urgent_case_json(r, strtoll(key, NULL, 10), byq, &at, &u.bad);
+		if (o)
+			cases[n++] = (urgent_case){at, o};
+	}
+	if (u.bad) {
+		srv_problem(
+		    r, 500, "Record unreadable",
+		    "a case entry or concern does not open with this key; run ward admin audit "
+		    "verify");
+		goto done;
+	}
+	qsort(cases, n, sizeof *cases, by_answer_desc);
+	for (i = 0; i < n; i++) {
+		json_array_append(arr, cases[i].o);
+	}
+	srv_audit_action(r, "case.list-urgent", "cases/urgent");
+	srv_reply(r, 200, json_pack("{s:O}", "concerns", arr));
+done:
+	for (i = 0; i < n; i++)
+		json_decref(cases[i].o);
+	free(cases);
+	json_decref(arr);
+	json_decref(u.latest);
+}
+
 /* Exposed to case_report.c through these wrappers. */
 json_t *case_checklist_json(json_t *entries, uint32_t areas)
 {
@@ -923,6 +1070,8 @@ static const srv_route routes[] = {
      "close the case with its outcome (refused while a device is unaccounted for)"},
     {"GET", C "/summary", h_summary, SRV_DSL_TEAM, "printable referral summary (HTML)"},
     {"GET", C "/export", h_export, SRV_DSL_TEAM, "referral export for police or CEOP (JSON)"},
+    {"GET", "/api/v1/cases/urgent", h_urgent_list, SRV_DSL_TEAM,
+     "the school's open cases made urgent by a yes to an urgent-referral question, with why"},
     {NULL, NULL, NULL, 0, NULL},
 };
 

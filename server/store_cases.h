@@ -48,6 +48,10 @@ typedef struct srv_case_ops {
 	 */
 	ward_status (*pupil_get)(srv_store *s, int64_t school_id, int64_t id, srv_pupil *out);
 	ward_status (*pupil_list)(srv_store *s, int64_t school_id, srv_pupil_cb cb, void *ctx);
+	/* The entries of kind in school_id across all its concerns, oldest first: what the
+	 * dashboard's urgent list folds, without reading every case. */
+	ward_status (*entry_list_kind)(srv_store *s, int64_t school_id, const char *kind,
+	                               srv_case_entry_cb cb, void *ctx);
 } srv_case_ops;
 
 void srv_case_entry_clear(srv_case_entry *e);

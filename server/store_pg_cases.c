@@ -32,6 +32,8 @@ static const char *const steps[] = {
     " END LOOP; END $$;"
     "GRANT SELECT, INSERT ON case_entries, pupils TO " PG_ROLE ";"
     "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " PG_ROLE ";",
+    /* 2: the urgent list reads one kind of entry across a school's cases */
+    "CREATE INDEX case_entries_kind ON case_entries (school_id, kind, seq);",
 };
 
 /* Runs one insert and its audit entry (target) in one write transaction. */
@@ -66,10 +68,11 @@ static ward_status pg_entry_add(srv_store *b, const srv_case_entry *e, const srv
 	pg_arg_str(&p, e->kind);
 	pg_arg_str(&p, e->ref);
 	pg_arg_blob(&p, e->payload, e->payload_len);
-	return insert_audited((pg_store *)b, e->school_id,
-	                      "INSERT INTO case_entries (id, school_id, concern_id, actor_id, created,"
-	                      " kind, ref, payload) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-	                      &p, a, target, digest);
+	return insert_audited(
+	    (pg_store *)b, e->school_id,
+	    "INSERT INTO case_entries (id, school_id, concern_id, actor_id, created,"
+	    " kind, ref, payload) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+	    &p, a, target, digest);
 }
 
 static ward_status pg_pupil_add(srv_store *b, const srv_pupil *pu, const srv_audit_in *a)
@@ -181,6 +184,23 @@ static ward_status pg_entry_list(srv_store *b, int64_t school_id, int64_t concer
 	return rc == WARD_EINVAL ? WARD_OK : rc;
 }
 
+static ward_status pg_entry_list_kind(srv_store *b, int64_t school_id, const char *kind,
+                                      srv_case_entry_cb cb, void *ctx)
+{
+	pg_args a = {0};
+	PGresult *r;
+	ward_status rc;
+	pg_arg_i64(&a, school_id);
+	pg_arg_str(&a, kind);
+	r = read_rows((pg_store *)b, school_id,
+	              ENTRY_COLS "WHERE school_id = $1 AND kind = $2 ORDER BY seq", &a);
+	if (!r)
+		return WARD_EIO;
+	rc = entry_iter(r, cb, ctx, NULL);
+	PQclear(r);
+	return rc == WARD_EINVAL ? WARD_OK : rc;
+}
+
 static ward_status pg_pupil_get(srv_store *b, int64_t school_id, int64_t id, srv_pupil *out)
 {
 	pg_args a = {0};
@@ -252,8 +272,9 @@ static ward_status walker(srv_store *b, srv_row_cb cb, void *ctx)
 			int n;
 			pg_arg_i64(&a, last);
 			r = read_rows(s, PG_ALL,
-			              table == 0 ? ENTRY_COLS "WHERE seq > $1 ORDER BY seq LIMIT 5000"
-			                         : PUPIL_COLS "WHERE seq > $1 ORDER BY seq LIMIT 5000",
+			              table == 0
+			                  ? ENTRY_COLS "WHERE seq > $1 ORDER BY seq LIMIT 5000"
+			                  : PUPIL_COLS "WHERE seq > $1 ORDER BY seq LIMIT 5000",
 			              &a);
 			if (!r)
 				return WARD_EIO;
@@ -273,7 +294,7 @@ static ward_status walker(srv_store *b, srv_row_cb cb, void *ctx)
 }
 
 static const srv_case_ops ops = {
-    pg_entry_add, pg_entry_list, pg_pupil_add, pg_pupil_get, pg_pupil_list,
+    pg_entry_add, pg_entry_list, pg_pupil_add, pg_pupil_get, pg_pupil_list, pg_entry_list_kind,
 };
 
 static void attach(pg_store *s)

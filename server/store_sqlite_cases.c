@@ -29,6 +29,8 @@ static const char *const steps[] = {
     " SELECT RAISE(ABORT, 'pupil records are append-only'); END;"
     "CREATE TRIGGER pupils_no_delete BEFORE DELETE ON pupils BEGIN"
     " SELECT RAISE(ABORT, 'pupil records are append-only'); END;",
+    /* 2: the urgent list reads one kind of entry across a school's cases */
+    "CREATE INDEX case_entries_kind ON case_entries (school_id, kind, seq);",
 };
 
 void srv_case_entry_digest(const srv_case_entry *e, unsigned char out[SRV_HASH_LEN])
@@ -190,6 +192,24 @@ static ward_status sq_entry_list(srv_store *b, int64_t school_id, int64_t concer
 	return rc;
 }
 
+static ward_status sq_entry_list_kind(srv_store *b, int64_t school_id, const char *kind,
+                                      srv_case_entry_cb cb, void *ctx)
+{
+	sq_store *s = (sq_store *)b;
+	ward_status rc = WARD_EIO;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->mu);
+	st = sq_prep(s, ENTRY_COLS "WHERE school_id = ? AND kind = ? ORDER BY seq");
+	if (st) {
+		sqlite3_bind_int64(st, 1, school_id);
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+		rc = entry_iter(st, cb, ctx);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 static ward_status sq_pupil_add(srv_store *b, const srv_pupil *p, const srv_audit_in *a)
 {
 	sq_store *s = (sq_store *)b;
@@ -330,7 +350,7 @@ static ward_status walker(srv_store *b, srv_row_cb cb, void *ctx)
 }
 
 static const srv_case_ops ops = {
-    sq_entry_add, sq_entry_list, sq_pupil_add, sq_pupil_get, sq_pupil_list,
+    sq_entry_add, sq_entry_list, sq_pupil_add, sq_pupil_get, sq_pupil_list, sq_entry_list_kind,
 };
 
 static void attach(sq_store *s)

@@ -340,3 +340,68 @@ test('transfer: a signed, sealed bundle to another school, and its receipt', asy
 	const v = await ok(auditor.req('GET', '/api/v1/audit/verify'), 200);
 	assert.equal(v.intact, true, v.detail);
 });
+
+test('the urgent list: a yes puts a case on it with the reason, a later no or closing takes it off; DSL team only', async () => {
+	const urgentIds = async (c = dsl) => (await ok(c.req('GET', '/api/v1/cases/urgent'), 200)).concerns;
+	const c = await ok(staff.req('POST', '/api/v1/concerns', concern(AREAS[0], 700)));
+	const other = await ok(staff.req('POST', '/api/v1/concerns', concern(AREAS[1], 701)));
+	const base = `/api/v1/concerns/${c.id}`;
+	const why = Object.fromEntries((await ok(dsl.req('GET', `${base}/checklist`), 200)).triggers.map((t) => [t.id, t.why]));
+	assert.ok(why['adult-involved'] && why['under-13']);
+
+	assert.ok(!(await urgentIds()).some((x) => x.id === c.id), 'not urgent before any answer');
+	await ok(dsl.req('POST', `${base}/triggers`, { trigger: 'under-13', answer: 'no' }));
+	assert.ok(!(await urgentIds()).some((x) => x.id === c.id), 'a no does not make it urgent');
+
+	await ok(dsl.req('POST', `${base}/triggers`, { trigger: 'adult-involved', answer: 'yes' }));
+	await ok(dsl.req('POST', `/api/v1/concerns/${other.id}/triggers`, { trigger: 'immediate-risk', answer: 'yes' }));
+	for (const who of [dsl, deputy]) {
+		const list = await urgentIds(who);
+		const u = list.find((x) => x.id === c.id);
+		assert.ok(u, 'urgent after a yes');
+		assert.deepEqual(u.urgent_reasons, [why['adult-involved']]);
+		assert.equal(u.status, 'new');
+		assert.ok(list.some((x) => x.id === other.id));
+		for (let i = 1; i < list.length; i++)
+			assert.ok(list[i - 1].answered_at >= list[i].answered_at, 'most recent answer first');
+	}
+	// The list agrees with the case view.
+	const view = await ok(dsl.req('GET', `${base}/case`), 200);
+	assert.equal(view.urgent, true);
+	assert.deepEqual(view.urgent_reasons, (await urgentIds()).find((x) => x.id === c.id).urgent_reasons);
+
+	// A second yes adds its reason; the list holds nothing a person wrote beyond the reasons.
+	await ok(dsl.req('POST', `${base}/triggers`, { trigger: 'under-13', answer: 'yes', note: 'year 7 pupil' }));
+	const two = (await urgentIds()).find((x) => x.id === c.id);
+	assert.deepEqual([...two.urgent_reasons].sort(), [why['adult-involved'], why['under-13']].sort());
+	assert.deepEqual(Object.keys(two).sort(), ['answered_at', 'id', 'status', 'urgent_reasons']);
+
+	// Latest answers count: both changed to no, the case leaves the list.
+	await ok(dsl.req('POST', `${base}/triggers`, { trigger: 'under-13', answer: 'no' }));
+	assert.ok((await urgentIds()).some((x) => x.id === c.id), 'still urgent while one yes stands');
+	await ok(dsl.req('POST', `${base}/triggers`, { trigger: 'adult-involved', answer: 'no' }));
+	assert.ok(!(await urgentIds()).some((x) => x.id === c.id), 'no longer urgent once every answer is no');
+	assert.equal((await ok(dsl.req('GET', `${base}/case`), 200)).urgent, false);
+
+	// A closed case is no longer waiting for anyone.
+	const ob = `/api/v1/concerns/${other.id}`;
+	await ok(dsl.req('POST', `${ob}/decisions`, { decision: 'refer-police', reason: 'Risk of harm today.' }));
+	await ok(dsl.req('POST', `${ob}/close`, { outcome: 'refer-police', reason: 'Referred.' }), 200);
+	assert.ok(!(await urgentIds()).some((x) => x.id === other.id), 'closed cases leave the list');
+
+	// Need to know: another school's DSL sees none of School A's cases; the rest are refused.
+	await ok(dsl.req('POST', `${base}/triggers`, { trigger: 'adult-involved', answer: 'yes' }));
+	assert.ok(!(await urgentIds(dslB)).some((x) => x.id === c.id));
+	for (const x of [staff, adminC, auditor])
+		assert.equal((await x.req('GET', '/api/v1/cases/urgent')).status, 403);
+
+	// One audited read of the list each time.
+	let entries = [], page;
+	do {
+		page = (await ok(auditor.req('GET', `/api/v1/audit?after=${entries.length ? entries.at(-1).seq : 0}`), 200)).entries;
+		entries = entries.concat(page);
+	} while (page.length === 500);
+	const listed = entries.filter((e) => e.action === 'case.list-urgent');
+	// Nine reads of School A's list above (School B's is in School B's log).
+	assert.ok(listed.length === 9 && listed.every((e) => e.target === 'cases/urgent'), JSON.stringify([entries.length, listed]));
+});
