@@ -7,9 +7,29 @@ import { h, page, notice, when, statusTag, errorNotice, childNames } from './ui.
 // Nine distinguishable colours (Okabe-Ito plus two), each with 3:1 contrast on white.
 export const COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#8a6d00', '#56b4e9', '#6a3d9a', '#b2182b', '#4d4d4d'];
 
-// New (unacknowledged) first, escalated ones before the rest of those, closed last.
-function rank(c) {
-	return (c.status === 'new' ? 0 : 4) + (c.escalated ? 0 : 2) + (c.status === 'closed' ? 8 : 0);
+// Urgent first, then new (unacknowledged), escalated ones before the rest of those, closed last.
+export function rank(c) {
+	return (c.urgentReasons ? 0 : 8) + (c.status === 'new' ? 0 : 4) + (c.escalated ? 0 : 2) + (c.status === 'closed' ? 16 : 0);
+}
+
+// Why each open case is urgent: a yes to an urgent-referral question (wardd's urgent list, one
+// audited read rather than reading every case), or a pupil who said they are not safe now.
+// Marks the concerns in place; an error is returned to be shown, never hidden.
+async function markUrgent(concerns) {
+	let list = [], err = null;
+	try {
+		list = (await api('GET', '/api/v1/cases/urgent')).concerns || [];
+	} catch (e) {
+		if (!(e.status === 404 && /no such path/.test(e.detail || ''))) err = e;
+	}
+	for (const u of list) {
+		const c = concerns.find((x) => x.id === u.id);
+		if (c) { c.urgentReasons = [...u.urgent_reasons]; c.answeredAt = u.answered_at; }
+	}
+	for (const c of concerns)
+		if (c.source === 'pupil' && c.urgent === true && c.status !== 'closed')
+			(c.urgentReasons ||= []).unshift(c.safe_now === 'no' ? 'The pupil said they are not safe right now.' : 'The pupil was not sure they are safe right now.');
+	return err;
 }
 
 async function acknowledge(c, li, msg) {
@@ -28,6 +48,7 @@ async function acknowledge(c, li, msg) {
 function concernItem(c, title, msg) {
 	const li = h('li', { class: c.status === 'new' ? 'is-new' : '' },
 		h('h3', {}, h('a', { href: `#/case/${c.id}` }, childNames(c))),
+		c.urgentReasons ? h('p', { class: 'why-urgent' }, h('span', { class: 'tag urgent' }, 'Urgent'), ' ', c.urgentReasons.join(' ')) : null,
 		h('p', { class: 'meta' }, statusTag(c.status), c.escalated ? h('span', { class: 'tag urgent' }, `Escalated to the ${c.escalated === 'head' ? 'headteacher' : 'deputy DSL'}`) : null,
 			(c.areas || []).map((a) => h('span', { class: 'tag' }, title(a)))),
 		h('p', { class: 'meta' }, `Happened ${when(c.occurred_at)} · recorded ${when(c.recorded_at)} · reference ${c.id}`));
@@ -139,14 +160,18 @@ export async function dashboardPage() {
 			const c = concerns.find((x) => x.id === n.ref_id);
 			if (c && c.status === 'new') c.escalated = n.sent_to;
 		}
+	const urgentErr = await markUrgent(concerns);
 	const escalated = concerns.filter((c) => c.escalated).length;
 	const open = concerns.filter((c) => c.status !== 'closed')
-		.sort((a, b) => rank(a) - rank(b) || (b.recorded_at || 0) - (a.recorded_at || 0));
+		.sort((a, b) => rank(a) - rank(b) || (b.answeredAt || 0) - (a.answeredAt || 0) || (b.recorded_at || 0) - (a.recorded_at || 0));
 	const unacked = open.filter((c) => c.status === 'new').length;
+	const urgent = open.filter((c) => c.urgentReasons).length;
 	const msg = h('div', { 'aria-live': 'polite' });
 	const alerts = await hasRoute('/api/v1/alerts') ? await alertsSection(title) : null;
 	const alertItems = alerts ? await alertsByMonth() : null;
 	page('Dashboard',
+		urgent ? notice('error', h('strong', {}, `${urgent} urgent ${urgent === 1 ? 'case' : 'cases'}: `), 'refer to the police or children\u2019s social care at once; each is listed first with the reason.') : null,
+		urgentErr ? errorNotice(urgentErr) : null,
 		unacked ? notice('error', h('strong', {}, `${unacked} new ${unacked === 1 ? 'concern' : 'concerns'} not yet acknowledged.`), ' Acknowledge each so the reporter knows it has been seen.')
 			: notice('ok', 'Every concern has been acknowledged.'),
 		escalated ? notice('error', h('strong', {}, `${escalated} escalated: `), 'not acknowledged in the school\u2019s set time, so the deputy DSL or the headteacher has been told.') : null,

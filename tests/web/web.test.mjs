@@ -213,11 +213,35 @@ test('the DSL enrols two-step sign-in, sees the concern first, decides alerts, w
 	await axe(page, 'case');
 	await shot(page, '06-case');
 
-	// The urgent-referral questions, the checklist, the chronology.
-	const q = page.locator('#tr-h ~ ul > li').first();
+	// The urgent-referral questions: a yes puts the case first on the dashboard, above the
+	// unacknowledged concern just promoted from an alert, with the Urgent tag and the reason.
+	let q = page.locator('#tr-h ~ ul > li').first();
+	await q.getByLabel('Yes').check();
+	await q.getByRole('button', { name: /^Save answer/ }).click();
+	await see(page, /Answer recorded: .* Yes\./);
+	const why = (await page.locator('#tr-h ~ .notice.error').textContent()).replace(/^Urgent: refer now\.\s*/, '').trim();
+	assert.ok(why.length > 10, why);
+	await page.getByRole('link', { name: 'Dashboard' }).click();
+	await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+	await see(page, '1 urgent case:');
+	await see(page, '1 new concern not yet acknowledged.');
+	const top = page.locator('#open-h + ul > li').first();
+	assert.match(await top.textContent(), /Alex Example/);
+	assert.equal(await top.locator('.tag.urgent', { hasText: /^Urgent$/ }).count(), 1, 'the Urgent tag');
+	assert.ok((await top.locator('.why-urgent').textContent()).includes(why), 'the reason beside it');
+	assert.equal(await page.locator('#open-h + ul > li .tag.urgent', { hasText: /^Urgent$/ }).count(), 1, 'only that case is urgent');
+	assert.match(await page.locator('#open-h + ul > li').nth(1).textContent(), /New: not yet acknowledged/, 'then the unacknowledged');
+	await axe(page, 'dashboard (urgent)');
+	await shot(page, '06b-dashboard-urgent');
+	await top.getByRole('link', { name: 'Alex Example' }).click();
+	await page.getByRole('heading', { name: 'Concern about Alex Example' }).waitFor();
+
+	// Answered no after all (the latest answer counts), then the checklist and the chronology.
+	q = page.locator('#tr-h ~ ul > li').first();
 	await q.getByLabel('No').check();
 	await q.getByRole('button', { name: /^Save answer/ }).click();
 	await see(page, /Answer recorded: .* No\./);
+	assert.equal(await page.locator('.facts .tag.urgent').count(), 0, 'no longer urgent');
 	// The reporter's confirmation shows; the DSL confirms the next open item.
 	assert.match(await page.locator('#cl-h ~ ul > li').first().textContent(), /Done: confirmed by staff/);
 	const open1 = page.locator('#cl-h ~ ul > li').filter({ has: page.getByRole('button', { name: /^Confirm done/ }) }).first();
