@@ -146,6 +146,7 @@ struct srv_store {
 	const struct srv_case_ops *cases;   /* store_cases.h */
 	const struct srv_trust_ops *trust;  /* store_trust.h */
 	const struct srv_pupil_ops *pupil;  /* store_pupil_report.h */
+	const struct srv_throttle_ops *throttle; /* store_throttle.h */
 	char err[256]; /* last error in words */
 };
 

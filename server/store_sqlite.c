@@ -57,12 +57,14 @@ extern const sq_schema sq_schema_alerts; /* store_sqlite_alerts.c */
 extern const sq_schema sq_schema_cases; /* store_sqlite_cases.c */
 extern const sq_schema sq_schema_trust; /* store_sqlite_trust.c */
 extern const sq_schema sq_schema_pupil_report; /* store_sqlite_pupil_report.c */
+extern const sq_schema sq_schema_throttle; /* store_sqlite_throttle.c */
 static const sq_schema *const sq_schemas[] = {
     &sq_schema_core,
     &sq_schema_alerts,
     &sq_schema_cases,
     &sq_schema_trust,
     &sq_schema_pupil_report,
+    &sq_schema_throttle,
     NULL,
 };
 
