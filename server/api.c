@@ -411,7 +411,6 @@ ward_status srv_server_start(const srv_config *c, srv_store *store,
 	s->store = store;
 	memcpy(s->key, key, SRV_KEY_LEN);
 	s->started = srv_now();
-	pthread_mutex_init(&s->tmu, NULL);
 	memset(&ss, 0, sizeof ss);
 	if (strchr(c->listen, ':')) {
 		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
@@ -470,7 +469,6 @@ void srv_server_stop(srv_server *s)
 	for (const srv_module *const *m = srv_modules; *m; m++)
 		if ((*m)->stop)
 			(*m)->stop(s);
-	pthread_mutex_destroy(&s->tmu);
 	sodium_memzero(s->key, sizeof s->key);
 	free(s);
 }

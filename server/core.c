@@ -10,6 +10,7 @@
 
 #include "cases.h" /* srv_case_close_refused */
 #include "http.h"
+#include "store_throttle.h"
 #include "totp.h"
 #include "validate.h"
 
@@ -23,42 +24,16 @@ static void b64(const unsigned char *in, size_t n, char *out, size_t cap)
 
 /* ---- sign-in throttling: a few failures per school and name, then wait ---- */
 
-static srv_throttle_slot *throttle_find(srv_server *s, const char *key)
+/* The account as the throttle knows it: BLAKE2b of the name as typed, keyed with the server's
+ * key, so the database holds no typed name (a password typed into the name field would
+ * otherwise sit there) and every wardd sharing the key and the database agrees on it. */
+static void throttle_hash(const srv_server *s, const char *name, unsigned char out[SRV_HASH_LEN])
 {
-	uint64_t h = 1469598103934665603ull;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return &s->throttle[h % SRV_THROTTLE_SLOTS];
-}
-
-static int throttled(srv_server *s, const char *key)
-{
-	int t = 0;
-	pthread_mutex_lock(&s->tmu);
-	srv_throttle_slot *sl = throttle_find(s, key);
-	if (strcmp(sl->key, key) == 0 && sl->fails >= THROTTLE_FAILS &&
-	    srv_now() - sl->first < THROTTLE_WINDOW)
-		t = 1;
-	pthread_mutex_unlock(&s->tmu);
-	return t;
-}
-
-static void throttle_note(srv_server *s, const char *key, int ok)
-{
-	pthread_mutex_lock(&s->tmu);
-	srv_throttle_slot *sl = throttle_find(s, key);
-	if (ok) {
-		if (strcmp(sl->key, key) == 0)
-			memset(sl, 0, sizeof *sl);
-	} else {
-		if (strcmp(sl->key, key) != 0 || srv_now() - sl->first >= THROTTLE_WINDOW) {
-			snprintf(sl->key, sizeof sl->key, "%s", key);
-			sl->fails = 0;
-			sl->first = srv_now();
-		}
-		sl->fails++;
-	}
-	pthread_mutex_unlock(&s->tmu);
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, s->key, SRV_KEY_LEN, SRV_HASH_LEN);
+	srv_hash_str(&h, "ward sign-in throttle");
+	srv_hash_str(&h, name);
+	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
 
 /* ---- handlers ---- */
@@ -143,10 +118,12 @@ static int totp_ok(srv_request *r, const srv_user *u, const char *code)
 
 static void h_session_create(srv_request *r)
 {
-	char msg[256], tkey[280];
+	char msg[256];
 	json_t *b = srv_parse_body(r->body, r->body_len, srv_body_session, msg, sizeof msg);
 	srv_user u;
-	int64_t school = 0;
+	int64_t school = 0, fail_id = 0;
+	int throttled = 0;
+	unsigned char account[SRV_HASH_LEN];
 	srv_store *st = r->srv->store;
 	if (!b) {
 		srv_problem(r, 400, "Invalid request body", msg);
@@ -155,17 +132,27 @@ static void h_session_create(srv_request *r)
 	const char *school_name = json_string_value(json_object_get(b, "school"));
 	const char *name = json_string_value(json_object_get(b, "username"));
 	const char *pw = json_string_value(json_object_get(b, "password"));
-	snprintf(tkey, sizeof tkey, "%s\n%s", school_name, name);
-	if (throttled(r->srv, tkey)) {
+	/* The attempt counts as a failure, in the store every wardd shares, before the password
+	 * is checked: a burst of guesses spread over threads and processes gets no more checks
+	 * than a slow one.  A school that does not exist is school 0 to the throttle. */
+	if (st->ops->school_find(st, school_name, &school) != WARD_OK)
+		school = 0;
+	throttle_hash(r->srv, name, account);
+	if (!st->throttle ||
+	    st->throttle->attempt(st, school, account, srv_now(), srv_now() - THROTTLE_WINDOW,
+	                          THROTTLE_FAILS, &fail_id, &throttled) != WARD_OK) {
+		srv_problem(r, 503, "Store unavailable",
+		            "sign-in cannot be checked now; try again");
+		goto done;
+	}
+	if (throttled) {
 		srv_problem(
 		    r, 429, "Too many attempts",
 		    "too many failed sign-ins for this account; wait 15 minutes and try again");
 		goto done;
 	}
-	if (st->ops->school_find(st, school_name, &school) != WARD_OK ||
-	    st->ops->user_find(st, school, name, &u) != WARD_OK || u.disabled ||
+	if (school == 0 || st->ops->user_find(st, school, name, &u) != WARD_OK || u.disabled ||
 	    !srv_password_check(u.pwhash, pw)) {
-		throttle_note(r->srv, tkey, 0);
 		r->srv->n_signin_fail++;
 		srv_problem(r, 401, "Sign-in refused", "the school, name or password is not right");
 		goto done;
@@ -173,7 +160,9 @@ static void h_session_create(srv_request *r)
 	if (u.totp_enrolled) {
 		const char *code = json_string_value(json_object_get(b, "totp"));
 		if (!code) {
-			/* Not a failure: a client learns here that it must ask for the code. */
+			/* Not a failure: a client learns here that it must ask for the code.  (Should
+			 * the withdrawal fail, the attempt stays counted: the safe side.) */
+			st->throttle->withdraw(st, school, fail_id);
 			srv_problem(r, 401, "Code needed",
 			            "this account has a second factor: send the 6-digit code from "
 			            "your authenticator app in the totp field");
@@ -181,7 +170,6 @@ static void h_session_create(srv_request *r)
 			goto done;
 		}
 		if (!totp_ok(r, &u, code)) {
-			throttle_note(r->srv, tkey, 0);
 			r->srv->n_signin_fail++;
 			srv_problem(
 			    r, 401, "Sign-in refused",
@@ -191,7 +179,11 @@ static void h_session_create(srv_request *r)
 			goto done;
 		}
 	}
-	throttle_note(r->srv, tkey, 1);
+	if (st->throttle->clear(st, school, account) != WARD_OK) {
+		srv_problem(r, 503, "Store unavailable",
+		            "sign-in cannot be completed now; try again");
+		goto done;
+	}
 	{
 		unsigned char raw[32], craw[24];
 		char token[64];

@@ -16,9 +16,8 @@
 
 #include "api.h"
 
-#define SRV_COOKIE         "ward_session"
-#define SRV_MAX_IDS        8
-#define SRV_THROTTLE_SLOTS 256
+#define SRV_COOKIE  "ward_session"
+#define SRV_MAX_IDS 8
 
 typedef struct srv_arena_block {
 	struct srv_arena_block *next;
@@ -32,19 +31,11 @@ typedef struct srv_arena {
 	size_t total;
 } srv_arena;
 
-typedef struct srv_throttle_slot {
-	char key[300];
-	int fails;
-	int64_t first;
-} srv_throttle_slot;
-
 struct srv_server {
 	struct MHD_Daemon *d;
 	srv_config cfg;
 	srv_store *store;
 	unsigned char key[SRV_KEY_LEN];
-	pthread_mutex_t tmu;
-	srv_throttle_slot throttle[SRV_THROTTLE_SLOTS];
 	int64_t started;
 	atomic_uint_fast64_t n_requests, n_2xx, n_4xx, n_5xx, n_concerns, n_signin_fail;
 };
