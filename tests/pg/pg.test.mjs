@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { admin, makeData, startWardd, stopWardd, Client, concernBody, freePort, WARD } from '../api/helper.mjs';
+import { admin, makeData, startWardd, stopWardd, Client, concernBody, freePort, PW, WARD } from '../api/helper.mjs';
 import { alertBody } from '../api/fixtures/alerts.mjs';
 
 const dbOf = (dir) => 'w_' + createHash('md5').update(realpathSync(dir) + '\n').digest('hex').slice(0, 24);
@@ -227,4 +227,61 @@ test('audit verify on PostgreSQL walks every feature\'s rows: an alert, a trust 
 			assert.equal(verify(dir).status, 0, `restored after: ${tamper}`);
 		}
 	}
+});
+
+test('two wardd on one database share the sign-in throttle: failures spread over both refuse on both', async () => {
+	const dir = makeData();
+	admin(dir, 'user', 'add', '--school', 'School A', '--username', 'burst', '--role', 'staff', '--password', PW);
+	const w1 = await startWardd(dir), w2 = await startWardd(dir);
+	const post = (w, username, password) => new Client(w.base).req('POST', '/api/v1/session',
+		{ school: 'School A', username, password });
+	const held = (r) => {
+		assert.equal(r.status, 429, r.text);
+		assert.equal(r.json.detail, 'too many failed sign-ins for this account; wait 15 minutes and try again');
+	};
+	try {
+		// one by one, taking turns: no process sees more than three of the five
+		for (let i = 0; i < 5; i++) assert.equal((await post(i % 2 ? w2 : w1, 'staff', 'not the password')).status, 401);
+		held(await post(w1, 'staff', PW));
+		held(await post(w2, 'staff', PW));
+		// all at once over both: five password checks in all, whichever process took them
+		const rs = await Promise.all(Array.from({ length: 16 }, (_, i) => post(i % 2 ? w2 : w1, 'burst', 'not the password')));
+		assert.equal(rs.filter((r) => r.status === 401).length, 5, rs.map((r) => r.status).join(' '));
+		rs.filter((r) => r.status !== 401).forEach(held);
+		held(await post(w2, 'burst', PW));
+		// a success through one clears the count for both
+		for (let i = 0; i < 4; i++) assert.equal((await post(i % 2 ? w2 : w1, 'auditor', 'not the password')).status, 401);
+		assert.equal((await post(w2, 'auditor', PW)).status, 201);
+		for (let i = 0; i < 4; i++) assert.equal((await post(w1, 'auditor', 'not the password')).status, 401);
+		assert.equal((await post(w1, 'auditor', PW)).status, 201);
+	} finally {
+		await stopWardd(w1);
+		await stopWardd(w2);
+	}
+	// the rows are a school's, under row-level security, and hold no typed name
+	const A = sql(dir, "SELECT id FROM schools WHERE name = 'School A'");
+	const B = sql(dir, "SELECT id FROM schools WHERE name = 'School B'");
+	assert.equal(sql(dir, "SELECT relrowsecurity AND relforcerowsecurity FROM pg_class WHERE relname = 'signin_failures'"), 't');
+	assert.equal(sql(dir, `SELECT count(*) FROM signin_failures WHERE school_id = ${A}`), '10');
+	assert.equal(asService(dir, A, 'SELECT count(*) FROM signin_failures'), '10');
+	assert.equal(asService(dir, B, 'SELECT count(*) FROM signin_failures'), '0');
+	assert.equal(sql(dir, 'SELECT count(*) FROM signin_failures WHERE length(name_hash) <> 32'), '0');
+	const dump = execFileSync('pg_dump', ['-d', dbOf(dir), '--data-only', '-t', 'signin_failures'], { encoding: 'latin1' });
+	assert.ok(dump.includes('COPY public.signin_failures'));
+	assert.ok(!/staff|burst/.test(dump), 'no typed name in the rows');
+	assert.equal(verify(dir).status, 0);
+});
+
+test('the throttle\'s store on PostgreSQL: window, withdrawal, and two handles at once get five between them', () => {
+	const db = `w_throttle_${process.pid}`;
+	execFileSync('createdb', [db]);
+	const dsn = `host=${process.env.PGHOST} port=${process.env.PGPORT} user=${process.env.PGUSER} dbname=${db}`;
+	const r = spawnSync(`${process.env.WARD_REAL_BUILD}/tests/test_throttle`, [], {
+		encoding: 'utf8', env: { ...process.env, WARD_TEST_PG_DSN: dsn } });
+	assert.equal(r.status, 0, r.stdout + r.stderr);
+	assert.match(r.stdout + r.stderr, /4 test\(s\) run/);
+	// it ran on PostgreSQL: the rows it left are there, one school per test
+	const n = execFileSync('psql', ['-X', '-At', '-d', db, '-c', 'SELECT count(DISTINCT school_id) FROM signin_failures'],
+		{ encoding: 'utf8' }).trim();
+	assert.ok(Number(n) >= 4, n);
 });
