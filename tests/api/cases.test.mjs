@@ -243,12 +243,14 @@ test('custody rows and pupil records are covered by audit verify: a tampered row
 	assert.equal(v.intact, true, v.detail);
 	const db = path.join(dir, 'ward.db');
 	const sql = (q) => {
-		const r = spawnSync('sqlite3', [db, q], { encoding: 'utf8' });
+		const r = spawnSync('sqlite3', ['-cmd', '.timeout 10000', db, q], { encoding: 'utf8' });
 		assert.equal(r.status, 0, r.stderr);
 		return r.stdout;
 	};
 	// The store refuses to rewrite a custody row...
-	assert.notEqual(spawnSync('sqlite3', [db, `UPDATE case_entries SET ref = '1' WHERE id = ${h.id}`]).status, 0);
+	const refused = spawnSync('sqlite3', ['-cmd', '.timeout 10000', db, `UPDATE case_entries SET ref = '1' WHERE id = ${h.id}`], { encoding: 'utf8' });
+	assert.notEqual(refused.status, 0);
+	assert.match(refused.stderr, /append-only/);
 	// ...so a tamperer removes the guard first; verify names the row.
 	sql(`DROP TRIGGER case_entries_no_update; UPDATE case_entries SET created = created - 3600 WHERE id = ${h.id}`);
 	const out = spawnSync(WARD, ['admin', '--data-dir', dir, 'audit', 'verify'], { encoding: 'utf8' });

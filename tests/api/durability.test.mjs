@@ -67,7 +67,7 @@ test('concerns answered 201 survive SIGKILL, and the chain verifies after each r
 	assert.ok(acked.size > 10, `only ${acked.size} concerns were acknowledged`);
 });
 
-function sqlite(db, sql) { execFileSync('sqlite3', [db, sql]); }
+function sqlite(db, sql) { execFileSync('sqlite3', ['-cmd', '.timeout 10000', db, sql]); }
 
 async function seeded() {
 	const dir = makeData();
@@ -114,13 +114,13 @@ test('tampering: a rewritten entry with a recomputed-looking hash breaks the nex
 
 test('the database refuses updates to the audit log', async () => {
 	const { db } = await seeded();
-	const r = spawnSync('sqlite3', [db, "UPDATE audit SET action = 'x' WHERE seq = 1;"], { encoding: 'utf8' });
+	const r = spawnSync('sqlite3', ['-cmd', '.timeout 10000', db, "UPDATE audit SET action = 'x' WHERE seq = 1;"], { encoding: 'utf8' });
 	assert.match(r.stderr, /append-only/);
 });
 
 test('narrative fields are encrypted at rest', async () => {
 	const { db } = await seeded();
-	const dump = execFileSync('sqlite3', [db, '.dump'], { encoding: 'latin1' });
+	const dump = execFileSync('sqlite3', ['-cmd', '.timeout 10000', db, '.dump'], { encoding: 'latin1' });
 	assert.ok(!dump.includes('private app'));
 	assert.ok(!dump.includes('Pupil 1'));
 });

@@ -252,7 +252,7 @@ test('the page\u2019s row is covered by audit verify: a code swapped in the data
 	const { json: pg } = await c.admin.req('GET', '/api/v1/pupil-page');
 	const verify = () => spawnSync(WARD, ['admin', '--data-dir', w.dir, 'audit', 'verify'], { encoding: 'utf8' });
 	assert.equal(verify().status, 0, 'intact first');
-	const sql = (q) => assert.equal(spawnSync('sqlite3', [db, q]).status, 0);
+	const sql = (q) => assert.equal(spawnSync('sqlite3', ['-cmd', '.timeout 10000', db, q]).status, 0);
 	sql("UPDATE pupil_pages SET code = 'SwappedByHandXXXXXXXXX' WHERE school_id = 1");
 	const out = verify();
 	assert.notEqual(out.status, 0);

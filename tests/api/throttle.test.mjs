@@ -92,10 +92,10 @@ test('failures are kept in the store: a restarted wardd still refuses', async ()
 	// SQLite: the database holds a keyed hash of the name, never the name typed
 	const db = path.join(d, 'ward.db');
 	if (!existsSync(db)) return; // PostgreSQL (tests/pg/pg.test.mjs looks there)
-	const rows = execFileSync('sqlite3', [db, 'SELECT school_id, length(name_hash), typeof(name_hash) FROM signin_failures'],
+	const rows = execFileSync('sqlite3', ['-cmd', '.timeout 10000', db, 'SELECT school_id, length(name_hash), typeof(name_hash) FROM signin_failures'],
 		{ encoding: 'utf8' }).trim().split('\n');
 	assert.equal(rows.length, 6);
 	for (const r of rows) assert.match(r, /^\d+\|32\|blob$/);
-	execFileSync('sqlite3', [db, 'PRAGMA wal_checkpoint(TRUNCATE)']);
+	execFileSync('sqlite3', ['-cmd', '.timeout 10000', db, 'PRAGMA wal_checkpoint(TRUNCATE)']);
 	assert.ok(!readFileSync(db).includes('Typed-Into-Name-7Q'), 'the typed name is not in the database');
 });
