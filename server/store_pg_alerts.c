@@ -53,6 +53,10 @@ static const char *const steps[] = {
     "GRANT SELECT, INSERT, UPDATE ON service_tokens, alerts, notify_settings, notices TO " PG_ROLE
     ";"
     "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " PG_ROLE ";",
+    /* 2: the timer's "next notice due" in index order (one row read per claim, not a sort of
+     * every pending notice). */
+    "DROP INDEX notices_due;"
+    "CREATE INDEX notices_pending ON notices (next_at, id) WHERE acked_at = 0 AND stage < 3;",
 };
 
 /* Audits a write: target "KIND/ID/rREV" with digest d. */
