@@ -34,6 +34,11 @@ typedef struct srv_pupil {
 
 typedef int (*srv_case_entry_cb)(void *ctx, const srv_case_entry *e);
 typedef int (*srv_pupil_cb)(void *ctx, const srv_pupil *p);
+/* Asked inside a close's transaction: latest is the concern's latest version (read its id,
+ * school, version and status only), entries (n of them, oldest first) the case's entries.  0: the
+ * case may close; nonzero: refuse (the callback keeps its reason).  It must not call the store. */
+typedef int (*srv_case_close_check)(void *ctx, const srv_concern *latest,
+                                    const srv_case_entry *entries, size_t n);
 
 typedef struct srv_case_ops {
 	/* Appends e (e->id chosen by the caller, unique) and its audit entry a (target
@@ -52,6 +57,19 @@ typedef struct srv_case_ops {
 	 * dashboard's urgent list folds, without reading every case. */
 	ward_status (*entry_list_kind)(srv_store *s, int64_t school_id, const char *kind,
 	                               srv_case_entry_cb cb, void *ctx);
+	/* Closes concern c->id in one durable transaction, serialised with every other writer on
+	 * the database (every wardd on it): reads the concern's latest version (WARD_ENOENT when
+	 * school c->school_id has none; WARD_EINVAL, with err set, when c->version is not the next
+	 * one) and its entries, asks check (WARD_ESTOPPED, nothing written, when it refuses),
+	 * then appends the close entry e (NULL: none) with its audit entry ea and version c (status
+	 * "closed"; c->created set here) with its audit entry ca.  All or nothing. */
+	ward_status (*close)(srv_store *s, const srv_case_entry *e, const srv_audit_in *ea,
+	                     srv_concern *c, const srv_audit_in *ca, srv_case_close_check check,
+	                     void *ctx);
+	/* entry_add for an entry that puts a device out (a device taken, a hand-over that moves
+	 * it): refused with WARD_ESTOPPED, nothing written, when e->concern_id's latest version is
+	 * closed, checked in the same transaction as the write. */
+	ward_status (*entry_add_open)(srv_store *s, const srv_case_entry *e, const srv_audit_in *a);
 } srv_case_ops;
 
 void srv_case_entry_clear(srv_case_entry *e);

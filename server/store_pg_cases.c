@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_cases.h"
 #include "store_pg.h"
@@ -53,13 +54,18 @@ static ward_status insert_audited(pg_store *s, int64_t school, const char *sql, 
 	return pg_end(s, c, rc);
 }
 
-static ward_status pg_entry_add(srv_store *b, const srv_case_entry *e, const srv_audit_in *a)
+/* Inside c's write transaction: the entry's row and its audit entry. */
+static ward_status entry_insert(pg_store *s, pg_conn *c, const srv_case_entry *e,
+                                const srv_audit_in *a)
 {
 	pg_args p = {0};
 	char target[64];
 	unsigned char digest[SRV_HASH_LEN];
+	srv_audit_in in = *a;
+	ward_status rc;
 	snprintf(target, sizeof target, "case-entry/%lld", (long long)e->id);
 	srv_case_entry_digest(e, digest);
+	in.target = target;
 	pg_arg_i64(&p, e->id);
 	pg_arg_i64(&p, e->school_id);
 	pg_arg_i64(&p, e->concern_id);
@@ -68,11 +74,58 @@ static ward_status pg_entry_add(srv_store *b, const srv_case_entry *e, const srv
 	pg_arg_str(&p, e->kind);
 	pg_arg_str(&p, e->ref);
 	pg_arg_blob(&p, e->payload, e->payload_len);
-	return insert_audited(
-	    (pg_store *)b, e->school_id,
-	    "INSERT INTO case_entries (id, school_id, concern_id, actor_id, created,"
-	    " kind, ref, payload) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-	    &p, a, target, digest);
+	rc = pg_cmd(s, c,
+	            "INSERT INTO case_entries (id, school_id, concern_id, actor_id, created,"
+	            " kind, ref, payload) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+	            &p, NULL);
+	if (rc == WARD_OK)
+		rc = pg_audit(s, c, &in, digest);
+	return rc;
+}
+
+/* Inside c's write transaction (the audit head locked, so every earlier writer has committed):
+ * the latest version of concern id.  The result is the caller's to PQclear; *rc says how it
+ * went (WARD_ENOENT: no such concern). */
+static PGresult *latest(pg_store *s, pg_conn *c, int64_t school, int64_t id, ward_status *rc)
+{
+	pg_args p = {0};
+	PGresult *r;
+	pg_arg_i64(&p, id);
+	pg_arg_i64(&p, school);
+	r = pg_q(s, c,
+	         "SELECT version, status FROM concern_versions WHERE concern_id = $1"
+	         " AND school_id = $2 ORDER BY version DESC LIMIT 1",
+	         &p);
+	*rc = !r ? WARD_EIO : PQntuples(r) == 0 ? WARD_ENOENT : WARD_OK;
+	return r;
+}
+
+static ward_status entry_add_tx(pg_store *s, const srv_case_entry *e, const srv_audit_in *a,
+                                int open_only)
+{
+	ward_status rc = WARD_OK;
+	pg_conn *c = pg_begin(s, e->school_id, 1);
+	if (!c)
+		return WARD_EIO;
+	if (open_only) {
+		PGresult *r = latest(s, c, e->school_id, e->concern_id, &rc);
+		if (rc == WARD_OK && strcmp(PQgetvalue(r, 0, 1), "closed") == 0)
+			rc = WARD_ESTOPPED;
+		PQclear(r);
+	}
+	if (rc == WARD_OK)
+		rc = entry_insert(s, c, e, a);
+	return pg_end(s, c, rc);
+}
+
+static ward_status pg_entry_add(srv_store *b, const srv_case_entry *e, const srv_audit_in *a)
+{
+	return entry_add_tx((pg_store *)b, e, a, 0);
+}
+
+static ward_status pg_entry_add_open(srv_store *b, const srv_case_entry *e, const srv_audit_in *a)
+{
+	return entry_add_tx((pg_store *)b, e, a, 1);
 }
 
 static ward_status pg_pupil_add(srv_store *b, const srv_pupil *pu, const srv_audit_in *a)
@@ -165,6 +218,61 @@ static ward_status pupil_iter(PGresult *r, srv_pupil_cb cb, void *ctx, int64_t *
 		}
 	}
 	return rc;
+}
+
+static ward_status pg_close(srv_store *b, const srv_case_entry *e, const srv_audit_in *ea,
+                            srv_concern *cn, const srv_audit_in *ca, srv_case_close_check check,
+                            void *ctx)
+{
+	pg_store *s = (pg_store *)b;
+	ward_status rc;
+	PGresult *r = NULL, *er = NULL;
+	srv_case_entry *v = NULL;
+	srv_concern now;
+	size_t n = 0;
+	pg_args p = {0};
+	pg_conn *c = pg_begin(s, cn->school_id, 1);
+	memset(&now, 0, sizeof now);
+	if (!c)
+		return WARD_EIO;
+	r = latest(s, c, cn->school_id, cn->id, &rc);
+	if (rc == WARD_OK && pg_i64(r, 0, 0) + 1 != cn->version) {
+		snprintf(s->base.err, sizeof s->base.err,
+		         "the concern has changed since version %lld", (long long)cn->version - 1);
+		rc = WARD_EINVAL;
+	}
+	if (rc == WARD_OK) {
+		now.id = cn->id;
+		now.school_id = cn->school_id;
+		now.version = pg_i64(r, 0, 0);
+		pg_text(now.status, sizeof now.status, r, 0, 1);
+		pg_arg_i64(&p, cn->school_id);
+		pg_arg_i64(&p, cn->id);
+		er = pg_q(s, c, ENTRY_COLS "WHERE school_id = $1 AND concern_id = $2 ORDER BY seq",
+		          &p);
+		rc = er ? WARD_OK : WARD_EIO;
+	}
+	if (rc == WARD_OK && PQntuples(er) > 0) {
+		v = calloc((size_t)PQntuples(er), sizeof *v);
+		if (!v)
+			rc = WARD_ENOMEM;
+		for (int i = 0; rc == WARD_OK && i < PQntuples(er); i++, n++)
+			rc = entry_row(er, i, &v[i]);
+	}
+	if (rc == WARD_OK && check(ctx, &now, v, n) != 0)
+		rc = WARD_ESTOPPED;
+	if (rc == WARD_OK && e)
+		rc = entry_insert(s, c, e, ea);
+	if (rc == WARD_OK) {
+		cn->created = (int64_t)time(NULL);
+		rc = pg_concern_insert(s, c, cn, ca);
+	}
+	for (size_t i = 0; i < n; i++)
+		srv_case_entry_clear(&v[i]);
+	free(v);
+	PQclear(r);
+	PQclear(er);
+	return pg_end(s, c, rc);
 }
 
 static ward_status pg_entry_list(srv_store *b, int64_t school_id, int64_t concern_id,
@@ -294,7 +402,8 @@ static ward_status walker(srv_store *b, srv_row_cb cb, void *ctx)
 }
 
 static const srv_case_ops ops = {
-    pg_entry_add, pg_entry_list, pg_pupil_add, pg_pupil_get, pg_pupil_list, pg_entry_list_kind,
+    pg_entry_add,  pg_entry_list,      pg_pupil_add, pg_pupil_get,
+    pg_pupil_list, pg_entry_list_kind, pg_close,     pg_entry_add_open,
 };
 
 static void attach(pg_store *s)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -96,24 +97,17 @@ done:
 	return rc;
 }
 
-static ward_status sq_entry_add(srv_store *b, const srv_case_entry *e, const srv_audit_in *a)
+/* Inside the caller's transaction: the entry's row and its audit entry. */
+static ward_status entry_insert_locked(sq_store *s, const srv_case_entry *e, const srv_audit_in *a)
 {
-	sq_store *s = (sq_store *)b;
-	ward_status rc = WARD_EIO;
-	sqlite3_stmt *st;
 	char target[64];
 	unsigned char digest[SRV_HASH_LEN];
-	snprintf(target, sizeof target, "case-entry/%lld", (long long)e->id);
-	srv_case_entry_digest(e, digest);
-	pthread_mutex_lock(&s->mu);
-	if (sq_exec(s, "BEGIN IMMEDIATE") != WARD_OK)
-		goto done;
-	st = sq_prep(s, "INSERT INTO case_entries (id, school_id, concern_id, actor_id, created,"
-	                " kind, ref, payload) VALUES (?,?,?,?,?,?,?,?)");
-	if (!st) {
-		sq_exec(s, "ROLLBACK");
-		goto done;
-	}
+	srv_audit_in in = *a;
+	sqlite3_stmt *st =
+	    sq_prep(s, "INSERT INTO case_entries (id, school_id, concern_id, actor_id, created,"
+	               " kind, ref, payload) VALUES (?,?,?,?,?,?,?,?)");
+	if (!st)
+		return WARD_EIO;
 	sqlite3_bind_int64(st, 1, e->id);
 	sqlite3_bind_int64(st, 2, e->school_id);
 	sqlite3_bind_int64(st, 3, e->concern_id);
@@ -122,10 +116,84 @@ static ward_status sq_entry_add(srv_store *b, const srv_case_entry *e, const srv
 	sqlite3_bind_text(st, 6, e->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, e->ref, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 8, e->payload, (int)e->payload_len, SQLITE_STATIC);
-	rc = insert_audited(s, st, a, target, digest);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sq_set_err(s, "case insert");
+		sqlite3_finalize(st);
+		return WARD_EINVAL;
+	}
+	sqlite3_finalize(st);
+	snprintf(target, sizeof target, "case-entry/%lld", (long long)e->id);
+	srv_case_entry_digest(e, digest);
+	in.target = target;
+	return sq_audit_locked(s, &in, digest);
+}
+
+static ward_status copy_payload(sqlite3_stmt *st, int col, unsigned char **out, size_t *n_out);
+
+/* Inside the caller's transaction: the latest version of concern id in school. */
+static ward_status latest_locked(sq_store *s, int64_t school, int64_t id, srv_concern *c)
+{
+	ward_status rc = WARD_EIO;
+	sqlite3_stmt *st = sq_prep(
+	    s, "SELECT concern_id, version, school_id, reporter_id, created, status, payload"
+	       " FROM concern_versions WHERE concern_id = ? AND school_id = ?"
+	       " ORDER BY version DESC LIMIT 1");
+	memset(c, 0, sizeof *c);
+	if (!st)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, school);
+	rc = WARD_ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		c->id = sqlite3_column_int64(st, 0);
+		c->version = sqlite3_column_int64(st, 1);
+		c->school_id = sqlite3_column_int64(st, 2);
+		c->reporter_id = sqlite3_column_int64(st, 3);
+		c->created = sqlite3_column_int64(st, 4);
+		sq_copy_col(c->status, sizeof c->status, st, 5);
+		rc = copy_payload(st, 6, &c->payload, &c->payload_len);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Appends e; with open_only, only while its concern is not closed (read in the same
+ * transaction, so a close committed by any wardd is seen). */
+static ward_status entry_add_tx(srv_store *b, const srv_case_entry *e, const srv_audit_in *a,
+                                int open_only)
+{
+	sq_store *s = (sq_store *)b;
+	ward_status rc = WARD_EIO;
+	pthread_mutex_lock(&s->mu);
+	if (sq_exec(s, "BEGIN IMMEDIATE") != WARD_OK)
+		goto done;
+	rc = WARD_OK;
+	if (open_only) {
+		srv_concern c;
+		rc = latest_locked(s, e->school_id, e->concern_id, &c);
+		if (rc == WARD_OK && strcmp(c.status, "closed") == 0)
+			rc = WARD_ESTOPPED;
+		srv_concern_clear(&c);
+	}
+	if (rc == WARD_OK)
+		rc = entry_insert_locked(s, e, a);
+	if (rc == WARD_OK)
+		rc = sq_exec(s, "COMMIT");
+	if (rc != WARD_OK)
+		sq_exec(s, "ROLLBACK");
 done:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+static ward_status sq_entry_add(srv_store *b, const srv_case_entry *e, const srv_audit_in *a)
+{
+	return entry_add_tx(b, e, a, 0);
+}
+
+static ward_status sq_entry_add_open(srv_store *b, const srv_case_entry *e, const srv_audit_in *a)
+{
+	return entry_add_tx(b, e, a, 1);
 }
 
 static ward_status copy_payload(sqlite3_stmt *st, int col, unsigned char **out, size_t *n_out)
@@ -171,6 +239,126 @@ static ward_status entry_iter(sqlite3_stmt *st, srv_case_entry_cb cb, void *ctx)
 		if (stop)
 			break;
 	}
+	return rc;
+}
+
+/* The entries gathered for a close's check. */
+typedef struct gather_ctx {
+	srv_case_entry *v;
+	size_t n, cap;
+	int oom;
+} gather_ctx;
+
+static int gather(void *vctx, const srv_case_entry *e)
+{
+	gather_ctx *g = vctx;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 16;
+		srv_case_entry *v = realloc(g->v, cap * sizeof *v);
+		if (!v) {
+			g->oom = 1;
+			return 1;
+		}
+		g->v = v;
+		g->cap = cap;
+	}
+	/* entry_iter clears its row after the callback: take the payload over. */
+	g->v[g->n] = *e;
+	g->v[g->n].payload = malloc(e->payload_len ? e->payload_len : 1);
+	if (!g->v[g->n].payload) {
+		g->oom = 1;
+		return 1;
+	}
+	memcpy(g->v[g->n].payload, e->payload, e->payload_len);
+	g->n++;
+	return 0;
+}
+
+static void gather_clear(gather_ctx *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		srv_case_entry_clear(&g->v[i]);
+	free(g->v);
+}
+
+/* Inside the caller's transaction: version c of the concern and its audit entry. */
+static ward_status version_insert_locked(sq_store *s, const srv_concern *c, const srv_audit_in *a)
+{
+	char target[64];
+	unsigned char digest[SRV_HASH_LEN];
+	srv_audit_in in = *a;
+	sqlite3_stmt *st =
+	    sq_prep(s, "INSERT INTO concern_versions (concern_id, version, school_id, reporter_id,"
+	               " created, status, payload) VALUES (?,?,?,?,?,?,?)");
+	if (!st)
+		return WARD_EIO;
+	sqlite3_bind_int64(st, 1, c->id);
+	sqlite3_bind_int64(st, 2, c->version);
+	sqlite3_bind_int64(st, 3, c->school_id);
+	sqlite3_bind_int64(st, 4, c->reporter_id);
+	sqlite3_bind_int64(st, 5, c->created);
+	sqlite3_bind_text(st, 6, c->status, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 7, c->payload, (int)c->payload_len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sq_set_err(s, "concern");
+		sqlite3_finalize(st);
+		return WARD_EIO;
+	}
+	sqlite3_finalize(st);
+	snprintf(target, sizeof target, "concern/%lld/v%lld", (long long)c->id,
+	         (long long)c->version);
+	in.target = target;
+	srv_concern_digest(c, digest);
+	return sq_audit_locked(s, &in, digest);
+}
+
+static ward_status sq_close(srv_store *b, const srv_case_entry *e, const srv_audit_in *ea,
+                            srv_concern *c, const srv_audit_in *ca, srv_case_close_check check,
+                            void *ctx)
+{
+	sq_store *s = (sq_store *)b;
+	ward_status rc = WARD_EIO;
+	srv_concern latest;
+	gather_ctx g = {NULL, 0, 0, 0};
+	sqlite3_stmt *st;
+	memset(&latest, 0, sizeof latest);
+	pthread_mutex_lock(&s->mu);
+	if (sq_exec(s, "BEGIN IMMEDIATE") != WARD_OK)
+		goto done;
+	rc = latest_locked(s, c->school_id, c->id, &latest);
+	if (rc == WARD_OK && latest.version + 1 != c->version) {
+		snprintf(s->base.err, sizeof s->base.err,
+		         "the concern has changed since version %lld", (long long)c->version - 1);
+		rc = WARD_EINVAL;
+	}
+	if (rc == WARD_OK) {
+		rc = WARD_EIO;
+		st = sq_prep(s, ENTRY_COLS "WHERE school_id = ? AND concern_id = ? ORDER BY seq");
+		if (st) {
+			sqlite3_bind_int64(st, 1, c->school_id);
+			sqlite3_bind_int64(st, 2, c->id);
+			rc = entry_iter(st, gather, &g);
+			sqlite3_finalize(st);
+			if (rc == WARD_OK && g.oom)
+				rc = WARD_ENOMEM;
+		}
+	}
+	if (rc == WARD_OK && check(ctx, &latest, g.v, g.n) != 0)
+		rc = WARD_ESTOPPED;
+	if (rc == WARD_OK && e)
+		rc = entry_insert_locked(s, e, ea);
+	if (rc == WARD_OK) {
+		c->created = (int64_t)time(NULL);
+		rc = version_insert_locked(s, c, ca);
+	}
+	if (rc == WARD_OK)
+		rc = sq_exec(s, "COMMIT");
+	if (rc != WARD_OK)
+		sq_exec(s, "ROLLBACK");
+done:
+	pthread_mutex_unlock(&s->mu);
+	gather_clear(&g);
+	srv_concern_clear(&latest);
 	return rc;
 }
 
@@ -350,7 +538,8 @@ static ward_status walker(srv_store *b, srv_row_cb cb, void *ctx)
 }
 
 static const srv_case_ops ops = {
-    sq_entry_add, sq_entry_list, sq_pupil_add, sq_pupil_get, sq_pupil_list, sq_entry_list_kind,
+    sq_entry_add,  sq_entry_list,      sq_pupil_add, sq_pupil_get,
+    sq_pupil_list, sq_entry_list_kind, sq_close,     sq_entry_add_open,
 };
 
 static void attach(sq_store *s)
