@@ -2,7 +2,6 @@
  * guidance/response.txt, the chronology, decisions and referrals, the device custody chain, and
  * closing.  Every write is an append-only case entry audited in the same transaction; every read
  * of a case is audited.  The referral summary and export are in case_report.c. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +12,6 @@
 #include "validate.h"
 
 static ward_guide *guide;
-/* Held from the close check to the close, and around recording a device or a hand-over, so a
- * device recorded meanwhile cannot slip past the check (one wardd per SQLite database). */
-static pthread_mutex_t custody_mu = PTHREAD_MUTEX_INITIALIZER;
 
 const ward_guide *case_guide(void)
 {
@@ -79,13 +75,16 @@ static void entry_ad(const srv_case_entry *e, char *ad, size_t cap)
 	         (long long)e->school_id, (long long)e->concern_id, e->kind, e->ref);
 }
 
-int case_entry_add(srv_request *r, int64_t concern_id, const char *kind, const char *ref,
-                   json_t *body, const char *action, int64_t *id_out)
+/* case_entry_add; with open_only, refused (409) once the case is closed, checked in the store's
+ * transaction. */
+static int entry_add(srv_request *r, int64_t concern_id, const char *kind, const char *ref,
+                     json_t *body, const char *action, int64_t *id_out, int open_only)
 {
 	srv_store *st = r->srv->store;
 	srv_case_entry e;
 	char ad[192];
 	int rc = -1;
+	ward_status w;
 	srv_audit_in a = {r->user.school_id, r->user.id, action, NULL, r->client};
 	memset(&e, 0, sizeof e);
 	e.id = case_new_id();
@@ -99,7 +98,12 @@ int case_entry_add(srv_request *r, int64_t concern_id, const char *kind, const c
 	entry_ad(&e, ad, sizeof ad);
 	if (case_seal(r, ad, body, &e.payload, &e.payload_len) != WARD_OK) {
 		srv_problem(r, 500, "Out of memory", NULL);
-	} else if (st->cases->entry_add(st, &e, &a) != WARD_OK) {
+	} else if ((w = open_only ? st->cases->entry_add_open(st, &e, &a)
+	                          : st->cases->entry_add(st, &e, &a)) == WARD_ESTOPPED) {
+		srv_problem(r, 409, "Not recorded",
+		            "the case is closed: a device is not taken into, or moved within, the "
+		            "school's custody on a closed case");
+	} else if (w != WARD_OK) {
 		srv_problem(
 		    r, 503, "Store unavailable",
 		    "the entry could not be saved; it has not been recorded, so send it again");
@@ -111,6 +115,12 @@ int case_entry_add(srv_request *r, int64_t concern_id, const char *kind, const c
 	srv_case_entry_clear(&e);
 	json_decref(body);
 	return rc;
+}
+
+int case_entry_add(srv_request *r, int64_t concern_id, const char *kind, const char *ref,
+                   json_t *body, const char *action, int64_t *id_out)
+{
+	return entry_add(r, concern_id, kind, ref, body, action, id_out, 0);
 }
 
 typedef struct entries_ctx {
@@ -344,13 +354,11 @@ static json_t *referrals_json(json_t *entries)
 	return a;
 }
 
-const char *case_close_blocker(srv_request *r, int64_t concern_id)
+/* Why the case whose entries these are may not close, or NULL. */
+static const char *blocker_of(srv_request *r, json_t *entries)
 {
-	json_t *entries = case_entries(r, concern_id);
 	const char *why = NULL;
 	int unaccounted = 0;
-	if (!entries)
-		return "the case could not be read";
 	json_decref(custody_json(entries, &unaccounted));
 	if (unaccounted) {
 		char *m = srv_alloc(r, 200);
@@ -366,8 +374,76 @@ const char *case_close_blocker(srv_request *r, int64_t concern_id)
 		why = "no decision with its reason is recorded: a concern is never closed without "
 		      "one";
 	}
+	return why;
+}
+
+const char *case_close_blocker(srv_request *r, int64_t concern_id)
+{
+	json_t *entries = case_entries(r, concern_id);
+	const char *why;
+	if (!entries)
+		return "the case could not be read";
+	why = blocker_of(r, entries);
 	json_decref(entries);
 	return why;
+}
+
+typedef struct close_ctx {
+	srv_request *r;
+	int refuse_closed, unreadable;
+	const char *why;
+} close_ctx;
+
+/* The store's close asks this inside its transaction, with the case as it is committed. */
+static int close_check(void *vctx, const srv_concern *latest, const srv_case_entry *v, size_t n)
+{
+	close_ctx *c = vctx;
+	entries_ctx ec = {c->r, json_array(), 0};
+	if (c->refuse_closed && strcmp(latest->status, "closed") == 0) {
+		c->why = "the case is already closed";
+	} else {
+		for (size_t i = 0; i < n && !ec.bad; i++)
+			entry_to_json(&ec, &v[i]);
+		if (ec.bad)
+			c->unreadable = 1;
+		else
+			c->why = blocker_of(c->r, ec.arr);
+	}
+	json_decref(ec.arr);
+	return c->unreadable || c->why;
+}
+
+/* Writes version nc (status closed) and, when e is not NULL, the close entry e, in one store
+ * transaction that first checks the case may close.  0 on success; otherwise answered. */
+static int close_commit(srv_request *r, const srv_case_entry *e, const srv_audit_in *ea,
+                        srv_concern *nc, const srv_audit_in *ca, int refuse_closed)
+{
+	srv_store *st = r->srv->store;
+	close_ctx cc = {r, refuse_closed, 0, NULL};
+	ward_status w;
+	snprintf(nc->status, sizeof nc->status, "closed");
+	w = st->cases->close(st, e, ea, nc, ca, close_check, &cc);
+	if (w == WARD_OK)
+		return 0;
+	if (w == WARD_ESTOPPED && cc.unreadable)
+		srv_problem(
+		    r, 500, "Record unreadable",
+		    "a case entry does not open with this key; run ward admin audit verify");
+	else if (w == WARD_ESTOPPED)
+		srv_problem(r, 409, "Case cannot be closed", cc.why);
+	else if (w == WARD_EINVAL)
+		srv_problem(r, 409, "Version conflict", st->err);
+	else if (w == WARD_ENOENT)
+		srv_problem(r, 404, "Not found", NULL);
+	else
+		srv_problem(r, 503, "Store unavailable",
+		            "the case could not be closed; nothing was recorded, so send it again");
+	return -1;
+}
+
+int srv_case_close_put(srv_request *r, srv_concern *n, const srv_audit_in *a)
+{
+	return close_commit(r, NULL, NULL, n, a, 0);
 }
 
 int srv_case_close_refused(srv_request *r, json_t *body, int64_t concern_id)
@@ -574,9 +650,9 @@ static void h_case_get(srv_request *r)
 }
 
 /* A simple append: validate, check dates, record, answer 201 with the entry. */
-static void append_locked(srv_request *r, const srv_field *fields, const char *const *dates,
-                          const char *kind, const char *action,
-                          const char *(*check)(srv_request *, json_t *, json_t *, char *))
+static void append(srv_request *r, const srv_field *fields, const char *const *dates,
+                   const char *kind, const char *action,
+                   const char *(*check)(srv_request *, json_t *, json_t *, char *))
 {
 	srv_concern c;
 	json_t *n, *b = begin(r, fields, &c, &n);
@@ -594,7 +670,11 @@ static void append_locked(srv_request *r, const srv_field *fields, const char *c
 			goto done;
 		}
 	}
-	if (case_entry_add(r, c.id, kind, ref, json_incref(b), action, &id) == 0) {
+	/* What takes a device into the school's custody or moves it there is refused on a closed
+	 * case, in the store's transaction, so it cannot follow a close that passed its check. */
+	const char *hk = json_string_value(json_object_get(b, "kind_of_handover"));
+	int open_only = strcmp(kind, "device") == 0 || (hk && strcmp(hk, "moved") == 0);
+	if (entry_add(r, c.id, kind, ref, json_incref(b), action, &id, open_only) == 0) {
 		json_t *o = json_deep_copy(b);
 		json_object_set_new(o, "id", json_integer(id));
 		json_object_set_new(o, "kind", json_string(kind));
@@ -604,18 +684,6 @@ static void append_locked(srv_request *r, const srv_field *fields, const char *c
 	}
 done:
 	finish(&c, b, n);
-}
-
-static void append(srv_request *r, const srv_field *fields, const char *const *dates,
-                   const char *kind, const char *action,
-                   const char *(*check)(srv_request *, json_t *, json_t *, char *))
-{
-	int custody = strcmp(kind, "device") == 0 || strcmp(kind, "handover") == 0;
-	if (custody)
-		pthread_mutex_lock(&custody_mu);
-	append_locked(r, fields, dates, kind, action, check);
-	if (custody)
-		pthread_mutex_unlock(&custody_mu);
 }
 
 static const char *const chrono_types[] = {"action",         "meeting", "contact-parent",
@@ -773,50 +841,57 @@ static const srv_field body_close[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
-/* Closing: refused while a device is unaccounted for or no decision is recorded; otherwise a
- * close entry with the outcome, then the concern's next version with status closed. */
-static void close_locked(srv_request *r)
+/* Closing: refused while a device is unaccounted for or no decision is recorded; otherwise the
+ * close entry with the outcome and the concern's next version with status closed, both with
+ * their audit entries, in one store transaction that checks the case as it is committed (any
+ * wardd on the database, any request racing it). */
+static void h_close(srv_request *r)
 {
 	srv_concern c, nc;
+	srv_case_entry e;
 	json_t *n, *b = begin(r, body_close, &c, &n);
 	const char *why;
-	srv_audit_in a = {r->user.school_id, r->user.id, "concern.close", NULL, r->client};
+	char ad[192];
+	srv_audit_in ea = {r->user.school_id, r->user.id, "case.close", NULL, r->client};
+	srv_audit_in ca = {r->user.school_id, r->user.id, "concern.close", NULL, r->client};
 	memset(&nc, 0, sizeof nc);
+	memset(&e, 0, sizeof e);
 	if (!b)
 		return;
 	if (strcmp(c.status, "closed") == 0) {
 		srv_problem(r, 409, "Case cannot be closed", "the case is already closed");
 		goto done;
 	}
+	/* Answered early from a read; the store checks again in its transaction. */
 	if ((why = case_close_blocker(r, c.id))) {
 		if (r->status == 0)
 			srv_problem(r, 409, "Case cannot be closed", why);
 		goto done;
 	}
-	if (case_entry_add(r, c.id, "close", "", json_incref(b), "case.close", NULL) != 0)
-		goto done;
-	nc = c;
-	nc.version = c.version + 1;
-	snprintf(nc.status, sizeof nc.status, "closed");
-	if (r->srv->store->ops->concern_put(r->srv->store, &nc, &a) != WARD_OK) {
-		srv_problem(
-		    r, 503, "Store unavailable",
-		    "the outcome is recorded but the status could not be saved; send again");
+	e.id = case_new_id();
+	e.school_id = r->user.school_id;
+	e.concern_id = c.id;
+	e.actor_id = r->user.id;
+	e.created = srv_now();
+	snprintf(e.kind, sizeof e.kind, "close");
+	json_object_set_new(b, "by", json_string(r->user.username));
+	entry_ad(&e, ad, sizeof ad);
+	if (case_seal(r, ad, b, &e.payload, &e.payload_len) != WARD_OK) {
+		srv_problem(r, 500, "Out of memory", NULL);
 		goto done;
 	}
+	nc = c;
+	nc.payload = c.payload; /* borrowed: c owns it */
+	nc.version = c.version + 1;
+	if (close_commit(r, &e, &ea, &nc, &ca, 1) != 0)
+		goto done;
 	srv_reply(r, 200,
 	          json_pack("{s:I, s:I, s:s, s:O}", "id", (json_int_t)c.id, "version",
 	                    (json_int_t)nc.version, "status", "closed", "outcome",
 	                    json_object_get(b, "outcome")));
 done:
+	srv_case_entry_clear(&e);
 	finish(&c, b, n);
-}
-
-static void h_close(srv_request *r)
-{
-	pthread_mutex_lock(&custody_mu);
-	close_locked(r);
-	pthread_mutex_unlock(&custody_mu);
 }
 
 static void h_summary(srv_request *r)

@@ -62,8 +62,13 @@ json_t *case_contacts_json(void);
 const char *case_close_blocker(srv_request *r, int64_t concern_id);
 
 /* For core.c's PATCH: when the change sets status "closed" and the case may not be closed,
- * answers 409 and returns 1.  Otherwise 0. */
+ * answers 409 and returns 1.  Otherwise 0.  An early answer from a read: the write goes
+ * through srv_case_close_put, which checks again in its transaction. */
 int srv_case_close_refused(srv_request *r, json_t *body, int64_t concern_id);
+/* Writes n (the concern's next version; its status is set to "closed") with its audit entry a
+ * through the store's close: one transaction that refuses, with the same 409 and words, while a
+ * device is unaccounted for or no decision is recorded.  0 on success; otherwise answered. */
+int srv_case_close_put(srv_request *r, srv_concern *n, const srv_audit_in *a);
 
 /* ---- transfer of a child's file between schools (case_transfer.c) ---- */
 

@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "cases.h" /* srv_case_close_refused */
+#include "cases.h" /* srv_case_close_refused, srv_case_close_put */
 #include "http.h"
 #include "store_throttle.h"
 #include "totp.h"
@@ -553,6 +553,15 @@ static void h_concern_update(srv_request *r)
 	json_object_update(p, b);
 	if (seal_payload(r, &n, p) != WARD_OK) {
 		srv_problem(r, 500, "Out of memory", NULL);
+	} else if (strcmp(n.status, "closed") == 0) {
+		/* Closing goes through the cases store: checked and written in one transaction. */
+		if (srv_case_close_put(r, &n, &a) == 0) {
+			json_t *o = concern_json(r, &n);
+			if (o)
+				srv_reply(r, 200, o);
+			else
+				srv_problem(r, 500, "Internal error", NULL);
+		}
 	} else if (r->srv->store->ops->concern_put(r->srv->store, &n, &a) != WARD_OK) {
 		srv_problem(r, 409, "Version conflict", r->srv->store->err);
 	} else {
