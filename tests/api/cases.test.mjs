@@ -223,6 +223,78 @@ test('a concern without a decision is not closed', async () => {
 	assert.match(r.json.detail, /decision/);
 });
 
+const deviceBody = (k) => ({
+	description: 'Grey tablet', owner: `Child ${k}`, taken_at: '2026-11-02T09:30', taken_by: 'staff',
+	switched_off: 'yes', bag_number: `BAG-${k}`, stored_at: 'DSL office safe', not_examined_by: 'staff' });
+
+test('PATCH to closed is refused while a device is out, in the words close uses; a closed case takes no device', async () => {
+	const c = await ok(staff.req('POST', '/api/v1/concerns', concern('grooming', 600)));
+	const base = `/api/v1/concerns/${c.id}`;
+	await ok(dsl.req('POST', `${base}/decisions`, { decision: 'refer-police', reason: 'An adult may be involved.' }));
+	const dev = await ok(dsl.req('POST', `${base}/devices`, deviceBody(600)));
+	const cur = await ok(dsl.req('GET', base), 200);
+	const p = await dsl.req('PATCH', base, { version: cur.version, status: 'closed' });
+	const cl = await dsl.req('POST', `${base}/close`, { outcome: 'refer-police', reason: 'Referred.' });
+	assert.equal(p.status, 409, p.text);
+	assert.equal(p.json.title, 'Case cannot be closed');
+	assert.equal(p.json.detail, '1 device taken in this case has not been handed to the police or returned; record the hand-over first');
+	assert.equal(cl.status, 409);
+	assert.equal(cl.json.detail, p.json.detail, 'the same words from both ways of closing');
+	const after = await ok(dsl.req('GET', base), 200);
+	assert.equal(after.status, cur.status, 'status unchanged');
+	assert.equal(after.version, cur.version, 'no version written');
+	await ok(dsl.req('POST', `${base}/devices/${dev.id}/handovers`, { to: 'PC Example', at: '2026-11-03T09:00', kind: 'police', police_reference: 'POL-600' }));
+	const closed = await ok(dsl.req('PATCH', base, { version: cur.version, status: 'closed' }), 200);
+	assert.equal(closed.status, 'closed');
+	// Once closed, no device is taken into custody and none is moved.
+	const late = await dsl.req('POST', `${base}/devices`, deviceBody(601));
+	assert.equal(late.status, 409, late.text);
+	assert.match(late.json.detail, /closed/);
+	const moved = await dsl.req('POST', `${base}/devices/${dev.id}/handovers`, { to: 'deputy-dsl', at: '2026-11-04T09:00', kind: 'moved' });
+	assert.equal(moved.status, 409, moved.text);
+	const whole = await ok(dsl.req('GET', `${base}/case`), 200);
+	assert.equal(whole.custody.length, 1);
+	assert.ok(whole.custody.every((d) => d.accounted_for));
+});
+
+test('a device recorded at the moment of a close, through two wardd on one database, never leaves a closed case with a device out', async () => {
+	// A data directory of its own (its audit log stays out of the other tests' pages).
+	const rdir = makeData();
+	const w1 = await startWardd(rdir), w2 = await startWardd(rdir);
+	const staff = await new Client(w1.base).signIn('School A', 'staff');
+	const dsl = await new Client(w1.base).signIn('School A', 'dsl');
+	// The same session through the second process.
+	const dsl2 = Object.assign(new Client(w2.base), { cookie: dsl.cookie, csrf: dsl.csrf, acct: dsl.acct });
+	const seen = { deviceFirst: 0, closeFirst: 0 };
+	try {
+		for (let i = 0; i < 24; i++) {
+			const c = await ok(staff.req('POST', '/api/v1/concerns', concern('exploitation', 700 + i)));
+			const base = `/api/v1/concerns/${c.id}`;
+			await ok(dsl.req('POST', `${base}/decisions`, { decision: 'monitor', reason: 'Watching closely.' }));
+			const cur = await ok(dsl.req('GET', base), 200);
+			const [one, two] = i % 2 ? [dsl, dsl2] : [dsl2, dsl];
+			const close = i % 4 < 2
+				? one.req('POST', `${base}/close`, { outcome: 'monitor', reason: `Closed (${i}).` })
+				: one.req('PATCH', base, { version: cur.version, status: 'closed' });
+			const [cl, d] = await Promise.all([close, two.req('POST', `${base}/devices`, deviceBody(700 + i))]);
+			assert.ok([200, 409].includes(cl.status), cl.text);
+			assert.ok([201, 409].includes(d.status), d.text);
+			assert.equal((cl.status === 200) + (d.status === 201), 1, `round ${i}: exactly one of close and device stands`);
+			if (cl.status === 200) seen.closeFirst++; else seen.deviceFirst++;
+			const whole = await ok(dsl.req('GET', `${base}/case`), 200);
+			const out = whole.custody.filter((x) => !x.accounted_for).length;
+			if (whole.concern.status === 'closed') assert.equal(out, 0, `round ${i}: closed with ${out} device(s) out`);
+			else assert.equal(out, 1, `round ${i}: open with its device`);
+		}
+	} finally {
+		assert.equal(await stopWardd(w2), 0);
+		assert.equal(await stopWardd(w1), 0);
+	}
+	const v = spawnSync(WARD, ['admin', '--data-dir', rdir, 'audit', 'verify'], { encoding: 'utf8' });
+	assert.equal(v.status, 0, v.stdout + v.stderr);
+	console.log(`# close/device races: close first ${seen.closeFirst}, device first ${seen.deviceFirst}`);
+});
+
 test('a staff member cannot work another person\'s concern; admin and auditor see no case', async () => {
 	const c = await ok(dsl.req('POST', '/api/v1/concerns', concern('grooming', 600)));
 	assert.equal((await staff.req('GET', `/api/v1/concerns/${c.id}/checklist`)).status, 404);
