@@ -53,11 +53,11 @@ static const char *const migrations[] = {
 static const sq_schema sq_schema_core = {"core", migrations, N_MIGRATIONS, NULL};
 
 /* Every feature's schema, in the order they are migrated and attached. */
-extern const sq_schema sq_schema_alerts; /* store_sqlite_alerts.c */
-extern const sq_schema sq_schema_cases; /* store_sqlite_cases.c */
-extern const sq_schema sq_schema_trust; /* store_sqlite_trust.c */
+extern const sq_schema sq_schema_alerts;       /* store_sqlite_alerts.c */
+extern const sq_schema sq_schema_cases;        /* store_sqlite_cases.c */
+extern const sq_schema sq_schema_trust;        /* store_sqlite_trust.c */
 extern const sq_schema sq_schema_pupil_report; /* store_sqlite_pupil_report.c */
-extern const sq_schema sq_schema_throttle; /* store_sqlite_throttle.c */
+extern const sq_schema sq_schema_throttle;     /* store_sqlite_throttle.c */
 static const sq_schema *const sq_schemas[] = {
     &sq_schema_core,
     &sq_schema_alerts,
@@ -690,6 +690,38 @@ static ward_status sq_session_delete(srv_store *b, const unsigned char *th)
 	return session_simple((sq_store *)b, "DELETE FROM sessions WHERE token_hash = ?1", th, 0);
 }
 
+/* Inside the caller's transaction: inserts concern version c as it stands (id, version and
+ * created already set) and its audit entry, whose digest covers the row. */
+ward_status sq_concern_insert_locked(sq_store *s, const srv_concern *c, const srv_audit_in *a)
+{
+	char target[64];
+	unsigned char digest[SRV_HASH_LEN];
+	srv_audit_in in = *a;
+	sqlite3_stmt *st = sq_cached(
+	    s, "INSERT INTO concern_versions (concern_id, version, school_id, reporter_id, created,"
+	       " status, payload) VALUES (?,?,?,?,?,?,?)");
+	if (!st)
+		return WARD_EIO;
+	sqlite3_bind_int64(st, 1, c->id);
+	sqlite3_bind_int64(st, 2, c->version);
+	sqlite3_bind_int64(st, 3, c->school_id);
+	sqlite3_bind_int64(st, 4, c->reporter_id);
+	sqlite3_bind_int64(st, 5, c->created);
+	sqlite3_bind_text(st, 6, c->status, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 7, c->payload, (int)c->payload_len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sq_set_err(s, "concern");
+		sq_release(st);
+		return WARD_EIO;
+	}
+	sq_release(st);
+	snprintf(target, sizeof target, "concern/%lld/v%lld", (long long)c->id,
+	         (long long)c->version);
+	in.target = target;
+	srv_concern_digest(c, digest);
+	return sq_audit_locked(s, &in, digest);
+}
+
 typedef struct concern_put_args {
 	srv_concern *c;
 	const srv_audit_in *a;
@@ -702,7 +734,6 @@ static ward_status concern_put_locked(sq_store *s, void *arg)
 	srv_concern *c = p->c;
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st = NULL;
-	unsigned char digest[SRV_HASH_LEN];
 	if (c->id == 0) {
 		st = sq_cached(s, "SELECT COALESCE(MAX(concern_id), 0) + 1 FROM concern_versions");
 		if (!st || sqlite3_step(st) != SQLITE_ROW)
@@ -727,34 +758,9 @@ static ward_status concern_put_locked(sq_store *s, void *arg)
 		}
 	}
 	sq_release(st);
+	st = NULL;
 	c->created = (int64_t)time(NULL);
-	st = sq_cached(
-	    s, "INSERT INTO concern_versions (concern_id, version, school_id, reporter_id, created,"
-	       " status, payload) VALUES (?,?,?,?,?,?,?)");
-	if (!st)
-		goto done;
-	sqlite3_bind_int64(st, 1, c->id);
-	sqlite3_bind_int64(st, 2, c->version);
-	sqlite3_bind_int64(st, 3, c->school_id);
-	sqlite3_bind_int64(st, 4, c->reporter_id);
-	sqlite3_bind_int64(st, 5, c->created);
-	sqlite3_bind_text(st, 6, c->status, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 7, c->payload, (int)c->payload_len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sq_set_err(s, "concern");
-		goto done;
-	}
-	{
-		char target[64];
-		srv_audit_in in = *p->a;
-		snprintf(target, sizeof target, "concern/%lld/v%lld", (long long)c->id,
-		         (long long)c->version);
-		in.target = target;
-		srv_concern_digest(c, digest);
-		if (sq_audit_locked(s, &in, digest) != WARD_OK)
-			goto done;
-	}
-	rc = WARD_OK;
+	rc = sq_concern_insert_locked(s, c, p->a);
 done:
 	sq_release(st);
 	return rc;

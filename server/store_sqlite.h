@@ -70,4 +70,8 @@ void sq_copy_blob(unsigned char *dst, size_t n, sqlite3_stmt *st, int col);
  * NULL: all zero) is BLAKE2b over the row the action wrote, so audit verify can check it. */
 ward_status sq_audit_locked(sq_store *s, const srv_audit_in *in, const unsigned char *digest);
 
+/* Inserts concern version c (id, version, created set) and its audit entry, inside the
+ * caller's transaction (the core's concern_put and casework's close share it). */
+ward_status sq_concern_insert_locked(sq_store *s, const srv_concern *c, const srv_audit_in *a);
+
 #endif

@@ -282,36 +282,6 @@ static void gather_clear(gather_ctx *g)
 }
 
 /* Inside the caller's transaction: version c of the concern and its audit entry. */
-static ward_status version_insert_locked(sq_store *s, const srv_concern *c, const srv_audit_in *a)
-{
-	char target[64];
-	unsigned char digest[SRV_HASH_LEN];
-	srv_audit_in in = *a;
-	sqlite3_stmt *st =
-	    sq_prep(s, "INSERT INTO concern_versions (concern_id, version, school_id, reporter_id,"
-	               " created, status, payload) VALUES (?,?,?,?,?,?,?)");
-	if (!st)
-		return WARD_EIO;
-	sqlite3_bind_int64(st, 1, c->id);
-	sqlite3_bind_int64(st, 2, c->version);
-	sqlite3_bind_int64(st, 3, c->school_id);
-	sqlite3_bind_int64(st, 4, c->reporter_id);
-	sqlite3_bind_int64(st, 5, c->created);
-	sqlite3_bind_text(st, 6, c->status, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 7, c->payload, (int)c->payload_len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sq_set_err(s, "concern");
-		sqlite3_finalize(st);
-		return WARD_EIO;
-	}
-	sqlite3_finalize(st);
-	snprintf(target, sizeof target, "concern/%lld/v%lld", (long long)c->id,
-	         (long long)c->version);
-	in.target = target;
-	srv_concern_digest(c, digest);
-	return sq_audit_locked(s, &in, digest);
-}
-
 static ward_status sq_close(srv_store *b, const srv_case_entry *e, const srv_audit_in *ea,
                             srv_concern *c, const srv_audit_in *ca, srv_case_close_check check,
                             void *ctx)
@@ -349,7 +319,7 @@ static ward_status sq_close(srv_store *b, const srv_case_entry *e, const srv_aud
 		rc = entry_insert_locked(s, e, ea);
 	if (rc == WARD_OK) {
 		c->created = (int64_t)time(NULL);
-		rc = version_insert_locked(s, c, ca);
+		rc = sq_concern_insert_locked(s, c, ca);
 	}
 	if (rc == WARD_OK)
 		rc = sq_exec(s, "COMMIT");
