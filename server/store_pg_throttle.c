@@ -3,15 +3,18 @@
  * account before it counts, so two attempts on one account, from any two processes, run one
  * after the other and never both see room for the last failure allowed; attempts on other
  * accounts do not wait.  The rows sit under row-level security like every table with a school:
- * school 0 (a school name that does not exist) is a school of its own here.  Not audited, and
- * not copied by `ward admin migrate`: a failure is not a record of the school's, and it expires
- * after the window. */
+ * school 0 (a school name that does not exist) is a school of its own here.  The pupil page's
+ * limits work the same way, under an advisory lock per address and one per school.  Not
+ * audited, and not copied by `ward admin migrate`: a failure or a counted report is not a
+ * record of the school's, and it expires after the window. */
 #include <string.h>
 
 #include "store_pg.h"
 #include "store_throttle.h"
 
 #define LOCK_CLASS "7261002" /* advisory lock class of sign-in accounts (migrations: 7261001) */
+#define LOCK_ADDR  "7261003" /* the pupil page: an address */
+#define LOCK_SCHOOL "7261004" /* the pupil page: a school's reports */
 
 static const char *const steps[] = {
     /* 1 */
@@ -25,6 +28,27 @@ static const char *const steps[] = {
     " (ward_schools())) WITH CHECK (ward_all_schools() OR school_id = ANY (ward_schools()));"
     "GRANT SELECT, INSERT, DELETE ON signin_failures TO " PG_ROLE ";"
     "GRANT USAGE ON SEQUENCE signin_failures_id_seq TO " PG_ROLE ";",
+    /* 2: the pupil page's limits.  An address's reports and failures under school 0 (the
+     * address limit spans schools; no row ties an address to a school); a school's reports
+     * without an address. */
+    "CREATE TABLE pupil_address_events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " school_id bigint NOT NULL DEFAULT 0 CHECK (school_id = 0), addr_hash bytea NOT NULL,"
+    " kind text NOT NULL CHECK (kind IN ('report', 'failure')), at bigint NOT NULL);"
+    "CREATE INDEX pupil_address_events_key ON pupil_address_events"
+    " (school_id, addr_hash, kind, at);"
+    "CREATE INDEX pupil_address_events_at ON pupil_address_events (school_id, at);"
+    "CREATE TABLE pupil_school_reports (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " school_id bigint NOT NULL, at bigint NOT NULL);"
+    "CREATE INDEX pupil_school_reports_at ON pupil_school_reports (school_id, at);"
+    "DO $$ DECLARE t text; BEGIN FOREACH t IN ARRAY"
+    " ARRAY['pupil_address_events', 'pupil_school_reports'] LOOP"
+    " EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);"
+    " EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);"
+    " EXECUTE format('CREATE POLICY school ON %I USING (ward_all_schools() OR school_id = ANY"
+    " (ward_schools())) WITH CHECK (ward_all_schools() OR school_id = ANY (ward_schools()))', t);"
+    " EXECUTE format('GRANT SELECT, INSERT, DELETE ON %I TO " PG_ROLE "', t);"
+    " EXECUTE format('GRANT USAGE ON SEQUENCE %I TO " PG_ROLE "', t || '_id_seq');"
+    " END LOOP; END $$;",
 };
 
 /* The advisory lock's second key: 32 bits of the account's hash, which is already uniform
@@ -123,7 +147,162 @@ static ward_status pg_clear(srv_store *b, int64_t school_id,
 	                     &a, NULL));
 }
 
-static const struct srv_throttle_ops ops = {pg_attempt, pg_withdraw, pg_clear};
+/* ---- the pupil page's limits ---- */
+
+/* 32 bits of an address's hash, as the lock's second key (already uniform). */
+static int64_t addr_key(const unsigned char h[SRV_HASH_LEN])
+{
+	uint32_t k = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+	             (uint32_t)h[3] << 24;
+	return (int64_t)(int32_t)k;
+}
+
+/* Counts the address's rows of kind since since, into *n. */
+static ward_status addr_count(pg_store *s, pg_conn *c, const unsigned char h[SRV_HASH_LEN],
+                              const char *kind, int64_t since, int64_t *n)
+{
+	pg_args a = {0};
+	PGresult *r;
+	pg_arg_blob(&a, h, SRV_HASH_LEN);
+	pg_arg_str(&a, kind);
+	pg_arg_i64(&a, since);
+	r = pg_q(s, c,
+	         "SELECT count(*) FROM pupil_address_events WHERE school_id = 0 AND addr_hash = $1"
+	         " AND kind = $2 AND at >= $3",
+	         &a);
+	if (!r)
+		return WARD_EIO;
+	*n = pg_i64(r, 0, 0);
+	PQclear(r);
+	return WARD_OK;
+}
+
+/* Takes the address's lock for this transaction, then forgets its window's old rows. */
+static ward_status addr_begin(pg_store *s, pg_conn *c, const unsigned char h[SRV_HASH_LEN],
+                              int64_t since)
+{
+	pg_args a = {0};
+	pg_arg_i64(&a, addr_key(h));
+	if (pg_cmd(s, c, "SELECT pg_advisory_xact_lock(" LOCK_ADDR ", $1::integer)", &a, NULL) !=
+	    WARD_OK)
+		return WARD_EIO;
+	memset(&a, 0, sizeof a);
+	pg_arg_i64(&a, since);
+	return pg_cmd(s, c, "DELETE FROM pupil_address_events WHERE school_id = 0 AND at < $1", &a,
+	              NULL);
+}
+
+static ward_status addr_add(pg_store *s, pg_conn *c, const unsigned char h[SRV_HASH_LEN],
+                            const char *kind, int64_t now)
+{
+	pg_args a = {0};
+	pg_arg_blob(&a, h, SRV_HASH_LEN);
+	pg_arg_str(&a, kind);
+	pg_arg_i64(&a, now);
+	return pg_cmd(s, c,
+	              "INSERT INTO pupil_address_events (school_id, addr_hash, kind, at)"
+	              " VALUES (0, $1, $2, $3)",
+	              &a, NULL);
+}
+
+static ward_status pg_pupil_check(srv_store *b, const unsigned char addr_hash[SRV_HASH_LEN],
+                                  const srv_pupil_limits *lim, int *ok)
+{
+	pg_store *s = (pg_store *)b;
+	pg_args a = {0};
+	PGresult *r;
+	*ok = 0;
+	pg_arg_blob(&a, addr_hash, SRV_HASH_LEN);
+	pg_arg_i64(&a, lim->addr_since);
+	r = pg_read(s, 0,
+	            "SELECT count(*) FROM pupil_address_events WHERE school_id = 0"
+	            " AND addr_hash = $1 AND kind = 'failure' AND at >= $2",
+	            &a);
+	if (!r)
+		return WARD_EIO;
+	*ok = pg_i64(r, 0, 0) < lim->addr_failures;
+	PQclear(r);
+	return WARD_OK;
+}
+
+static ward_status pg_pupil_fail(srv_store *b, const unsigned char addr_hash[SRV_HASH_LEN],
+                                 int64_t now, const srv_pupil_limits *lim)
+{
+	pg_store *s = (pg_store *)b;
+	ward_status rc = WARD_EIO;
+	int64_t n = 0;
+	pg_conn *c = pg_begin(s, 0, 0);
+	if (!c)
+		return WARD_EIO;
+	if (addr_begin(s, c, addr_hash, lim->addr_since) != WARD_OK ||
+	    addr_count(s, c, addr_hash, "failure", lim->addr_since, &n) != WARD_OK)
+		goto done;
+	rc = n < lim->addr_failures ? addr_add(s, c, addr_hash, "failure", now) : WARD_OK;
+done:
+	return pg_end(s, c, rc);
+}
+
+static ward_status pg_pupil_report(srv_store *b, int64_t school_id,
+                                   const unsigned char addr_hash[SRV_HASH_LEN], int64_t now,
+                                   const srv_pupil_limits *lim, int *ok)
+{
+	pg_store *s = (pg_store *)b;
+	ward_status rc = WARD_EIO;
+	int64_t fails = 0, reports = 0, school = 0;
+	char scope[48];
+	pg_args a = {0};
+	PGresult *r = NULL;
+	pg_conn *c;
+	*ok = 0;
+	/* school 0 (the address's rows) and the school (its reports) */
+	snprintf(scope, sizeof scope, "0,%lld", (long long)school_id);
+	c = pg_begin_schools(s, scope);
+	if (!c)
+		return WARD_EIO;
+	/* always the address first, then the school: two reports never wait on each other in
+	 * a circle */
+	if (addr_begin(s, c, addr_hash, lim->addr_since) != WARD_OK)
+		goto done;
+	pg_arg_i64(&a, (int64_t)(int32_t)(uint32_t)school_id);
+	if (pg_cmd(s, c, "SELECT pg_advisory_xact_lock(" LOCK_SCHOOL ", $1::integer)", &a, NULL) !=
+	    WARD_OK)
+		goto done;
+	memset(&a, 0, sizeof a);
+	pg_arg_i64(&a, school_id);
+	pg_arg_i64(&a, lim->school_since);
+	if (pg_cmd(s, c, "DELETE FROM pupil_school_reports WHERE school_id = $1 AND at < $2", &a,
+	           NULL) != WARD_OK)
+		goto done;
+	r = pg_q(s, c, "SELECT count(*) FROM pupil_school_reports WHERE school_id = $1 AND at >= $2",
+	         &a);
+	if (!r)
+		goto done;
+	school = pg_i64(r, 0, 0);
+	if (addr_count(s, c, addr_hash, "failure", lim->addr_since, &fails) != WARD_OK ||
+	    addr_count(s, c, addr_hash, "report", lim->addr_since, &reports) != WARD_OK)
+		goto done;
+	if (fails < lim->addr_failures && reports < lim->addr_reports &&
+	    school < lim->school_reports) {
+		memset(&a, 0, sizeof a);
+		pg_arg_i64(&a, school_id);
+		pg_arg_i64(&a, now);
+		if (addr_add(s, c, addr_hash, "report", now) != WARD_OK ||
+		    pg_cmd(s, c, "INSERT INTO pupil_school_reports (school_id, at) VALUES ($1, $2)",
+		           &a, NULL) != WARD_OK)
+			goto done;
+		*ok = 1;
+	}
+	rc = WARD_OK;
+done:
+	PQclear(r);
+	rc = pg_end(s, c, rc);
+	if (rc != WARD_OK)
+		*ok = 0;
+	return rc;
+}
+
+static const struct srv_throttle_ops ops = {pg_attempt,     pg_withdraw,   pg_clear,
+                                            pg_pupil_check, pg_pupil_fail, pg_pupil_report};
 
 static void attach(pg_store *s)
 {

@@ -1,8 +1,10 @@
 /* store_sqlite_throttle.c: failed sign-ins in the SQLite store (store_throttle.h).  An attempt
  * counts and records in one BEGIN IMMEDIATE transaction, which SQLite runs one at a time for
  * every connection to the file, so attempts from several wardd on one database never both see
- * room for the last failure allowed.  Nothing here is audited: a failure row is not a record
- * of the school's, and it expires after the window. */
+ * room for the last failure allowed.  The pupil page's limits per address and per school count
+ * the same way.  Nothing here is audited: a failure or report row is not a record of the
+ * school's (a report itself is a concern, audited in the core), and it expires after the
+ * window. */
 #include <string.h>
 
 #include "store_sqlite.h"
@@ -14,6 +16,18 @@ static const char *const steps[] = {
     " name_hash BLOB NOT NULL, at INTEGER NOT NULL);"
     "CREATE INDEX signin_failures_account ON signin_failures (school_id, name_hash, at);"
     "CREATE INDEX signin_failures_at ON signin_failures (school_id, at);",
+    /* 2: the pupil page's limits.  An address's reports and failures under school 0 (the
+     * address limit spans schools; no row ties an address to a school); a school's reports
+     * without an address. */
+    "CREATE TABLE pupil_address_events (id INTEGER PRIMARY KEY,"
+    " school_id INTEGER NOT NULL DEFAULT 0 CHECK (school_id = 0), addr_hash BLOB NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('report', 'failure')), at INTEGER NOT NULL);"
+    "CREATE INDEX pupil_address_events_key ON pupil_address_events"
+    " (school_id, addr_hash, kind, at);"
+    "CREATE INDEX pupil_address_events_at ON pupil_address_events (school_id, at);"
+    "CREATE TABLE pupil_school_reports (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL,"
+    " at INTEGER NOT NULL);"
+    "CREATE INDEX pupil_school_reports_at ON pupil_school_reports (school_id, at);",
 };
 
 /* Runs one statement that returns no rows (or reads one integer into *out, when out is set). */
@@ -106,7 +120,130 @@ static ward_status sq_clear(srv_store *b, int64_t school_id,
 	return rc;
 }
 
-static const struct srv_throttle_ops ops = {sq_attempt, sq_withdraw, sq_clear};
+/* ---- the pupil page's limits ---- */
+
+/* Runs one statement of the pupil limits: hash (when set) is bound first, then x and y as the
+ * statement has room for; a count goes to *out when out is set. */
+static ward_status lq(sq_store *s, const char *sql, const unsigned char *hash, int64_t x,
+                      int64_t y, int64_t *out)
+{
+	ward_status rc = WARD_EIO;
+	sqlite3_stmt *st = sq_prep(s, sql);
+	int k = 1, n, r;
+	if (!st)
+		return WARD_EIO;
+	n = sqlite3_bind_parameter_count(st);
+	if (hash)
+		sqlite3_bind_blob(st, k++, hash, SRV_HASH_LEN, SQLITE_STATIC);
+	if (k <= n)
+		sqlite3_bind_int64(st, k++, x);
+	if (k <= n)
+		sqlite3_bind_int64(st, k, y);
+	r = sqlite3_step(st);
+	if (out && r == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = WARD_OK;
+	} else if (!out && r == SQLITE_DONE) {
+		rc = WARD_OK;
+	} else {
+		sq_set_err(s, "pupil page limits");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static const char addr_prune[] = "DELETE FROM pupil_address_events WHERE school_id = 0 AND at < ?";
+static const char addr_count_failures[] =
+    "SELECT count(*) FROM pupil_address_events WHERE school_id = 0 AND addr_hash = ?"
+    " AND kind = 'failure' AND at >= ?";
+static const char addr_count_reports[] =
+    "SELECT count(*) FROM pupil_address_events WHERE school_id = 0 AND addr_hash = ?"
+    " AND kind = 'report' AND at >= ?";
+static const char addr_add_failure[] =
+    "INSERT INTO pupil_address_events (school_id, addr_hash, kind, at) VALUES (0, ?, 'failure', ?)";
+static const char addr_add_report[] =
+    "INSERT INTO pupil_address_events (school_id, addr_hash, kind, at) VALUES (0, ?, 'report', ?)";
+static const char school_prune[] =
+    "DELETE FROM pupil_school_reports WHERE school_id = ? AND at < ?";
+static const char school_count[] =
+    "SELECT count(*) FROM pupil_school_reports WHERE school_id = ? AND at >= ?";
+static const char school_add[] = "INSERT INTO pupil_school_reports (school_id, at) VALUES (?, ?)";
+
+static ward_status sq_pupil_check(srv_store *b, const unsigned char addr_hash[SRV_HASH_LEN],
+                                  const srv_pupil_limits *lim, int *ok)
+{
+	sq_store *s = (sq_store *)b;
+	int64_t n = 0;
+	ward_status rc;
+	*ok = 0;
+	pthread_mutex_lock(&s->mu);
+	rc = lq(s, addr_count_failures, addr_hash, lim->addr_since, 0, &n);
+	pthread_mutex_unlock(&s->mu);
+	if (rc == WARD_OK)
+		*ok = n < lim->addr_failures;
+	return rc;
+}
+
+static ward_status sq_pupil_fail(srv_store *b, const unsigned char addr_hash[SRV_HASH_LEN],
+                                 int64_t now, const srv_pupil_limits *lim)
+{
+	sq_store *s = (sq_store *)b;
+	ward_status rc = WARD_EIO;
+	int64_t n = 0;
+	pthread_mutex_lock(&s->mu);
+	if (sq_exec(s, "BEGIN IMMEDIATE") != WARD_OK)
+		goto out;
+	if (lq(s, addr_prune, NULL, lim->addr_since, 0, NULL) != WARD_OK ||
+	    lq(s, addr_count_failures, addr_hash, lim->addr_since, 0, &n) != WARD_OK ||
+	    (n < lim->addr_failures &&
+	     lq(s, addr_add_failure, addr_hash, now, 0, NULL) != WARD_OK))
+		goto done;
+	rc = sq_exec(s, "COMMIT");
+done:
+	if (rc != WARD_OK)
+		sq_exec(s, "ROLLBACK");
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static ward_status sq_pupil_report(srv_store *b, int64_t school_id,
+                                   const unsigned char addr_hash[SRV_HASH_LEN], int64_t now,
+                                   const srv_pupil_limits *lim, int *ok)
+{
+	sq_store *s = (sq_store *)b;
+	ward_status rc = WARD_EIO;
+	int64_t fails = 0, reports = 0, school = 0;
+	*ok = 0;
+	pthread_mutex_lock(&s->mu);
+	if (sq_exec(s, "BEGIN IMMEDIATE") != WARD_OK)
+		goto out;
+	if (lq(s, addr_prune, NULL, lim->addr_since, 0, NULL) != WARD_OK ||
+	    lq(s, school_prune, NULL, school_id, lim->school_since, NULL) != WARD_OK ||
+	    lq(s, addr_count_failures, addr_hash, lim->addr_since, 0, &fails) != WARD_OK ||
+	    lq(s, addr_count_reports, addr_hash, lim->addr_since, 0, &reports) != WARD_OK ||
+	    lq(s, school_count, NULL, school_id, lim->school_since, &school) != WARD_OK)
+		goto done;
+	if (fails < lim->addr_failures && reports < lim->addr_reports &&
+	    school < lim->school_reports) {
+		if (lq(s, addr_add_report, addr_hash, now, 0, NULL) != WARD_OK ||
+		    lq(s, school_add, NULL, school_id, now, NULL) != WARD_OK)
+			goto done;
+		*ok = 1;
+	}
+	rc = sq_exec(s, "COMMIT");
+done:
+	if (rc != WARD_OK) {
+		*ok = 0;
+		sq_exec(s, "ROLLBACK");
+	}
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static const struct srv_throttle_ops ops = {sq_attempt,     sq_withdraw,   sq_clear,
+                                            sq_pupil_check, sq_pupil_fail, sq_pupil_report};
 
 static void attach(sq_store *s)
 {
