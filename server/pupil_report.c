@@ -9,11 +9,11 @@
  *   that wardd never grants), a report must carry a form token that only a same-origin page can
  *   read back from POST /api/v1/pupil/form, and a request a browser marks as cross-site
  *   (Sec-Fetch-Site, or an Origin that is not this host) is refused;
- * - flooding: small bodies, and limits per address and per school kept in memory;
+ * - flooding: small bodies, and limits per address and per school counted in the store (shared
+ *   by every wardd on the database, kept over a restart; the database holds no address);
  * - principle 1: text fields only, no upload of any kind, and long unbroken runs (encoded file
  *   data) refused;
  * - anonymity: the audit entry of a report names the pupil page, not the child's address. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,7 @@
 #include "http.h"
 #include "pupil_report.h"
 #include "store_pupil_report.h"
+#include "store_throttle.h"
 
 #define TOKEN_TTL      7200 /* a form token is good for two hours */
 #define ADDR_WINDOW    600
@@ -33,8 +34,6 @@
 #define SCHOOL_WINDOW  3600
 #define SCHOOL_REPORTS 30  /* reports per school per hour */
 #define LONG_RUN       120 /* characters without a space: not words a child types */
-#define ADDR_SLOTS     512
-#define SCHOOL_SLOTS   128
 
 static const char *const safe_answers[] = {"yes", "no", "not-sure", NULL};
 static const char *const year_groups[] = {"Reception", "Year 1",  "Year 2",  "Year 3",  "Year 4",
@@ -173,75 +172,64 @@ json_t *srv_pupil_parse(srv_pupil_body kind, const char *body, size_t n, char *m
 	return o;
 }
 
-/* ---- limits, in memory: a restart forgets them, which errs on the child's side ---- */
+/* ---- limits, in the store: shared by every wardd on the database, and kept over a restart ---- */
 
-typedef struct limit_slot {
-	char key[64];
-	int64_t start;
-	int reports, fails;
-} limit_slot;
-
-static pthread_mutex_t lmu = PTHREAD_MUTEX_INITIALIZER;
-static limit_slot addr_slots[ADDR_SLOTS], school_slots[SCHOOL_SLOTS];
-
-/* The slot of key, restarted when its window has passed.  Two live keys that share a slot
- * share its counts: stricter, never looser.  Called with lmu held. */
-static limit_slot *slot_of(limit_slot *tab, size_t n, const char *key, int64_t window, int64_t now)
+/* The address as the limits know it: BLAKE2b of the address keyed with the server's key, so the
+ * database holds no address and every wardd sharing the key and the database agrees on it. */
+static void addr_hash(const srv_server *s, const char *addr, unsigned char out[SRV_HASH_LEN])
 {
-	uint64_t h = 1469598103934665603ull;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	limit_slot *sl = &tab[h % n];
-	if (now - sl->start >= window || (sl->reports == 0 && sl->fails == 0)) {
-		snprintf(sl->key, sizeof sl->key, "%s", key);
-		sl->start = now;
-		sl->reports = sl->fails = 0;
-	}
-	return sl;
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, s->key, SRV_KEY_LEN, SRV_HASH_LEN);
+	srv_hash_str(&h, "ward pupil page address");
+	srv_hash_str(&h, addr);
+	crypto_generichash_final(&h, out, SRV_HASH_LEN);
 }
 
-/* 1 when the address may go on (and, with report set, counts a report against it). */
-static int addr_ok(const char *addr, int report)
+static srv_pupil_limits limits_now(void)
 {
-	int ok;
-	pthread_mutex_lock(&lmu);
-	limit_slot *sl = slot_of(addr_slots, ADDR_SLOTS, addr, ADDR_WINDOW, srv_now());
-	ok = sl->fails < ADDR_FAILS && (!report || sl->reports < ADDR_REPORTS);
-	if (ok && report)
-		sl->reports++;
-	pthread_mutex_unlock(&lmu);
+	int64_t now = srv_now();
+	srv_pupil_limits l = {now - ADDR_WINDOW, ADDR_REPORTS, ADDR_FAILS, now - SCHOOL_WINDOW,
+	                      SCHOOL_REPORTS};
+	return l;
+}
+
+/* 1 when the address may go on (fewer than ADDR_FAILS failures in its window); 0 when not, and
+ * when the store cannot say (a limit that cannot be counted is not lifted). */
+static int addr_ok(srv_request *r)
+{
+	srv_store *st = r->srv->store;
+	unsigned char h[SRV_HASH_LEN];
+	srv_pupil_limits l = limits_now();
+	int ok = 0;
+	addr_hash(r->srv, r->client, h);
+	if (st->throttle->pupil_check(st, h, &l, &ok) != WARD_OK)
+		ok = 0;
 	return ok;
 }
 
-static void addr_fail(const char *addr)
+/* Counts a failure (wrong code, stale form token) against the address.  A failure that cannot
+ * be counted does not change the answer the request gets. */
+static void addr_fail(srv_request *r)
 {
-	pthread_mutex_lock(&lmu);
-	slot_of(addr_slots, ADDR_SLOTS, addr, ADDR_WINDOW, srv_now())->fails++;
-	pthread_mutex_unlock(&lmu);
+	srv_store *st = r->srv->store;
+	unsigned char h[SRV_HASH_LEN];
+	srv_pupil_limits l = limits_now();
+	addr_hash(r->srv, r->client, h);
+	(void)st->throttle->pupil_fail(st, h, srv_now(), &l);
 }
 
-static int school_ok(int64_t school_id)
+/* 1 when the address and the school both have room for one more report, and counts it against
+ * both (in one transaction); 0 when either is full or the store cannot say. */
+static int report_ok(srv_request *r, int64_t school_id)
 {
-	char key[32];
-	int ok;
-	snprintf(key, sizeof key, "%lld", (long long)school_id);
-	pthread_mutex_lock(&lmu);
-	limit_slot *sl = slot_of(school_slots, SCHOOL_SLOTS, key, SCHOOL_WINDOW, srv_now());
-	ok = sl->reports < SCHOOL_REPORTS;
-	if (ok)
-		sl->reports++;
-	pthread_mutex_unlock(&lmu);
+	srv_store *st = r->srv->store;
+	unsigned char h[SRV_HASH_LEN];
+	srv_pupil_limits l = limits_now();
+	int ok = 0;
+	addr_hash(r->srv, r->client, h);
+	if (st->throttle->pupil_report(st, school_id, h, srv_now(), &l, &ok) != WARD_OK)
+		ok = 0;
 	return ok;
-}
-
-static int limits_start(srv_server *s)
-{
-	(void)s;
-	pthread_mutex_lock(&lmu);
-	memset(addr_slots, 0, sizeof addr_slots);
-	memset(school_slots, 0, sizeof school_slots);
-	pthread_mutex_unlock(&lmu);
-	return 0;
 }
 
 /* ---- form tokens: ISSUED.MAC, MAC = keyed BLAKE2b over the school, its code and ISSUED ---- */
@@ -321,16 +309,16 @@ static json_t *pupil_begin(srv_request *r, srv_pupil_body kind, srv_pupil_page *
 	if (cross_site(r)) {
 		srv_problem(r, 403, "Not from this site",
 		            "the pupil page only takes messages sent from its own page");
-	} else if (!st->pupil) {
+	} else if (!st->pupil || !st->throttle) {
 		srv_problem(r, 503, "Not available",
 		            "this server's store does not keep pupil pages");
-	} else if (!addr_ok(r->client, 0)) {
+	} else if (!addr_ok(r)) {
 		srv_problem(r, 429, "Too many messages", busy_words);
 	} else if (st->pupil->page_find(st, json_string_value(json_object_get(b, "code")), page) !=
 	               WARD_OK ||
 	           !page->enabled) {
 		/* the same answer for a wrong code and a page turned off: nothing to probe */
-		addr_fail(r->client);
+		addr_fail(r);
 		srv_problem(r, 404, "Page not open",
 		            "this page is not open: ask your teacher for the right link");
 	} else {
@@ -408,13 +396,13 @@ static void h_report(srv_request *r)
 	if (!b)
 		return;
 	if (!token_ok(r->srv, &p, json_string_value(json_object_get(b, "form_token")))) {
-		addr_fail(r->client);
+		addr_fail(r);
 		srv_problem(r, 403, "Page too old",
 		            "this page has been open a long time: please reload it and send your "
 		            "message again (copy your words first so you do not lose them)");
 		goto done;
 	}
-	if (!addr_ok(r->client, 1) || !school_ok(p.school_id)) {
+	if (!report_ok(r, p.school_id)) {
 		srv_problem(r, 429, "Too many messages", busy_words);
 		goto done;
 	}
@@ -570,4 +558,4 @@ static const srv_route routes[] = {
     {NULL, NULL, NULL, 0, NULL},
 };
 
-const srv_module srv_module_pupil_report = {"pupil_report", routes, limits_start, NULL};
+const srv_module srv_module_pupil_report = {"pupil_report", routes, NULL, NULL};
