@@ -193,8 +193,9 @@ static srv_pupil_limits limits_now(void)
 	return l;
 }
 
-/* 1 when the address may go on (fewer than ADDR_FAILS failures in its window); 0 when not, and
- * when the store cannot say (a limit that cannot be counted is not lifted). */
+/* 1 when the address may go on (fewer than ADDR_FAILS failures in its window), 0 when not, -1
+ * when the store cannot say (a limit that cannot be counted is not lifted: the child is told
+ * that the message was not sent, as when the concern cannot be saved). */
 static int addr_ok(srv_request *r)
 {
 	srv_store *st = r->srv->store;
@@ -203,7 +204,7 @@ static int addr_ok(srv_request *r)
 	int ok = 0;
 	addr_hash(r->srv, r->client, h);
 	if (st->throttle->pupil_check(st, h, &l, &ok) != WARD_OK)
-		ok = 0;
+		return -1;
 	return ok;
 }
 
@@ -219,7 +220,7 @@ static void addr_fail(srv_request *r)
 }
 
 /* 1 when the address and the school both have room for one more report, and counts it against
- * both (in one transaction); 0 when either is full or the store cannot say. */
+ * both (in one transaction); 0 when either is full; -1 when the store cannot say. */
 static int report_ok(srv_request *r, int64_t school_id)
 {
 	srv_store *st = r->srv->store;
@@ -228,7 +229,7 @@ static int report_ok(srv_request *r, int64_t school_id)
 	int ok = 0;
 	addr_hash(r->srv, r->client, h);
 	if (st->throttle->pupil_report(st, school_id, h, srv_now(), &l, &ok) != WARD_OK)
-		ok = 0;
+		return -1;
 	return ok;
 }
 
@@ -286,6 +287,10 @@ static int cross_site(srv_request *r)
 	return 0;
 }
 
+static const char not_sent_words[] =
+    "your message could not be saved just now, so it has not been sent: "
+    "please try again in a minute, or tell an adult you trust";
+
 static const char busy_words[] =
     "Lots of messages have been sent from here in a short time, so this one was not sent. "
     "Please try again later, or tell an adult you trust. If you are in danger now, call 999. "
@@ -297,6 +302,7 @@ static json_t *pupil_begin(srv_request *r, srv_pupil_body kind, srv_pupil_page *
 	char msg[256];
 	srv_store *st = r->srv->store;
 	json_t *b;
+	int ok;
 	if (r->body_len > SRV_PUPIL_MAX_BODY) {
 		srv_problem(r, 413, "Message too long",
 		            "the message is too long: please make it shorter and send it again");
@@ -312,7 +318,9 @@ static json_t *pupil_begin(srv_request *r, srv_pupil_body kind, srv_pupil_page *
 	} else if (!st->pupil || !st->throttle) {
 		srv_problem(r, 503, "Not available",
 		            "this server's store does not keep pupil pages");
-	} else if (!addr_ok(r)) {
+	} else if ((ok = addr_ok(r)) < 0) {
+		srv_problem(r, 503, "Not sent", not_sent_words);
+	} else if (!ok) {
 		srv_problem(r, 429, "Too many messages", busy_words);
 	} else if (st->pupil->page_find(st, json_string_value(json_object_get(b, "code")), page) !=
 	               WARD_OK ||
@@ -390,6 +398,7 @@ static void h_report(srv_request *r)
 	srv_store *st = r->srv->store;
 	char ad[96], *plain = NULL;
 	json_t *payload = NULL, *b = pupil_begin(r, SRV_PUPIL_REPORT, &p);
+	int ok, urgent;
 	/* actor 0 and no address: an anonymous report stays anonymous in the audit log too */
 	srv_audit_in a = {0, 0, "concern.create-pupil", NULL, "pupil-page"};
 	memset(&c, 0, sizeof c);
@@ -402,11 +411,14 @@ static void h_report(srv_request *r)
 		            "message again (copy your words first so you do not lose them)");
 		goto done;
 	}
-	if (!report_ok(r, p.school_id)) {
-		srv_problem(r, 429, "Too many messages", busy_words);
+	if ((ok = report_ok(r, p.school_id)) <= 0) {
+		if (ok < 0)
+			srv_problem(r, 503, "Not sent", not_sent_words);
+		else
+			srv_problem(r, 429, "Too many messages", busy_words);
 		goto done;
 	}
-	int urgent = strcmp(json_string_value(json_object_get(b, "safe_now")), "yes") != 0;
+	urgent = strcmp(json_string_value(json_object_get(b, "safe_now")), "yes") != 0;
 	if (!(payload = report_payload(b, urgent)) ||
 	    !(plain = json_dumps(payload, JSON_COMPACT))) {
 		srv_problem(r, 500, "Out of memory", NULL);
@@ -429,9 +441,7 @@ static void h_report(srv_request *r)
 	    WARD_OK) {
 		srv_problem(r, 500, "Out of memory", NULL);
 	} else if (st->ops->concern_put(st, &c, &a) != WARD_OK) {
-		srv_problem(r, 503, "Not sent",
-		            "your message could not be saved just now, so it has not been sent: "
-		            "please try again in a minute, or tell an adult you trust");
+		srv_problem(r, 503, "Not sent", not_sent_words);
 	} else {
 		r->srv->n_concerns++;
 		srv_reply(r, 201, json_pack("{s:b, s:b}", "received", 1, "urgent", urgent));
