@@ -15,6 +15,7 @@
 #define LOCK_CLASS "7261002" /* advisory lock class of sign-in accounts (migrations: 7261001) */
 #define LOCK_ADDR  "7261003" /* the pupil page: an address */
 #define LOCK_SCHOOL "7261004" /* the pupil page: a school's reports */
+#define LOCK_PRUNE "7261005"  /* the pupil page: forgetting addresses' old rows */
 
 static const char *const steps[] = {
     /* 1 */
@@ -177,15 +178,27 @@ static ward_status addr_count(pg_store *s, pg_conn *c, const unsigned char h[SRV
 	return WARD_OK;
 }
 
-/* Takes the address's lock for this transaction, then forgets its window's old rows. */
+/* Takes the address's lock for this transaction, then forgets every address's old rows when
+ * no other transaction is doing so: a report from another address does not wait for this
+ * one's pruning (nor for its fsync) on rows they both would delete.  The counts read only the
+ * window, so rows left for the next call change nothing. */
 static ward_status addr_begin(pg_store *s, pg_conn *c, const unsigned char h[SRV_HASH_LEN],
                               int64_t since)
 {
 	pg_args a = {0};
+	PGresult *r;
+	int pruner;
 	pg_arg_i64(&a, addr_key(h));
 	if (pg_cmd(s, c, "SELECT pg_advisory_xact_lock(" LOCK_ADDR ", $1::integer)", &a, NULL) !=
 	    WARD_OK)
 		return WARD_EIO;
+	r = pg_q(s, c, "SELECT pg_try_advisory_xact_lock(" LOCK_PRUNE ", 0)", NULL);
+	if (!r)
+		return WARD_EIO;
+	pruner = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!pruner)
+		return WARD_OK;
 	memset(&a, 0, sizeof a);
 	pg_arg_i64(&a, since);
 	return pg_cmd(s, c, "DELETE FROM pupil_address_events WHERE school_id = 0 AND at < $1", &a,
