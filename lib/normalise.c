@@ -57,6 +57,8 @@ typedef struct norm_cache {
 static uint8_t ascii_cls[128];
 static char ascii_low[128];
 static char letter_low[256]; /* an ASCII letter's lower case; 0 for any other byte */
+static uint8_t fast_tab[256]; /* fast path: a letter's lower case, ' ' for an ASCII separator,
+                                 0 for a byte only the general path reads */
 static USpoofChecker *spoof;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -77,6 +79,10 @@ static void init_tables(void)
 	}
 	ascii_cls['@'] = ascii_cls['$'] = ascii_cls['!'] = ascii_cls['|'] = ascii_cls['+'] = C_LEET;
 	ascii_cls['\''] = ascii_cls['`'] = ascii_cls['-'] = C_JOIN;
+	for (int c = 0; c < 128; c++)
+		fast_tab[c] = ascii_cls[c] == C_LET   ? (uint8_t)ascii_low[c]
+		              : ascii_cls[c] == C_SEP ? ' '
+		                                      : 0;
 	UErrorCode err = U_ZERO_ERROR;
 	spoof = uspoof_open(&err);
 	if (U_FAILURE(err))
@@ -519,7 +525,62 @@ static inline size_t letter_run(norm_buf *nb, wstate *w, const uint8_t *p, size_
 	return i;
 }
 
+/* The ASCII fast path: from p[i], while bytes are ASCII letters and separators and words
+ * have two or more letters, writes what the general path would (a letter unless it repeats
+ * the one before; one space, mapped to the first separator, after each word) with none of
+ * its per-byte bookkeeping.  Runs only outside a chain of single letters and in a word of
+ * letters only, the states in which the general path's gap and chain fields are not read.
+ * Stops before a byte the general path must see: a digit, symbol, apostrophe, hyphen or
+ * non-ASCII byte, a separator after a one-letter word, a word near WORD_MAX; or at lim,
+ * which the caller has made room for (one output byte per input byte at most).  Returns
+ * the offset it stopped at, with w and nb brought up to date. */
+static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size_t lim)
+{
+	char *out = nb->out;
+	uint32_t *map = nb->map;
+	size_t o = nb->len, ws = w->ws, from = i;
+	size_t wl = w->n; /* bytes of the current word so far, 0 between words */
+	uint8_t prev = (uint8_t)out[o - 1]; /* a space between words */
+	/* Branch-free but for the exit: a byte is always written and kept only when it differs
+	 * from the one before, which squeezes repeated letters and drops the separators after
+	 * the first (the output's last byte is a space between words). */
+	for (; i < lim; i++) {
+		uint8_t t = fast_tab[p[i]];
+		size_t sep = t == ' ';
+		if ((t == 0) | (sep & (wl == 1)) | (wl >= WORD_MAX - 1))
+			break; /* the general path's byte; a one-letter word may start a chain */
+		out[o] = (char)t;
+		map[o] = (uint32_t)i;
+		size_t keep = t != prev;
+		ws = wl == 0 ? o : ws;
+		o += keep;
+		wl = (wl + keep) & (sep - 1);
+		prev = t;
+	}
+	if (i != from) {
+		/* the gap since the last word ended is read only within a chain, and a chain
+		 * resets it as it starts; gap_char is the last separator seen */
+		w->gap = 0;
+		w->gap_nl = false;
+		for (size_t j = i; j > from; j--)
+			if (fast_tab[p[j - 1]] == ' ') {
+				w->gap_char = p[j - 1];
+				break;
+			}
+	}
+	w->ws = ws;
+	w->n = wl;
+	w->has_let = wl != 0;
+	nb->len = o;
+	return i;
+}
+
 ward_status norm_run(norm_buf *nb, const char *in, size_t len)
+{
+	return norm_run_opts(nb, in, len, 0);
+}
+
+ward_status norm_run_opts(norm_buf *nb, const char *in, size_t len, unsigned flags)
 {
 	ward_status st = WARD_OK;
 	const uint8_t *p = (const uint8_t *)in;
@@ -546,6 +607,16 @@ ward_status norm_run(norm_buf *nb, const char *in, size_t len)
 		        WARD_OK)
 			goto done;
 		uint8_t b = p[i];
+		if (w.chain_n == 0 && !w.has_dig && !w.has_leet && fast_tab[b] &&
+		    !(flags & NORM_NO_FAST)) {
+			/* one output byte per input byte at most: run as far as there is room */
+			size_t room = nb->cap - nb->len - 4, lim = len - i < room ? len : i + room;
+			size_t j = fast_run(nb, &w, p, i, lim);
+			if (j != i) {
+				i = j;
+				continue;
+			}
+		}
 		if (b < 0x80) {
 			uint8_t c = ascii_cls[b];
 			if (c == C_LET && !w.has_dig && !w.has_leet && w.n < WORD_MAX) {

@@ -22,6 +22,10 @@ typedef struct norm_buf {
 /* Normalises in[0..len) into nb (see ward_normalise for the form).  len must be below
  * WARD_NORM_MAX_INPUT.  nb's buffers are reused and grown as needed. */
 ward_status norm_run(norm_buf *nb, const char *in, size_t len);
+/* norm_run with flags: NORM_NO_FAST reads every byte through the general path, never the
+ * ASCII fast path, so tests can check that both give the same bytes and map. */
+#define NORM_NO_FAST 1u
+ward_status norm_run_opts(norm_buf *nb, const char *in, size_t len, unsigned flags);
 void norm_buf_free(norm_buf *nb);
 
 #define WARD_NORM_MAX_INPUT ((size_t)64 << 20)
