@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { admin, makeData, startWardd, stopWardd, Client, concernBody, freePort, PW, WARD } from '../api/helper.mjs';
 import { alertBody } from '../api/fixtures/alerts.mjs';
+import { pupilPost, pupilReport, isBusy } from '../api/pupil_helper.mjs';
 
 const dbOf = (dir) => 'w_' + createHash('md5').update(realpathSync(dir) + '\n').digest('hex').slice(0, 24);
 // psql as the database superuser (bypasses row-level security), or as the service role with
@@ -279,9 +280,70 @@ test('the throttle\'s store on PostgreSQL: window, withdrawal, and two handles a
 	const r = spawnSync(`${process.env.WARD_REAL_BUILD}/tests/test_throttle`, [], {
 		encoding: 'utf8', env: { ...process.env, WARD_TEST_PG_DSN: dsn } });
 	assert.equal(r.status, 0, r.stdout + r.stderr);
-	assert.match(r.stdout + r.stderr, /4 test\(s\) run/);
+	assert.match(r.stdout + r.stderr, /9 test\(s\) run/);
+	assert.match(r.stdout + r.stderr, /PASSED.*8 test\(s\)/); // all but the SQLite file's own
 	// it ran on PostgreSQL: the rows it left are there, one school per test
-	const n = execFileSync('psql', ['-X', '-At', '-d', db, '-c', 'SELECT count(DISTINCT school_id) FROM signin_failures'],
-		{ encoding: 'utf8' }).trim();
+	const q = (s) => execFileSync('psql', ['-X', '-At', '-d', db, '-c', s], { encoding: 'utf8' }).trim();
+	const n = q('SELECT count(DISTINCT school_id) FROM signin_failures');
 	assert.ok(Number(n) >= 4, n);
+	assert.ok(Number(q('SELECT count(*) FROM pupil_address_events')) > 0);
+	assert.ok(Number(q('SELECT count(DISTINCT school_id) FROM pupil_school_reports')) >= 3);
+});
+
+test('two wardd on one database share the pupil page\'s limits: reports and wrong codes spread over both refuse on both', async () => {
+	const dir = makeData();
+	const w1 = await startWardd(dir), w2 = await startWardd(dir);
+	const on = (w, school, name) => new Client(w.base).signIn(school, name)
+		.then((c) => c.req('PUT', '/api/v1/pupil-page', { enabled: true }));
+	const code = (await on(w1, 'School A', 'admin')).json.code;
+	let concerns;
+	try {
+		// one by one, taking turns: ten from an address between the two, then refused on both
+		for (let i = 0; i < 10; i++)
+			assert.equal((await pupilReport((i % 2 ? w2 : w1).base, code, '127.0.6.1', { what_happened: `Two wardd ${i}.` })).status, 201);
+		isBusy(await pupilReport(w1.base, code, '127.0.6.1'));
+		isBusy(await pupilReport(w2.base, code, '127.0.6.1'));
+		// all at once over both from another address: ten in all, whichever process took them
+		const forms = await Promise.all(Array.from({ length: 16 }, (_, i) =>
+			pupilPost((i % 2 ? w2 : w1).base, '/api/v1/pupil/form', { code }, '127.0.6.2')));
+		const rs = await Promise.all(forms.map((f, i) => pupilPost((i % 2 ? w1 : w2).base, '/api/v1/pupil/reports',
+			{ code, form_token: f.json.form_token, what_happened: `Two wardd burst ${i}.`, safe_now: 'yes' }, '127.0.6.2')));
+		assert.equal(rs.filter((r) => r.status === 201).length, 10, rs.map((r) => r.status).join(' '));
+		rs.filter((r) => r.status !== 201).forEach(isBusy);
+		// wrong codes spread over both: the address is refused on both, right code or not
+		for (let i = 0; i < 10; i++)
+			assert.equal((await pupilPost((i % 2 ? w2 : w1).base, '/api/v1/pupil/form', { code: `wrong-code-${i}-xxxxxxxxxx` }, '127.0.6.3')).status, 404);
+		isBusy(await pupilPost(w1.base, '/api/v1/pupil/form', { code }, '127.0.6.3'));
+		isBusy(await pupilPost(w2.base, '/api/v1/pupil/form', { code }, '127.0.6.3'));
+		// the school's thirty an hour: ten more from new addresses over both, then refused on both
+		for (let i = 0; i < 10; i++)
+			assert.equal((await pupilReport((i % 2 ? w2 : w1).base, code, `127.0.6.${10 + i}`)).status, 201);
+		isBusy(await pupilReport(w1.base, code, '127.0.6.40'));
+		isBusy(await pupilReport(w2.base, code, '127.0.6.41'));
+		// School B is not held up by it
+		const codeB = (await on(w2, 'School B', 'admin-b')).json.code;
+		assert.equal((await pupilReport(w1.base, codeB, '127.0.6.42')).status, 201);
+		const dsl = await new Client(w2.base).signIn('School A', 'dsl');
+		concerns = (await dsl.req('GET', '/api/v1/concerns')).json.concerns.filter((k) => k.source === 'pupil');
+	} finally {
+		await stopWardd(w1);
+		await stopWardd(w2);
+	}
+	assert.equal(concerns.length, 30, 'one concern per report let through, none for a refused one');
+	// an address's rows are school 0's under row-level security, a keyed hash, no school;
+	// a school's count is its own
+	const A = sql(dir, "SELECT id FROM schools WHERE name = 'School A'");
+	for (const t of ['pupil_address_events', 'pupil_school_reports'])
+		assert.equal(sql(dir, `SELECT relrowsecurity AND relforcerowsecurity FROM pg_class WHERE relname = '${t}'`), 't');
+	assert.equal(sql(dir, 'SELECT count(*) FROM pupil_address_events WHERE school_id <> 0 OR length(addr_hash) <> 32'), '0');
+	assert.equal(sql(dir, "SELECT count(*) FROM pupil_address_events WHERE kind = 'failure'"), '10');
+	assert.equal(asService(dir, A, 'SELECT count(*) FROM pupil_address_events'), '0');
+	assert.equal(asService(dir, 0, "SELECT count(*) FROM pupil_address_events WHERE kind = 'report'"), '31');
+	assert.equal(asService(dir, A, 'SELECT count(*) FROM pupil_school_reports'), '30');
+	assert.equal(asService(dir, 0, 'SELECT count(*) FROM pupil_school_reports'), '0');
+	const dump = execFileSync('pg_dump', ['-d', dbOf(dir), '--data-only', '-t', 'pupil_address_events', '-t', 'pupil_school_reports'],
+		{ encoding: 'latin1' });
+	assert.ok(dump.includes('COPY public.pupil_address_events'));
+	assert.ok(!/127\.0\.6\./.test(dump), 'no pupil address in the rows');
+	assert.equal(verify(dir).status, 0);
 });
