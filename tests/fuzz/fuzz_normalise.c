@@ -1,8 +1,12 @@
-/* Fuzzes the normaliser: no crash, and the map is monotonic and in range. */
+/* Fuzzes the normaliser: no crash, the map is monotonic and in range, and the ASCII fast
+ * path gives the same bytes and map as the general path alone. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ward/ward.h>
+
+#include "text_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,6 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (out[i] >= 'A' && out[i] <= 'Z')
 			abort(); /* never upper case */
 	}
+	norm_buf slow;
+	memset(&slow, 0, sizeof slow);
+	if (norm_run_opts(&slow, (const char *)data, size, NORM_NO_FAST) != WARD_OK ||
+	    slow.len != n || memcmp(slow.out, out, n + 1) != 0 ||
+	    memcmp(slow.map, map, (n + 1) * sizeof *map) != 0)
+		abort(); /* the fast path and the general path differ */
+	norm_buf_free(&slow);
 	free(out);
 	free(map);
 	return 0;

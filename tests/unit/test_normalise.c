@@ -10,6 +10,8 @@
 
 #include <ward/ward.h>
 
+#include "text_int.h"
+
 static char *norm(const char *in)
 {
 	char *out = NULL;
@@ -199,6 +201,70 @@ static void test_long_word_and_size(void **state)
 	assert_int_equal(ward_normalise(NULL, 5, &out, &on, NULL), WARD_EINVAL);
 }
 
+/* Normalises in through the ASCII fast path and through the general path alone; both must
+ * give the same bytes and the same map. */
+static void same_both_ways(const char *in, size_t len)
+{
+	norm_buf fast, slow;
+	memset(&fast, 0, sizeof fast);
+	memset(&slow, 0, sizeof slow);
+	assert_int_equal(norm_run_opts(&fast, in, len, 0), WARD_OK);
+	assert_int_equal(norm_run_opts(&slow, in, len, NORM_NO_FAST), WARD_OK);
+	if (fast.len != slow.len || memcmp(fast.out, slow.out, fast.len + 1) != 0 ||
+	    memcmp(fast.map, slow.map, (fast.len + 1) * sizeof *fast.map) != 0) {
+		print_error("fast path differs for input of %zu bytes:\n[%.*s]\nfast [%s]\nslow [%s]\n",
+		            len, (int)len, in, fast.out, slow.out);
+		fail();
+	}
+	norm_buf_free(&fast);
+	norm_buf_free(&slow);
+}
+
+/* The fast path against the general path over random text built from the pieces evasions
+ * are made of: words, capitals, single letters split by separators, leetspeak, stretched
+ * letters, apostrophes and hyphens, digits, lookalike and other UTF-8 letters, zero-width
+ * characters, invalid bytes, newlines and blank lines.  Seeded, so a failure repeats. */
+static void test_fast_path_differential(void **state)
+{
+	static const char *const pieces[] = {
+	    "hello", "Secret", "DONT", "tell", "your", "mum", "a", "I", "x", "ok", "sooo",
+	    "pleeease", "s e c r e t", "s.e.c.r.e.t", "s-e-c", "d.o.n.t t.e.l.l", "a b", "i m",
+	    "s3cr3t", "ph0t0", "0nly", "12yo", "3pm", "2day", "@ge", "$end", "please!", "|ol",
+	    "don't", "it's", "e-mail", "-", "'", "`", "\xd0\xbc\xd0\xb5", "\xd1\x82", "caf\xc3\xa9",
+	    "\xe2\x80\x8b", "\xef\xbc\xb2", "\xce\x9a", "\xe2\x80\x99", "\xff", "\xc3", "\xe4\xbd\xa0",
+	    "\x01", "\t", "\r\n", "\n", "\n\n", " ", "  ", ",", ". ", "?", "!!", "+", "...", "A",
+	    "bb", "zz", "Aa", "aA", "oo", "e", "E", "l", "q",
+	};
+	const size_t np = sizeof pieces / sizeof *pieces;
+	char buf[4096];
+	uint64_t seed = 0x5eed2026u;
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t len = 0, want = 1 + (size_t)(round % 60);
+		for (size_t k = 0; k < want; k++) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			const char *pc = pieces[(seed >> 33) % np];
+			size_t pl = strlen(pc);
+			if (len + pl + 1 >= sizeof buf)
+				break;
+			memcpy(buf + len, pc, pl);
+			len += pl;
+			/* a separator between most pieces, none between some (words run together) */
+			if ((seed >> 20) % 4 != 0)
+				buf[len++] = (seed >> 24) % 8 == 0 ? '\n' : ' ';
+		}
+		same_both_ways(buf, len);
+	}
+	/* a word past WORD_MAX, and one of every byte */
+	memset(buf, 'k', 1000);
+	for (size_t i = 0; i < 1000; i += 3)
+		buf[i] = (char)('a' + i % 26);
+	same_both_ways(buf, 1000);
+	for (int i = 0; i < 256; i++)
+		buf[i] = (char)i;
+	same_both_ways(buf, 256);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +279,7 @@ int main(void)
 	    cmocka_unit_test(test_invalid_utf8_and_nul),
 	    cmocka_unit_test(test_map),
 	    cmocka_unit_test(test_long_word_and_size),
+	    cmocka_unit_test(test_fast_path_differential),
 	};
 	return cmocka_run_group_tests_name("normalise", tests, NULL, NULL);
 }
