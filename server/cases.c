@@ -11,6 +11,8 @@
 #include "cases.h"
 #include "validate.h"
 
+/* Read-only, loaded from the installed guidance at start: every wardd on one database should
+ * run the same release so that they offer the same checklist (the answers are in the store). */
 static ward_guide *guide;
 
 const ward_guide *case_guide(void)

@@ -37,6 +37,9 @@ struct srv_server {
 	srv_store *store;
 	unsigned char key[SRV_KEY_LEN];
 	int64_t started;
+	/* Per process by design (several wardd on one database: each counts its own, /metrics
+	 * says so, a scraper adds the instances up); nothing is decided on them.  Every count a
+	 * decision rests on (sign-in and pupil page limits, sessions, claims) is in the store. */
 	atomic_uint_fast64_t n_requests, n_2xx, n_4xx, n_5xx, n_concerns, n_signin_fail;
 };
 

@@ -206,6 +206,11 @@ static void chronology_stage(srv_server *s, const srv_notice *n)
 
 /* ---- the timer thread ---- */
 
+/* Every wardd runs one.  It keeps nothing between ticks: what is due, and which process sends
+ * it, is decided by the claim in the store, so with several wardd on one database a stage is
+ * sent once.  The claim commits before the email goes: a process stopped between the two loses
+ * that email (at most once, never twice), while the notice stays unacknowledged in the API
+ * and the next stage escalates when due. */
 static struct {
 	pthread_t th;
 	pthread_mutex_t mu;

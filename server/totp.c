@@ -12,6 +12,8 @@
 
 #define SECRET_BYTES 20 /* 160 bits, as RFC 4226 recommends */
 
+/* liboath's one-time initialisation: no state of the codes.  A code's replay protection (the
+ * last time step used) is in the store (totp_use), so it holds across several wardd. */
 static pthread_once_t oath_once = PTHREAD_ONCE_INIT;
 static int oath_ready;
 
