@@ -173,10 +173,18 @@ static ward_status pg_trust_concerns(srv_store *b, int64_t school_id, int limit,
 {
 	pg_args p = {0};
 	PGresult *r;
+	unsigned char *blob = NULL;
+	ward_status rc = WARD_OK;
+	int stop;
 	pg_arg_i64(&p, limit);
 	r = trust_read((pg_store *)b, school_id,
-	               LATEST "SELECT concern_id, school_id, version, created, status FROM latest"
-	                      " ORDER BY created DESC, concern_id DESC LIMIT $1",
+	               LATEST "SELECT l.concern_id, l.school_id, l.version, l.created, l.status,"
+	                      " cv.payload, COALESCE((SELECT n.stage FROM notices n WHERE"
+	                      " n.school_id = l.school_id AND n.kind = 'concern' AND"
+	                      " n.ref_id = l.concern_id AND n.acked_at = 0), 0)"
+	                      " FROM latest l JOIN concern_versions cv ON cv.concern_id ="
+	                      " l.concern_id AND cv.version = l.version"
+	                      " ORDER BY l.created DESC, l.concern_id DESC LIMIT $1",
 	               &p);
 	if (!r)
 		return WARD_EIO;
@@ -188,11 +196,20 @@ static ward_status pg_trust_concerns(srv_store *b, int64_t school_id, int limit,
 		t.version = pg_i64(r, i, 2);
 		t.created = pg_i64(r, i, 3);
 		pg_text(t.status, sizeof t.status, r, i, 4);
-		if (cb(ctx, &t))
+		t.stage = pg_i64(r, i, 6);
+		if (pg_blob_dup(r, i, 5, &blob, &t.payload_len) != WARD_OK) {
+			rc = WARD_EIO;
+			break;
+		}
+		t.payload = blob;
+		stop = cb(ctx, &t);
+		free(blob);
+		blob = NULL;
+		if (stop)
 			break;
 	}
 	PQclear(r);
-	return WARD_OK;
+	return rc;
 }
 
 static ward_status walker(srv_store *b, srv_row_cb cb, void *ctx)

@@ -165,8 +165,13 @@ static ward_status sq_trust_concerns(srv_store *b, int64_t school_id, int limit,
 	ward_status rc = WARD_EIO;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->mu);
-	st = sq_prep(s, MINE "SELECT concern_id, school_id, version, created, status FROM latest"
-	                     " ORDER BY created DESC, concern_id DESC LIMIT ?2");
+	st = sq_prep(s, MINE "SELECT l.concern_id, l.school_id, l.version, l.created, l.status,"
+	                     " cv.payload, COALESCE((SELECT n.stage FROM notices n WHERE"
+	                     " n.school_id = l.school_id AND n.kind = 'concern' AND"
+	                     " n.ref_id = l.concern_id AND n.acked_at = 0), 0)"
+	                     " FROM latest l JOIN concern_versions cv ON cv.concern_id ="
+	                     " l.concern_id AND cv.version = l.version"
+	                     " ORDER BY l.created DESC, l.concern_id DESC LIMIT ?2");
 	if (st) {
 		srv_trust_concern c;
 		sqlite3_bind_int64(st, 1, school_id);
@@ -178,6 +183,9 @@ static ward_status sq_trust_concerns(srv_store *b, int64_t school_id, int limit,
 			c.version = sqlite3_column_int64(st, 2);
 			c.created = sqlite3_column_int64(st, 3);
 			sq_copy_col(c.status, sizeof c.status, st, 4);
+			c.payload = sqlite3_column_blob(st, 5);
+			c.payload_len = (size_t)sqlite3_column_bytes(st, 5);
+			c.stage = sqlite3_column_int64(st, 6);
 			if (cb(ctx, &c))
 				break;
 		}

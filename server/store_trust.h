@@ -17,10 +17,15 @@ typedef struct srv_trust_school {
 	int64_t concerns, open, unacknowledged; /* open: status not closed */
 } srv_trust_school;
 
-/* One concern as the trust sees it: plain fields only, nothing sealed. */
+/* One concern as the trust sees it: the plain fields, the stage its unacknowledged notice has
+ * reached (0: none or acknowledged; 2: the deputy DSL told, 3: the head; notify.c), and its
+ * sealed payload, from which trust.c takes only the areas and the pupil's urgent flag.  The
+ * payload is the store's, valid during the callback only. */
 typedef struct srv_trust_concern {
-	int64_t id, school_id, version, created;
+	int64_t id, school_id, version, created, stage;
 	char status[24];
+	const unsigned char *payload;
+	size_t payload_len;
 } srv_trust_concern;
 
 typedef int (*srv_trust_school_cb)(void *ctx, const srv_trust_school *t);

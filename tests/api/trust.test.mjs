@@ -1,11 +1,20 @@
 // Trusts: a trust's safeguarding lead (trust-lead) oversees the schools of its trust, with the
 // concerns counted and listed by status but no narrative; school roles stay in their school and
 // cannot reach the trust's view; another trust's schools are never in it; every read is audited
-// and the membership rows are covered by audit verify.
+// and the membership rows are covered by audit verify.  Each concern carries its areas, the
+// pupil's urgent flag and how far its escalation has gone (a controllable clock,
+// WARDD_TEST_CLOCK, moves the escalation timer on), for the web interface's trust overview.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { WARD, PW, admin, makeData, startWardd, stopWardd, Client, concernBody } from './helper.mjs';
+
+const clock = path.join(mkdtempSync(path.join(process.env.WARD_API_TMP || '/tmp', 'trust-')), 'clock');
+writeFileSync(clock, '0\n');
+process.env.WARDD_TEST_CLOCK = clock;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let w, dir, c = {}, ids = {};
 
@@ -31,6 +40,18 @@ before(async () => {
 		assert.equal(r.status, 201, r.text);
 		ids[k] = r.json.id;
 	}
+	// a pupil of School A says they are not safe now: an urgent concern
+	const adminA = await new Client(w.base).signIn('School A', 'admin');
+	const pg = await adminA.req('PUT', '/api/v1/pupil-page', { enabled: true });
+	assert.equal(pg.status, 200, pg.text);
+	const anon = new Client(w.base);
+	const f = await anon.req('POST', '/api/v1/pupil/form', { code: pg.json.code });
+	assert.equal(f.status, 200, f.text);
+	const seen = new Set((await c.lead.req('GET', '/api/v1/trust/concerns')).json.concerns.map((x) => x.id));
+	const pr = await anon.req('POST', '/api/v1/pupil/reports', { code: pg.json.code, form_token: f.json.form_token,
+		what_happened: 'Someone online keeps asking me to keep our chats secret.', safe_now: 'no' });
+	assert.equal(pr.status, 201, pr.text);
+	ids.pupil = (await c.lead.req('GET', '/api/v1/trust/concerns')).json.concerns.find((x) => !seen.has(x.id)).id;
 });
 after(async () => { await stopWardd(w); });
 
@@ -60,11 +81,52 @@ test('the trust\'s concerns: status and dates across its schools, never the narr
 	assert.ok(got.includes(ids.A) && got.includes(ids.B), 'both schools of the trust');
 	assert.ok(!got.includes(ids.C), 'another trust\'s school is not there');
 	assert.ok(!r.text.includes('private app') && !r.text.includes('Pupil'), 'no narrative, no child');
-	for (const x of r.json.concerns) assert.deepEqual(Object.keys(x).sort(), ['created', 'id', 'school_id', 'status', 'version']);
+	for (const x of r.json.concerns) assert.deepEqual(Object.keys(x).sort(), ['areas', 'created', 'escalated', 'id', 'school_id', 'status', 'urgent', 'version']);
+	assert.ok(!r.text.includes('keep our chats secret'), 'not the pupil\'s words either');
 	assert.equal((await c.lead.req('GET', '/api/v1/trust/concerns?limit=1')).json.concerns.length, 1);
 	assert.equal((await c.lead.req('GET', '/api/v1/trust/concerns?limit=0')).status, 400);
 	const south = await c.leadC.req('GET', '/api/v1/trust/concerns');
 	assert.deepEqual(south.json.concerns.map((x) => x.id), [ids.C]);
+});
+
+test('each concern carries its areas and the pupil\'s urgent flag, nothing more of its record', async () => {
+	const r = await c.lead.req('GET', '/api/v1/trust/concerns');
+	const by = new Map(r.json.concerns.map((x) => [x.id, x]));
+	assert.deepEqual(by.get(ids.A).areas, concernBody(0).areas);
+	assert.equal(by.get(ids.A).urgent, false, 'a staff concern has no pupil flag');
+	assert.equal(by.get(ids.pupil).urgent, true, 'the pupil said they are not safe now');
+	assert.equal(by.get(ids.pupil).school_id, by.get(ids.A).school_id);
+	assert.ok(Array.isArray(by.get(ids.pupil).areas));
+});
+
+test('an unacknowledged concern shows its escalation; an acknowledged one does not', async () => {
+	const get = async () => new Map((await c.lead.req('GET', '/api/v1/trust/concerns')).json.concerns.map((x) => [x.id, x]));
+	assert.equal((await get()).get(ids.A).escalated, null, 'not escalated yet');
+	const ack = await c.dsl.req('POST', `/api/v1/concerns/${ids.pupil}/acknowledge`);
+	assert.equal(ack.status, 200, ack.text);
+	let m;
+	// the DSL is told on the timer's next tick (stage 1, not an escalation); wait for it, and a
+	// tick more for School B's, so that the clock moves on from there
+	for (let i = 0; i < 100; i++) {
+		const n = (await c.dsl.req('GET', '/api/v1/notices')).json.notices.find((x) => x.ref_id === ids.A);
+		if (n && n.stage >= 1) break;
+		await sleep(100);
+	}
+	await sleep(1500);
+	assert.equal((await get()).get(ids.A).escalated, null, 'telling the DSL is not an escalation');
+	// 15 minutes later (the default) the deputy, 15 more the head
+	for (const [mins, want] of [[16, 'deputy-dsl'], [32, 'head']]) {
+		writeFileSync(clock, `${mins * 60}\n`);
+		for (let i = 0; i < 100; i++) {
+			m = await get();
+			if (m.get(ids.A).escalated === want && m.get(ids.B).escalated === want) break;
+			await sleep(100);
+		}
+		assert.equal(m.get(ids.A).escalated, want, JSON.stringify((await c.dsl.req('GET', '/api/v1/notices')).json));
+		assert.equal(m.get(ids.B).escalated, want, 'across the trust\'s schools');
+	}
+	assert.equal(m.get(ids.pupil).escalated, null, 'acknowledged, so not escalated');
+	assert.equal(m.get(ids.pupil).status, 'acknowledged');
 });
 
 test('a trust lead reaches no school route; school roles do not reach the trust\'s view', async () => {
