@@ -46,14 +46,17 @@
 #define MAX_RULE_FILE ((size_t)16 << 20)
 #define UNLESS_WINDOW 8
 
-/* The databases: main (triggers and anchor terms) runs over everything; near (the other
- * terms) around anchor hits; unless around candidate findings of rules with unless phrases;
- * som (the regexes with start of match) before a regex's end.  All but main may be NULL. */
-enum which { DB_MAIN, DB_NEAR, DB_UNLESS, DB_SOM, NDB };
+/* The databases: main (triggers and anchor terms) runs over everything; unless around
+ * candidate findings of rules with unless phrases; som (the regexes with start of match)
+ * before a regex's end; and one near database per combination (its other terms), run only
+ * around that combination's anchor hits, from DB_NEAR + the combination's index on.  All but
+ * main may be NULL. */
+enum which { DB_MAIN, DB_UNLESS, DB_SOM, DB_NEAR };
 
 struct ward_engine {
 	ruleset rs;
-	hs_database_t *db[NDB];
+	hs_database_t **db; /* ndb of them: DB_NEAR + the number of combinations */
+	size_t ndb;
 	uint16_t *anchor;     /* per combo: the term index in the main database */
 	uint32_t *span;       /* per combo: the most words in one of its phrases */
 	uint32_t unless_span; /* the most words in one unless phrase */
@@ -73,6 +76,7 @@ struct ward_engine {
 
 typedef struct region {
 	uint32_t start, end;
+	uint32_t combo; /* near regions: the combination whose anchor hit made it */
 } region;
 
 typedef struct hit {
@@ -104,6 +108,8 @@ struct ward_scanner {
 	size_t ncands, capcands;
 	region *regions;
 	size_t nregions, capregions;
+	region *rtmp; /* capregions of them: near regions grouped by combination */
+	uint32_t *ccount; /* per combination, then one more: a counting sort's counts */
 	unl_hit *unl;
 	size_t nunl, capunl;
 	uint64_t *keys; /* sort keys, then as many of scratch */
@@ -283,21 +289,27 @@ static int mkdir_p(const char *dir)
 	return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
-/* The cache file: "WARDHS4\0", then for each database (main, near, unless, som) a 64-bit length and
- * its serialised bytes (a length of 0 for a missing one).  Change the magic when the layout or
+/* The cache file: "WARDHS5\0", the number of databases as a 64-bit count, then for each
+ * database (main, unless, som, then the near one of each combination) a 64-bit length and its
+ * serialised bytes (a length of 0 for a missing one).  Change the magic when the layout or
  * the way patterns are split between the databases changes. */
-static const char CACHE_MAGIC[8] = "WARDHS4";
+static const char CACHE_MAGIC[8] = "WARDHS5";
 
 static void cache_load(ward_engine *e, const char *path)
 {
 	char *buf = NULL;
 	size_t len = 0, at = sizeof CACHE_MAGIC;
-	hs_database_t *dbs[NDB] = {NULL};
-	if (read_file(path, &buf, &len, NULL) != WARD_OK)
-		return;
-	if (len < at || memcmp(buf, CACHE_MAGIC, sizeof CACHE_MAGIC) != 0)
+	uint64_t count;
+	hs_database_t **dbs = calloc(e->ndb, sizeof *dbs);
+	if (!dbs || read_file(path, &buf, &len, NULL) != WARD_OK)
 		goto done;
-	for (int i = 0; i < NDB; i++) {
+	if (len < at + sizeof count || memcmp(buf, CACHE_MAGIC, sizeof CACHE_MAGIC) != 0)
+		goto done;
+	memcpy(&count, buf + at, sizeof count);
+	at += sizeof count;
+	if (count != e->ndb)
+		goto done;
+	for (size_t i = 0; i < e->ndb; i++) {
 		uint64_t n;
 		if (len - at < sizeof n)
 			goto done;
@@ -311,13 +323,14 @@ static void cache_load(ward_engine *e, const char *path)
 	}
 	if (!dbs[DB_MAIN] || at != len)
 		goto done;
-	for (int i = 0; i < NDB; i++) {
+	for (size_t i = 0; i < e->ndb; i++) {
 		e->db[i] = dbs[i];
 		dbs[i] = NULL;
 	}
 done:
-	for (int i = 0; i < NDB; i++)
+	for (size_t i = 0; dbs && i < e->ndb; i++)
 		hs_free_database(dbs[i]);
+	free(dbs);
 	free(buf);
 }
 
@@ -339,11 +352,14 @@ static int write_all(int fd, const void *p, size_t len)
 /* Best effort: a cache that cannot be written only makes the next start slower. */
 static void cache_store(const ward_engine *e, const char *path)
 {
-	char *bytes[NDB] = {NULL};
-	size_t len[NDB] = {0};
+	char **bytes = calloc(e->ndb, sizeof *bytes);
+	size_t *len = calloc(e->ndb, sizeof *len);
 	char dir[4096], tmp[4200];
 	int fd = -1, ok = 0;
-	for (int i = 0; i < NDB; i++)
+	uint64_t count = e->ndb;
+	if (!bytes || !len)
+		goto done;
+	for (size_t i = 0; i < e->ndb; i++)
 		if (e->db[i] && hs_serialize_database(e->db[i], &bytes[i], &len[i]) != HS_SUCCESS)
 			goto done;
 	snprintf(dir, sizeof dir, "%s", path);
@@ -354,8 +370,9 @@ static void cache_store(const ward_engine *e, const char *path)
 	if (mkdir_p(dir) != 0 ||
 	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		goto done;
-	ok = write_all(fd, CACHE_MAGIC, sizeof CACHE_MAGIC) == 0;
-	for (int i = 0; i < NDB && ok; i++) {
+	ok = write_all(fd, CACHE_MAGIC, sizeof CACHE_MAGIC) == 0 &&
+	     write_all(fd, &count, sizeof count) == 0;
+	for (size_t i = 0; i < e->ndb && ok; i++) {
 		uint64_t n = len[i];
 		ok = write_all(fd, &n, sizeof n) == 0 && write_all(fd, bytes[i], len[i]) == 0;
 	}
@@ -363,8 +380,10 @@ static void cache_store(const ward_engine *e, const char *path)
 		rename(tmp, path);
 	unlink(tmp);
 done:
-	for (int i = 0; i < NDB; i++)
+	for (size_t i = 0; bytes && i < e->ndb; i++)
 		free(bytes[i]);
+	free(bytes);
+	free(len);
 }
 
 /* Unless patterns by expression, boundary check, then index (so a group's first is its
@@ -507,14 +526,19 @@ static ward_status plan(ward_engine *e)
 		                                                                      : DB_MAIN;
 	}
 	free(shortest);
+	e->ndb = DB_NEAR + rs->ncombos;
+	if (!(e->db = calloc(e->ndb, sizeof *e->db)))
+		return WARD_ENOMEM;
 	return plan_unless(e);
 }
 
-/* Compiles the patterns of one database into e->db[which] (left NULL when there are none):
- * main, near and unless as planned, without start of match; som, every regex with it. */
-static ward_status compile_one(ward_engine *e, enum which which, ward_diag *diag)
+/* Compiles the patterns of database d into e->db[d] (left NULL when there are none): main,
+ * unless and each combination's near one as planned, without start of match; som, every
+ * regex with it. */
+static ward_status compile_one(ward_engine *e, size_t d, ward_diag *diag)
 {
-	hs_database_t **db = &e->db[which];
+	hs_database_t **db = &e->db[d];
+	enum which which = d >= DB_NEAR ? DB_NEAR : (enum which)d;
 	ward_status st = WARD_OK;
 	size_t n = e->rs.npats, k = 0;
 	const char **exprs = calloc(n + 1, sizeof *exprs);
@@ -528,6 +552,8 @@ static ward_status compile_one(ward_engine *e, enum which which, ward_diag *diag
 	for (size_t i = 0; i < n; i++) {
 		bool take =
 		    which == DB_SOM ? e->rs.pats[i].is_regex : e->which[i] == which && !e->alias[i];
+		if (which == DB_NEAR && e->rs.pats[i].combo != d - DB_NEAR)
+			take = false;
 		if (!take)
 			continue;
 		exprs[k] = e->rs.pats[i].expr;
@@ -560,8 +586,8 @@ done:
 static ward_status compile(ward_engine *e, ward_diag *diag)
 {
 	ward_status st = WARD_OK;
-	for (int i = 0; i < NDB && st == WARD_OK; i++)
-		st = compile_one(e, (enum which)i, diag);
+	for (size_t i = 0; i < e->ndb && st == WARD_OK; i++)
+		st = compile_one(e, i, diag);
 	if (st == WARD_OK && !e->db[DB_MAIN])
 		st = WARD_EINTERNAL; /* every rule has a trigger or an anchor */
 	return st;
@@ -650,8 +676,9 @@ void ward_engine_free(ward_engine *e)
 {
 	if (!e)
 		return;
-	for (int i = 0; i < NDB; i++)
+	for (size_t i = 0; e->db && i < e->ndb; i++)
 		hs_free_database(e->db[i]);
+	free(e->db);
 	free(e->anchor);
 	free(e->span);
 	free(e->which);
@@ -702,7 +729,7 @@ ward_status ward_scanner_new(const ward_engine *e, ward_scanner **out)
 	if (!s)
 		return WARD_ENOMEM;
 	s->e = e;
-	for (int i = 0; i < NDB; i++)
+	for (size_t i = 0; i < e->ndb; i++)
 		if (e->db[i] && hs_alloc_scratch(e->db[i], &s->scratch) != HS_SUCCESS) {
 			hs_free_scratch(s->scratch);
 			free(s);
@@ -721,6 +748,8 @@ void ward_scanner_free(ward_scanner *s)
 	free(s->hits);
 	free(s->cands);
 	free(s->regions);
+	free(s->rtmp);
+	free(s->ccount);
 	free(s->unl);
 	free(s->keys);
 	free(s->spacebits);
@@ -1179,7 +1208,15 @@ static int cmp_region(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static ward_status add_region(ward_scanner *s, uint32_t start, uint32_t end)
+static int cmp_region_combo(const void *a, const void *b)
+{
+	const region *x = a, *y = b;
+	if (x->combo != y->combo)
+		return x->combo < y->combo ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static ward_status add_region(ward_scanner *s, uint32_t start, uint32_t end, uint32_t ci)
 {
 	if (s->nregions == s->capregions) {
 		size_t nc = s->capregions ? s->capregions * 2 : 64;
@@ -1187,47 +1224,48 @@ static ward_status add_region(ward_scanner *s, uint32_t start, uint32_t end)
 		if (!r)
 			return WARD_ENOMEM;
 		s->regions = r;
+		if (!(r = realloc(s->rtmp, nc * sizeof *r)))
+			return WARD_ENOMEM;
+		s->rtmp = r;
 		s->capregions = nc;
 	}
-	s->regions[s->nregions++] = (region){start, end};
+	s->regions[s->nregions++] = (region){start, end, ci};
 	return WARD_OK;
 }
 
-/* Runs database which over the regions in s->regions (sorted and merged first); its hits
- * join s->hits.  Empties the regions. */
-static ward_status scan_regions(ward_scanner *s, enum which which)
+/* Merges the regions r[0..n) (sorted by start) where they overlap and runs db over each;
+ * its hits join s->hits. */
+static ward_status scan_merged(ward_scanner *s, const hs_database_t *db, region *r, size_t n)
 {
 	ward_status st = WARD_OK;
-	if (s->nregions == 0 || !s->e->db[which])
-		goto done;
-	qsort(s->regions, s->nregions, sizeof *s->regions, cmp_region);
 	size_t m = 0;
-	for (size_t i = 1; i < s->nregions; i++) {
-		if (s->regions[i].start <= s->regions[m].end) {
-			if (s->regions[i].end > s->regions[m].end)
-				s->regions[m].end = s->regions[i].end;
+	if (n == 0 || !db)
+		return WARD_OK;
+	for (size_t i = 1; i < n; i++) {
+		if (r[i].start <= r[m].end) {
+			if (r[i].end > r[m].end)
+				r[m].end = r[i].end;
 		} else {
-			s->regions[++m] = s->regions[i];
+			r[++m] = r[i];
 		}
 	}
 	for (size_t i = 0; i <= m && st == WARD_OK; i++) {
-		const region *r = &s->regions[i];
-		s->region_base = r->start;
-		if (hs_scan(s->e->db[which], s->nb.out + r->start, r->end - r->start, 0, s->scratch,
+		s->region_base = r[i].start;
+		if (hs_scan(db, s->nb.out + r[i].start, r[i].end - r[i].start, 0, s->scratch,
 		            on_match, s) != HS_SUCCESS)
 			st = WARD_EINTERNAL;
 	}
-done:
 	s->region_base = 0;
-	s->nregions = 0;
 	return st;
 }
 
-/* Runs the near database over the words around anchor hits (their combination's window);
- * its hits join s->hits. */
+/* Runs the near databases over the words around anchor hits: each combination's own over
+ * its anchor's window, so a term is looked for only where its combination can complete.
+ * Their hits join s->hits. */
 static ward_status scan_near(ward_scanner *s)
 {
-	const ruleset *rs = &s->e->rs;
+	const ward_engine *e = s->e;
+	const ruleset *rs = &e->rs;
 	size_t nmain = s->nhits;
 	ward_status st = WARD_OK;
 	s->nregions = 0;
@@ -1240,9 +1278,41 @@ static ward_status scan_near(ward_scanner *s)
 		 * on for its phrase's words */
 		uint32_t k = rs->combos[p->combo].window;
 		st = add_region(s, words_back(s, h->from, k + 1),
-		                words_fwd(s, h->to, k + s->e->span[p->combo] + 1));
+		                words_fwd(s, h->to, k + e->span[p->combo] + 1), p->combo);
 	}
-	return st == WARD_OK ? scan_regions(s, DB_NEAR) : st;
+	if (st != WARD_OK || s->nregions == 0)
+		goto done;
+	/* grouped by combination with a counting sort that keeps the hits' order, in which
+	 * each group's starts are nearly sorted already: an insertion sort finishes them */
+	if (!s->ccount && !(s->ccount = malloc((rs->ncombos + 1) * sizeof *s->ccount))) {
+		st = WARD_ENOMEM;
+		goto done;
+	}
+	memset(s->ccount, 0, (rs->ncombos + 1) * sizeof *s->ccount);
+	for (size_t i = 0; i < s->nregions; i++)
+		s->ccount[s->regions[i].combo + 1]++;
+	for (size_t c = 0; c < rs->ncombos; c++)
+		s->ccount[c + 1] += s->ccount[c];
+	for (size_t i = 0; i < s->nregions; i++)
+		s->rtmp[s->ccount[s->regions[i].combo]++] = s->regions[i];
+	for (size_t i = 1; i < s->nregions; i++) {
+		region r = s->rtmp[i];
+		size_t j = i;
+		while (j > 0 && cmp_region_combo(&s->rtmp[j - 1], &r) > 0) {
+			s->rtmp[j] = s->rtmp[j - 1];
+			j--;
+		}
+		s->rtmp[j] = r;
+	}
+	for (size_t i = 0, j; i < s->nregions && st == WARD_OK; i = j) {
+		uint32_t c = s->rtmp[i].combo;
+		for (j = i + 1; j < s->nregions && s->rtmp[j].combo == c; j++)
+			;
+		st = scan_merged(s, e->db[DB_NEAR + c], s->rtmp + i, j - i);
+	}
+done:
+	s->nregions = 0;
+	return st;
 }
 
 typedef struct som_ctx {
@@ -1294,10 +1364,13 @@ static ward_status scan_unless(ward_scanner *s)
 		const cand *c = &s->cands[i];
 		if (rs->rules[c->rule].has_unless)
 			st = add_region(s, words_back(s, c->from, UNLESS_WINDOW + 1),
-			                words_fwd(s, c->to, UNLESS_WINDOW + s->e->unless_span + 1));
+			                words_fwd(s, c->to, UNLESS_WINDOW + s->e->unless_span + 1), 0);
 	}
-	if (st == WARD_OK)
-		st = scan_regions(s, DB_UNLESS);
+	if (st == WARD_OK && s->nregions > 0) {
+		qsort(s->regions, s->nregions, sizeof *s->regions, cmp_region);
+		st = scan_merged(s, s->e->db[DB_UNLESS], s->regions, s->nregions);
+	}
+	s->nregions = 0;
 	if (st == WARD_OK && s->e->db[DB_SOM])
 		st = find_starts(s, first);
 	if (st == WARD_OK)
