@@ -7,6 +7,7 @@ import { casePage } from './case.js';
 import { usersPage, auditPage, securityPage, settingsPage, tokensPage, pupilPageAdmin } from './admin.js';
 import { resourcesPage } from './resources.js';
 import { childrenPage, childPage } from './children.js';
+import { trustPage } from './trust.js';
 
 let session = null;
 
@@ -17,6 +18,7 @@ const PAGES = {
 	dsl: [['#/dashboard', 'Dashboard', dashboardPage], ['#/children', 'Children', childrenPage], ['#/report', 'Report a concern', reportPage]],
 	admin: [['#/users', 'Users', usersPage], ['#/settings', 'School settings', settingsPage], ['#/tokens', 'Detector tokens', tokensPage], ['#/pupil-page', 'Pupil page', pupilPageAdmin]],
 	auditor: [['#/audit', 'Audit log', auditPage]],
+	'trust-lead': [['#/trust', 'Trust overview', trustPage]],
 };
 const COMMON = [['#/resources', 'Help and resources', resourcesPage], ['#/security', 'Two-step sign-in', securityPage]];
 
