@@ -885,6 +885,22 @@ static inline uint32_t word_at(const ward_scanner *s, uint32_t pos)
 	       (uint32_t)__builtin_popcountll(s->spacebits[pos >> 6] & below);
 }
 
+/* The first newline in q[0..end - q), or NULL: inline, for text of short lines. */
+static inline const char *next_nl(const char *q, const char *end)
+{
+#ifdef __SSE2__
+	const __m128i nl = _mm_set1_epi8('\n');
+	while (end - q >= 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)q), nl));
+		if (m)
+			return q + __builtin_ctz(m);
+		q += 16;
+	}
+#endif
+	return memchr(q, '\n', (size_t)(end - q));
+}
+
 /* Finds the paragraph breaks of block p[0..n): a line holding nothing but white space ends a
  * paragraph, and all-of and unless windows do not reach across it.  A break is kept as the
  * word index of the first word after it.  space_index must have run. */
@@ -893,7 +909,7 @@ static ward_status find_breaks(ward_scanner *s, const char *p, size_t n)
 	const char *q = p, *end = p + n;
 	const uint32_t *map = s->nb.map;
 	s->nbreaks = 0;
-	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+	while ((q = next_nl(q, end)) != NULL) {
 		const char *r = q + 1;
 		while (r < end &&
 		       (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\f' || *r == '\v'))
@@ -1402,14 +1418,23 @@ static void excerpt(const char *p, size_t n, size_t start, size_t end, ward_find
 	f->excerpt_match = start - lo;
 }
 
+/* Newlines in p[0..n): sixteen bytes at a time, each lane counting its own up to 255 before
+ * the lanes are summed, since text of short lines makes a memchr per line slow. */
 static size_t count_nl(const char *p, size_t n)
 {
-	size_t c = 0;
-	const char *end = p + n;
-	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		c++;
-		p++;
+	size_t c = 0, i = 0;
+#ifdef __SSE2__
+	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+	while (n - i >= 16) {
+		__m128i acc = zero;
+		for (unsigned k = 0; k < 255 && n - i >= 16; k++, i += 16)
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), nl));
+		__m128i sum = _mm_sad_epu8(acc, zero);
+		c += (size_t)_mm_cvtsi128_si32(sum) + (size_t)_mm_extract_epi16(sum, 4);
 	}
+#endif
+	for (; i < n; i++)
+		c += p[i] == '\n';
 	return c;
 }
 
