@@ -91,6 +91,24 @@ $(O)/libwardsrv.a: $(SERVER_OBJ)
 	$(say) AR $@
 	$(Q)ar rcs $@ $^
 
+# The stores' migrations: server/schema/*.schema (one file per module, format in its README)
+# become $(O)/gen/schema.[ch], C arrays for SQLite and PostgreSQL compiled into libwardsrv.
+# `make schema` only generates them (tests/fuzz/run.sh builds server/ on its own).
+SCHEMA_SRC := $(sort $(wildcard server/schema/*.schema))
+CFLAGS_ALL += -I$(O)/gen
+.PHONY: schema
+schema: $(O)/gen/schema.h
+$(O)/gen/schema.c $(O)/gen/schema.h &: $(SCHEMA_SRC) scripts/schema.awk
+	@mkdir -p $(@D)
+	$(say) GEN $(@D)/schema.c
+	$(Q)awk -v out=$(@D) -f scripts/schema.awk $(SCHEMA_SRC)
+	$(Q)mv $(@D)/schema.c.tmp $(@D)/schema.c && mv $(@D)/schema.h.tmp $(@D)/schema.h
+$(O)/gen/schema.o: $(O)/gen/schema.c
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(call pc,$(SERVER_PKGS)) -Iserver -MMD -MP -c $< -o $@
+$(SERVER_OBJ): | $(O)/gen/schema.h
+$(O)/libwardsrv.a: $(O)/gen/schema.o
+
 $(O)/ward: $(CLI_OBJ) $(SRVLIB) $(O)/libward.a
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(SRVLIB) $(O)/libward.a $(LIB_LIBS) \

@@ -5,20 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "schema.h"
 #include "store_pg.h"
 #include "store_pupil_report.h"
-
-static const char *const steps[] = {
-    /* 1 */
-    "CREATE TABLE pupil_pages (school_id bigint PRIMARY KEY REFERENCES schools(id),"
-    " enabled integer NOT NULL, code text NOT NULL UNIQUE, rev bigint NOT NULL,"
-    " updated bigint NOT NULL);"
-    "ALTER TABLE pupil_pages ENABLE ROW LEVEL SECURITY;"
-    "ALTER TABLE pupil_pages FORCE ROW LEVEL SECURITY;"
-    "CREATE POLICY school ON pupil_pages USING (ward_all_schools() OR school_id = ANY"
-    " (ward_schools())) WITH CHECK (ward_all_schools() OR school_id = ANY (ward_schools()));"
-    "GRANT SELECT, INSERT, UPDATE ON pupil_pages TO " PG_ROLE ";",
-};
 
 #define COLS "SELECT school_id, enabled, code, rev, updated FROM pupil_pages "
 
@@ -125,5 +114,5 @@ static void attach(pg_store *s)
 	srv_store_add_walker(&s->base, walker);
 }
 
-const pg_schema pg_schema_pupil_report = {"pupil_report", steps, sizeof steps / sizeof steps[0],
-                                          attach};
+const pg_schema pg_schema_pupil_report = {"pupil_report", schema_pg_pupil_report,
+                                          SCHEMA_PUPIL_REPORT_VERSIONS, attach};

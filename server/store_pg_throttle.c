@@ -9,6 +9,7 @@
  * record of the school's, and it expires after the window. */
 #include <string.h>
 
+#include "schema.h"
 #include "store_pg.h"
 #include "store_throttle.h"
 
@@ -17,40 +18,6 @@
 #define LOCK_SCHOOL "7261004" /* the pupil page: a school's reports */
 #define LOCK_PRUNE "7261005"  /* the pupil page: forgetting addresses' old rows */
 
-static const char *const steps[] = {
-    /* 1 */
-    "CREATE TABLE signin_failures (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    " school_id bigint NOT NULL, name_hash bytea NOT NULL, at bigint NOT NULL);"
-    "CREATE INDEX signin_failures_account ON signin_failures (school_id, name_hash, at);"
-    "CREATE INDEX signin_failures_at ON signin_failures (school_id, at);"
-    "ALTER TABLE signin_failures ENABLE ROW LEVEL SECURITY;"
-    "ALTER TABLE signin_failures FORCE ROW LEVEL SECURITY;"
-    "CREATE POLICY school ON signin_failures USING (ward_all_schools() OR school_id = ANY"
-    " (ward_schools())) WITH CHECK (ward_all_schools() OR school_id = ANY (ward_schools()));"
-    "GRANT SELECT, INSERT, DELETE ON signin_failures TO " PG_ROLE ";"
-    "GRANT USAGE ON SEQUENCE signin_failures_id_seq TO " PG_ROLE ";",
-    /* 2: the pupil page's limits.  An address's reports and failures under school 0 (the
-     * address limit spans schools; no row ties an address to a school); a school's reports
-     * without an address. */
-    "CREATE TABLE pupil_address_events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    " school_id bigint NOT NULL DEFAULT 0 CHECK (school_id = 0), addr_hash bytea NOT NULL,"
-    " kind text NOT NULL CHECK (kind IN ('report', 'failure')), at bigint NOT NULL);"
-    "CREATE INDEX pupil_address_events_key ON pupil_address_events"
-    " (school_id, addr_hash, kind, at);"
-    "CREATE INDEX pupil_address_events_at ON pupil_address_events (school_id, at);"
-    "CREATE TABLE pupil_school_reports (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    " school_id bigint NOT NULL, at bigint NOT NULL);"
-    "CREATE INDEX pupil_school_reports_at ON pupil_school_reports (school_id, at);"
-    "DO $$ DECLARE t text; BEGIN FOREACH t IN ARRAY"
-    " ARRAY['pupil_address_events', 'pupil_school_reports'] LOOP"
-    " EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);"
-    " EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);"
-    " EXECUTE format('CREATE POLICY school ON %I USING (ward_all_schools() OR school_id = ANY"
-    " (ward_schools())) WITH CHECK (ward_all_schools() OR school_id = ANY (ward_schools()))', t);"
-    " EXECUTE format('GRANT SELECT, INSERT, DELETE ON %I TO " PG_ROLE "', t);"
-    " EXECUTE format('GRANT USAGE ON SEQUENCE %I TO " PG_ROLE "', t || '_id_seq');"
-    " END LOOP; END $$;",
-};
 
 /* The advisory lock's second key: 32 bits of the account's hash, which is already uniform
  * (two accounts that share it only wait for each other). */
@@ -322,4 +289,5 @@ static void attach(pg_store *s)
 	s->base.throttle = &ops;
 }
 
-const pg_schema pg_schema_throttle = {"throttle", steps, sizeof steps / sizeof steps[0], attach};
+const pg_schema pg_schema_throttle = {"throttle", schema_pg_throttle, SCHEMA_THROTTLE_VERSIONS,
+                                      attach};

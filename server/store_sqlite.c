@@ -12,45 +12,14 @@
 #include <sqlite3.h>
 #include <syslog.h>
 
+#include "schema.h"
 #include "srv.h"
 #include "store_sqlite.h"
 
-/* The core schema: each entry is one version; never edit a shipped one, append a new one.
- * Feature files keep their own lists (sq_schema) and are listed in sq_schemas below. */
-static const char *const migrations[] = {
-    /* 1 */
-    "CREATE TABLE schools (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created INTEGER NOT "
-    "NULL);"
-    "CREATE TABLE users (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL REFERENCES schools(id),"
-    " username TEXT NOT NULL, pwhash TEXT NOT NULL, role TEXT NOT NULL, disabled INTEGER NOT NULL "
-    "DEFAULT 0,"
-    " totp_secret BLOB, created INTEGER NOT NULL, UNIQUE (school_id, username));"
-    "CREATE TABLE sessions (token_hash BLOB PRIMARY KEY, school_id INTEGER NOT NULL, user_id "
-    "INTEGER NOT NULL,"
-    " csrf TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
-    "CREATE TABLE concern_versions (concern_id INTEGER NOT NULL, version INTEGER NOT NULL,"
-    " school_id INTEGER NOT NULL, reporter_id INTEGER NOT NULL, created INTEGER NOT NULL,"
-    " status TEXT NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (concern_id, version));"
-    "CREATE INDEX concern_school ON concern_versions (school_id, reporter_id);"
-    "CREATE TABLE audit (seq INTEGER PRIMARY KEY, school_id INTEGER NOT NULL, actor_id INTEGER NOT "
-    "NULL,"
-    " at INTEGER NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, source TEXT NOT NULL,"
-    " digest BLOB NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);"
-    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is "
-    "append-only'); END;"
-    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is "
-    "append-only'); END;"
-    "CREATE TRIGGER concern_no_update BEFORE UPDATE ON concern_versions BEGIN SELECT RAISE(ABORT, "
-    "'concern versions are append-only'); END;",
-    /* 2: TOTP enrolment (a pending secret until a code confirms it), the last time step a
-     * code was accepted (a code is good once), sessions that may only enrol */
-    "ALTER TABLE users ADD COLUMN totp_pending BLOB;"
-    "ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE sessions ADD COLUMN enrol_only INTEGER NOT NULL DEFAULT 0;",
-};
-#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
-
-static const sq_schema sq_schema_core = {"core", migrations, N_MIGRATIONS, NULL};
+/* The core schema's migrations, like every feature's, are generated from one description for
+ * both stores (server/schema/core.schema, by scripts/schema.awk).  Feature files point their
+ * sq_schema at theirs and are listed in sq_schemas below. */
+static const sq_schema sq_schema_core = {"core", schema_sqlite_core, SCHEMA_CORE_VERSIONS, NULL};
 
 /* Every feature's schema, in the order they are migrated and attached. */
 extern const sq_schema sq_schema_alerts;       /* store_sqlite_alerts.c */

@@ -11,42 +11,10 @@
 
 #include <sodium.h>
 
+#include "schema.h"
 #include "srv.h"
 #include "store_alerts.h"
 #include "store_sqlite.h"
-
-static const char *const steps[] = {
-    /* 1 */
-    "CREATE TABLE service_tokens (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL,"
-    " name TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL,"
-    " revoked INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL);"
-    "CREATE TABLE alerts (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL, rev INTEGER NOT "
-    "NULL,"
-    " token_id INTEGER NOT NULL, area TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,"
-    " source TEXT NOT NULL, dedup_key TEXT NOT NULL, first_seen INTEGER NOT NULL,"
-    " last_seen INTEGER NOT NULL, count INTEGER NOT NULL, status TEXT NOT NULL,"
-    " concern_id INTEGER NOT NULL DEFAULT 0, decided_by INTEGER NOT NULL DEFAULT 0,"
-    " decided_at INTEGER NOT NULL DEFAULT 0, payload BLOB NOT NULL);"
-    "CREATE INDEX alerts_dedup ON alerts (school_id, dedup_key, first_seen);"
-    "CREATE INDEX alerts_seen ON alerts (school_id, last_seen);"
-    "CREATE TABLE notify_settings (school_id INTEGER PRIMARY KEY, rev INTEGER NOT NULL,"
-    " escalation_minutes INTEGER NOT NULL, dedup_minutes INTEGER NOT NULL,"
-    " smtp_url TEXT NOT NULL, mail_from TEXT NOT NULL, dsl_emails TEXT NOT NULL,"
-    " deputy_emails TEXT NOT NULL, head_emails TEXT NOT NULL, base_url TEXT NOT NULL);"
-    "CREATE TABLE notices (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL,"
-    " rev INTEGER NOT NULL DEFAULT 0, kind TEXT NOT NULL, ref_id INTEGER NOT NULL,"
-    " raised_at INTEGER NOT NULL, stage INTEGER NOT NULL DEFAULT 0,"
-    " next_at INTEGER NOT NULL DEFAULT 0, acked_at INTEGER NOT NULL DEFAULT 0,"
-    " acked_by INTEGER NOT NULL DEFAULT 0, UNIQUE (school_id, kind, ref_id));"
-    "CREATE INDEX notices_due ON notices (acked_at, stage, next_at);"
-    "CREATE TRIGGER notice_new_concern AFTER INSERT ON concern_versions WHEN NEW.version = 1"
-    " BEGIN INSERT OR IGNORE INTO notices (school_id, kind, ref_id, raised_at)"
-    " VALUES (NEW.school_id, 'concern', NEW.concern_id, NEW.created); END;",
-    /* 2: the timer's "next notice due" in index order, so a claim reads one row instead of
-     * sorting every pending notice (a backlog of new concerns held the store for a second). */
-    "DROP INDEX notices_due;"
-    "CREATE INDEX notices_pending ON notices (next_at, id) WHERE acked_at = 0 AND stage < 3;",
-};
 
 #define LOCK(s)   pthread_mutex_lock(&(s)->mu)
 #define UNLOCK(s) pthread_mutex_unlock(&(s)->mu)
@@ -974,4 +942,4 @@ static void attach(sq_store *s)
 	srv_store_add_walker(&s->base, walk);
 }
 
-const sq_schema sq_schema_alerts = {"alerts", steps, sizeof steps / sizeof steps[0], attach};
+const sq_schema sq_schema_alerts = {"alerts", schema_sqlite_alerts, SCHEMA_ALERTS_VERSIONS, attach};

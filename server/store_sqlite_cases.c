@@ -8,31 +8,10 @@
 
 #include <sodium.h>
 
+#include "schema.h"
 #include "srv.h"
 #include "store_cases.h"
 #include "store_sqlite.h"
-
-static const char *const steps[] = {
-    /* 1 */
-    "CREATE TABLE case_entries (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, school_id "
-    "INTEGER NOT NULL,"
-    " concern_id INTEGER NOT NULL, actor_id INTEGER NOT NULL, created INTEGER NOT NULL,"
-    " kind TEXT NOT NULL, ref TEXT NOT NULL, payload BLOB NOT NULL);"
-    "CREATE INDEX case_entries_concern ON case_entries (school_id, concern_id, seq);"
-    "CREATE TRIGGER case_entries_no_update BEFORE UPDATE ON case_entries BEGIN"
-    " SELECT RAISE(ABORT, 'case entries are append-only'); END;"
-    "CREATE TRIGGER case_entries_no_delete BEFORE DELETE ON case_entries BEGIN"
-    " SELECT RAISE(ABORT, 'case entries are append-only'); END;"
-    "CREATE TABLE pupils (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL,"
-    " actor_id INTEGER NOT NULL, created INTEGER NOT NULL, payload BLOB NOT NULL);"
-    "CREATE INDEX pupils_school ON pupils (school_id, id);"
-    "CREATE TRIGGER pupils_no_update BEFORE UPDATE ON pupils BEGIN"
-    " SELECT RAISE(ABORT, 'pupil records are append-only'); END;"
-    "CREATE TRIGGER pupils_no_delete BEFORE DELETE ON pupils BEGIN"
-    " SELECT RAISE(ABORT, 'pupil records are append-only'); END;",
-    /* 2: the urgent list reads one kind of entry across a school's cases */
-    "CREATE INDEX case_entries_kind ON case_entries (school_id, kind, seq);",
-};
 
 void srv_case_entry_digest(const srv_case_entry *e, unsigned char out[SRV_HASH_LEN])
 {
@@ -518,4 +497,4 @@ static void attach(sq_store *s)
 	srv_store_add_walker(&s->base, walker);
 }
 
-const sq_schema sq_schema_cases = {"cases", steps, sizeof steps / sizeof steps[0], attach};
+const sq_schema sq_schema_cases = {"cases", schema_sqlite_cases, SCHEMA_CASES_VERSIONS, attach};

@@ -6,15 +6,9 @@
 
 #include <sodium.h>
 
+#include "schema.h"
 #include "store_pupil_report.h"
 #include "store_sqlite.h"
-
-static const char *const steps[] = {
-    /* 1 */
-    "CREATE TABLE pupil_pages (school_id INTEGER PRIMARY KEY REFERENCES schools(id),"
-    " enabled INTEGER NOT NULL, code TEXT NOT NULL UNIQUE, rev INTEGER NOT NULL,"
-    " updated INTEGER NOT NULL);",
-};
 
 static void put_i64(crypto_generichash_state *h, int64_t v)
 {
@@ -167,5 +161,5 @@ static void attach(sq_store *s)
 	srv_store_add_walker(&s->base, walker);
 }
 
-const sq_schema sq_schema_pupil_report = {"pupil_report", steps, sizeof steps / sizeof steps[0],
-                                          attach};
+const sq_schema sq_schema_pupil_report = {"pupil_report", schema_sqlite_pupil_report,
+                                          SCHEMA_PUPIL_REPORT_VERSIONS, attach};

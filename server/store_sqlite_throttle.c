@@ -7,28 +7,9 @@
  * window. */
 #include <string.h>
 
+#include "schema.h"
 #include "store_sqlite.h"
 #include "store_throttle.h"
-
-static const char *const steps[] = {
-    /* 1 */
-    "CREATE TABLE signin_failures (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL,"
-    " name_hash BLOB NOT NULL, at INTEGER NOT NULL);"
-    "CREATE INDEX signin_failures_account ON signin_failures (school_id, name_hash, at);"
-    "CREATE INDEX signin_failures_at ON signin_failures (school_id, at);",
-    /* 2: the pupil page's limits.  An address's reports and failures under school 0 (the
-     * address limit spans schools; no row ties an address to a school); a school's reports
-     * without an address. */
-    "CREATE TABLE pupil_address_events (id INTEGER PRIMARY KEY,"
-    " school_id INTEGER NOT NULL DEFAULT 0 CHECK (school_id = 0), addr_hash BLOB NOT NULL,"
-    " kind TEXT NOT NULL CHECK (kind IN ('report', 'failure')), at INTEGER NOT NULL);"
-    "CREATE INDEX pupil_address_events_key ON pupil_address_events"
-    " (school_id, addr_hash, kind, at);"
-    "CREATE INDEX pupil_address_events_at ON pupil_address_events (school_id, at);"
-    "CREATE TABLE pupil_school_reports (id INTEGER PRIMARY KEY, school_id INTEGER NOT NULL,"
-    " at INTEGER NOT NULL);"
-    "CREATE INDEX pupil_school_reports_at ON pupil_school_reports (school_id, at);",
-};
 
 /* Runs one statement that returns no rows (or reads one integer into *out, when out is set). */
 static ward_status one(sq_store *s, const char *sql, int64_t school_id, const unsigned char *hash,
@@ -250,4 +231,5 @@ static void attach(sq_store *s)
 	s->base.throttle = &ops;
 }
 
-const sq_schema sq_schema_throttle = {"throttle", steps, sizeof steps / sizeof steps[0], attach};
+const sq_schema sq_schema_throttle = {"throttle", schema_sqlite_throttle, SCHEMA_THROTTLE_VERSIONS,
+                                      attach};

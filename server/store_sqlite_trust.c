@@ -7,16 +7,9 @@
 
 #include <sodium.h>
 
+#include "schema.h"
 #include "store_sqlite.h"
 #include "store_trust.h"
-
-static const char *const steps[] = {
-    /* 1 */
-    "CREATE TABLE trusts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
-    "CREATE TABLE trust_members (school_id INTEGER PRIMARY KEY REFERENCES schools(id),"
-    " trust_id INTEGER NOT NULL REFERENCES trusts(id), rev INTEGER NOT NULL);"
-    "CREATE INDEX trust_members_trust ON trust_members (trust_id);",
-};
 
 void srv_trust_member_digest(int64_t school_id, const char *trust, int64_t rev,
                              unsigned char out[SRV_HASH_LEN])
@@ -237,4 +230,4 @@ static void attach(sq_store *s)
 	srv_store_add_walker(&s->base, walker);
 }
 
-const sq_schema sq_schema_trust = {"trust", steps, sizeof steps / sizeof steps[0], attach};
+const sq_schema sq_schema_trust = {"trust", schema_sqlite_trust, SCHEMA_TRUST_VERSIONS, attach};

@@ -10,8 +10,10 @@ secs=${WARD_FUZZ_SECONDS:-10}
 mkdir -p "$O"
 LIB_PKGS=$(make -s -f Makefile print-LIB_PKGS 2>/dev/null || echo "libhs libutf8proc icu-uc icu-i18n libpsl libidn2 libjpeg libpng libwebp nettle")
 SERVER_PKGS=$(make -s -f Makefile print-SERVER_PKGS 2>/dev/null)
-CFLAGS="-std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -Iinclude -Ilib -Iserver -DWARD_VERSION=\"fuzz\" -DWARD_DATADIR=\"/nonexistent\" -DWARD_SYSCONFDIR=\"/nonexistent\" $(pkg-config --cflags $LIB_PKGS)"
+CFLAGS="-std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -Iinclude -Ilib -Iserver -DWARD_VERSION=\"fuzz\" -DWARD_DATADIR=\"/nonexistent\" -DWARD_SYSCONFDIR=\"/nonexistent\" $(pkg-config --cflags $LIB_PKGS) -I$O/gen"
 n=0 bad=0
+# The stores' migrations, generated from server/schema/ (in $O/gen) for the srv_* harnesses.
+make -s O="$O" schema >/dev/null || { echo "not ok 1 - generating the stores' migrations"; exit 1; }
 # Build the library objects once.
 libobjs=()
 for src in lib/*.c; do
@@ -29,7 +31,7 @@ for h in tests/fuzz/fuzz_*.c; do
 	bin=$O/fuzz_$name
 	srvobjs=()
 	if [[ $name == srv_* ]]; then
-		for s in server/*.c; do
+		for s in server/*.c "$O/gen/schema.c"; do
 			[ "$(basename "$s")" = main.c ] && continue
 			o=$O/srv_$(basename "${s%.c}").o
 			clang $CFLAGS $(pkg-config --cflags $SERVER_PKGS) -c "$s" -o "$o" || { echo "not ok $n - fuzz $name (build)"; bad=1; continue 2; }
