@@ -23,7 +23,8 @@
 
 typedef struct admin_opts {
 	const char *data_dir, *school, *username, *role, *password, *name;
-	const char *dsn, *to; /* PostgreSQL: --dsn or WARD_POSTGRES_DSN; migrate --to */
+	const char *dsn, *to;    /* PostgreSQL: --dsn or WARD_POSTGRES_DSN; migrate --to */
+	const char *service_key; /* migrate: the key file of the PostgreSQL service's wardd */
 	int force;
 } admin_opts;
 
@@ -98,13 +99,17 @@ done:
 	return rc;
 }
 
-/* `ward admin migrate --to postgres --dsn DSN`: copies the data directory's SQLite database
- * into an empty PostgreSQL store, then verifies the audit chain there. */
+/* `ward admin migrate --to postgres --dsn DSN [--service-key FILE]`: checks the data
+ * directory's audit chain, copies its SQLite database into the PostgreSQL service (as it is
+ * into an empty one; with fresh ids beside the schools already there), then verifies the
+ * audit chain there. */
 static int do_migrate(const admin_opts *o)
 {
 	char db[600], kp[600], msg[256];
-	int64_t rows = 0, n = 0;
+	int64_t n = 0;
 	srv_store *s = NULL;
+	srv_import_result res;
+	unsigned char key[SRV_KEY_LEN], skey[SRV_KEY_LEN];
 	int rc = EXIT_TROUBLE;
 	if (!o->to || strcmp(o->to, "postgres") != 0 || !o->dsn) {
 		cli_error("migrate needs --to postgres and --dsn CONNINFO (or WARD_POSTGRES_DSN)");
@@ -115,13 +120,47 @@ static int do_migrate(const admin_opts *o)
 		cli_error("%s: no database there", o->data_dir);
 		return EXIT_TROUBLE;
 	}
-	if (srv_store_pg_import(db, o->dsn, msg, sizeof msg, &rows) != WARD_OK) {
-		cli_error("migrate: %s", msg);
+	if (srv_key_load(kp, 0, key) != WARD_OK) {
+		cli_error("%s: cannot read the key file", kp);
 		return EXIT_TROUBLE;
 	}
-	printf("copied %lld rows from %s into PostgreSQL\n", (long long)rows, db);
+	if (o->service_key && srv_key_load(o->service_key, 0, skey) != WARD_OK) {
+		cli_error("%s: cannot read the service's key file", o->service_key);
+		goto done;
+	}
+	/* The source first, as `ward admin audit verify` checks it: a broken chain is not moved. */
+	if (srv_store_sqlite_open(db, &s) != WARD_OK) {
+		cli_error("%s: cannot open the database", db);
+		goto done;
+	}
+	if (srv_audit_verify(s, msg, sizeof msg, &n) != WARD_OK) {
+		cli_error("migrate: the audit chain of %s does not verify (%s); nothing was copied",
+		          db, msg);
+		s->ops->close(s);
+		goto done;
+	}
+	s->ops->close(s);
+	printf("audit chain intact in %s: %lld entries\n", db, (long long)n);
+	if (srv_store_pg_import(db, o->dsn, key, o->service_key ? skey : NULL, msg, sizeof msg,
+	                        &res) != WARD_OK) {
+		cli_error("migrate: %s", msg);
+		goto done;
+	}
+	printf("copied %lld rows from %s into PostgreSQL\n", (long long)res.rows, db);
+	if (res.remapped) {
+		char hex[2 * SRV_HASH_LEN + 1];
+		sodium_bin2hex(hex, sizeof hex, res.origin_hash, SRV_HASH_LEN);
+		printf(
+		    "the service already held schools: the school has new ids, its sealed records\n"
+		    "  are sealed under the service's key, its %lld audit entries are appended to\n"
+		    "  the service's chain from entry %lld, and the original chain is kept as\n"
+		    "  audit-origin/%lld (head entry %lld, hash %s).\n"
+		    "  Sessions are not copied: everyone signs in again.\n",
+		    (long long)res.entries, (long long)res.first_seq, (long long)res.import_id,
+		    (long long)res.origin_seq, hex);
+	}
 	if (!open_store(o, 0, &s, NULL))
-		return EXIT_TROUBLE;
+		goto done;
 	if (srv_audit_verify(s, msg, sizeof msg, &n) == WARD_OK) {
 		printf("audit chain intact in PostgreSQL: %lld entries\n", (long long)n);
 		rc = EXIT_CLEAN;
@@ -130,6 +169,9 @@ static int do_migrate(const admin_opts *o)
 		rc = EXIT_FOUND;
 	}
 	s->ops->close(s);
+done:
+	sodium_memzero(key, sizeof key);
+	sodium_memzero(skey, sizeof skey);
 	return rc;
 }
 
@@ -465,12 +507,12 @@ done:
 int cmd_admin(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"data-dir", required_argument, NULL, 'd'}, {"school", required_argument, NULL, 's'},
-	    {"username", required_argument, NULL, 'u'}, {"role", required_argument, NULL, 'r'},
-	    {"password", required_argument, NULL, 'p'}, {"force", no_argument, NULL, 'f'},
-	    {"name", required_argument, NULL, 'n'},     {"help", no_argument, NULL, 'h'},
-	    {"dsn", required_argument, NULL, 'D'},      {"to", required_argument, NULL, 'T'},
-	    {NULL, 0, NULL, 0},
+	    {"data-dir", required_argument, NULL, 'd'},    {"school", required_argument, NULL, 's'},
+	    {"username", required_argument, NULL, 'u'},    {"role", required_argument, NULL, 'r'},
+	    {"password", required_argument, NULL, 'p'},    {"force", no_argument, NULL, 'f'},
+	    {"name", required_argument, NULL, 'n'},        {"help", no_argument, NULL, 'h'},
+	    {"dsn", required_argument, NULL, 'D'},         {"to", required_argument, NULL, 'T'},
+	    {"service-key", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
 	};
 	admin_opts o;
 	int c;
@@ -479,7 +521,7 @@ int cmd_admin(int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	o.data_dir = getenv("WARD_DATA") ? getenv("WARD_DATA") : "/var/lib/ward";
 	o.dsn = getenv("WARD_POSTGRES_DSN");
-	while ((c = getopt_long(argc, argv, "d:s:u:r:p:n:fhD:T:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:u:r:p:n:fhD:T:K:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.data_dir = optarg; break;
 		case 's': o.school = optarg; break;
@@ -490,6 +532,7 @@ int cmd_admin(int argc, char **argv)
 		case 'n': o.name = optarg; break;
 		case 'D': o.dsn = optarg; break;
 		case 'T': o.to = optarg; break;
+		case 'K': o.service_key = optarg; break;
 		case 'h': cli_usage(stdout, "admin"); return EXIT_CLEAN;
 		default: cli_usage(stderr, "admin"); return EXIT_TROUBLE;
 		}

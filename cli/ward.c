@@ -121,6 +121,7 @@ const cli_command cli_commands[] = {
 	 "       ward admin [--data-dir DIR] [--force] restore FILE\n"
 	 "       ward admin [--data-dir DIR] trust add --name TRUST --school NAME\n"
 	 "       ward admin [--data-dir DIR] migrate --to postgres --dsn CONNINFO\n"
+	 "                  [--service-key FILE]\n"
 	 "wardd's data directory (default: $WARD_DATA, /var/lib/ward) holds ward.db and wardd.key.\n"
 	 "init creates both, the school and its first admin; a new password is printed once\n"
 	 "(--password sets one of at least 12 characters).  Roles: staff, dsl, deputy-dsl, admin,\n"
@@ -130,8 +131,10 @@ const cli_command cli_commands[] = {
 	 "(safe while wardd runs), sealed with the key; restore needs the same key file.\n"
 	 "trust add puts a school in a trust (a multi-academy trust or local authority), whose\n"
 	 "trust-lead accounts (user add --role trust-lead) oversee its schools.  With --dsn or\n"
-	 "WARD_POSTGRES_DSN every command works on PostgreSQL; migrate copies ward.db into an\n"
-	 "empty PostgreSQL database and verifies the audit chain there.\n"},
+	 "WARD_POSTGRES_DSN every command works on PostgreSQL; migrate checks ward.db's audit\n"
+	 "chain, copies it into a PostgreSQL service and verifies the chain there: as it is into\n"
+	 "an empty one; beside schools already there with fresh ids, resealed under the\n"
+	 "service's key (--service-key FILE) and the chain appended, its original kept.\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

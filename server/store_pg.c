@@ -30,6 +30,7 @@ extern const pg_schema pg_schema_cases;  /* store_pg_cases.c */
 extern const pg_schema pg_schema_trust;  /* store_pg_trust.c */
 extern const pg_schema pg_schema_pupil_report; /* store_pg_pupil_report.c */
 extern const pg_schema pg_schema_throttle; /* store_pg_throttle.c */
+extern const pg_schema pg_schema_import;   /* store_pg_import.c */
 static const pg_schema *const pg_schemas[] = {
     &pg_schema_core,
     &pg_schema_alerts,
@@ -37,6 +38,7 @@ static const pg_schema *const pg_schemas[] = {
     &pg_schema_trust,
     &pg_schema_pupil_report,
     &pg_schema_throttle,
+    &pg_schema_import,
     NULL,
 };
 

@@ -107,11 +107,24 @@ ward_status pg_concern_insert(pg_store *s, pg_conn *c, const srv_concern *cn,
  * connecting role; *out freed with (*out)->ops->close. */
 ward_status srv_store_pg_open(const char *dsn, srv_store **out);
 
-/* Copies the SQLite database at sqlite_path into the PostgreSQL database at dsn, which must hold
- * no audit entry yet: every table row for row, ids and the audit chain as they are, the chain's
- * head and the id sequences set after.  One transaction: all or nothing.  On failure msg
- * (capacity cap) says why; *rows gets the number of rows copied. */
-ward_status srv_store_pg_import(const char *sqlite_path, const char *dsn, char *msg, size_t cap,
-                                int64_t *rows);
+/* What srv_store_pg_import did. */
+typedef struct srv_import_result {
+	int64_t rows;     /* rows copied (audit entries included) */
+	int remapped;     /* 0: copied as it was into an empty service; 1: given fresh ids */
+	int64_t import_id; /* remapped: the origin chain's number in audit_origin */
+	int64_t origin_seq, entries, first_seq; /* its head seq, entries, first live seq */
+	unsigned char origin_hash[SRV_HASH_LEN]; /* its head hash */
+} srv_import_result;
+
+/* Copies the SQLite database at sqlite_path (its key school_key) into the PostgreSQL database
+ * at dsn, in one transaction: all or nothing.  Into an empty service (no audit entry) every
+ * row as it is, ids and chain kept; otherwise with fresh ids, sealed fields sealed again under
+ * service_key (required then), the chain appended to the service's and kept verbatim in
+ * audit_origin (store_pg_import.c).  Refused when a school of the same name is there.  On
+ * failure msg (capacity cap) says why. */
+ward_status srv_store_pg_import(const char *sqlite_path, const char *dsn,
+                                const unsigned char *school_key,
+                                const unsigned char *service_key, char *msg, size_t cap,
+                                srv_import_result *res);
 
 #endif
