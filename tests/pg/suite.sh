@@ -3,7 +3,8 @@
 # data directory, a free loopback port, run as a user that is not root), runs the whole API
 # suite (tests/api) against it, and tests/pg/pg.test.mjs: row-level security refusing another
 # school's rows when a query leaves the school out, tampering found by audit verify, a SQLite
-# school migrated with its chain intact, narrative sealed at rest.  Prints TAP.
+# school migrated with its chain intact (and, in migrate.test.mjs, a second school moved in
+# beside it with fresh ids), narrative sealed at rest.  Prints TAP.
 #
 # Every data directory the API tests make gets a database of its own: ward and wardd are
 # reached through small wrappers that name the database after the directory and set
