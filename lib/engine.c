@@ -67,6 +67,7 @@ struct ward_engine {
 	bool *alias;        /* per pattern: an unless equal to an earlier one, not compiled */
 	uint32_t *group;    /* per pattern: its unless group (unless patterns only) */
 	uint32_t *rule_unl; /* the groups of rule r: rule_unl[rule_unl_off[r] .. [r + 1]) */
+	uint32_t ngroups;   /* unless groups */
 	uint32_t *rule_unl_off;
 };
 
@@ -112,6 +113,7 @@ struct ward_scanner {
 	uint32_t *ccount; /* per combination, then one more: a counting sort's counts */
 	unl_hit *unl;
 	size_t nunl, capunl;
+	uint32_t *goff; /* the hits of unless group g: unl[goff[g] .. goff[g + 1]) */
 	uint64_t *keys; /* sort keys, then as many of scratch */
 	size_t capkeys;
 	uint64_t *spacebits;  /* index_words: spaces of the normalised block, a bit each */
@@ -431,6 +433,7 @@ static ward_status plan_unless(ward_engine *e)
 			e->alias[idx[k]] = true;
 		e->group[idx[k]] = (uint32_t)(ng - 1);
 	}
+	e->ngroups = (uint32_t)ng;
 	/* the group's first pattern (its lowest index) is the one compiled; its hits carry its
 	 * index, and group[] maps them to the group */
 	for (size_t i = 0; i < rs->npats; i++)
@@ -751,6 +754,7 @@ void ward_scanner_free(ward_scanner *s)
 	free(s->rtmp);
 	free(s->ccount);
 	free(s->unl);
+	free(s->goff);
 	free(s->keys);
 	free(s->spacebits);
 	free(s->spacecount);
@@ -1105,6 +1109,9 @@ static ward_status index_unless(ward_scanner *s)
 	const ruleset *rs = &e->rs;
 	size_t n = 0;
 	s->nunl = 0;
+	if (!s->goff && !(s->goff = malloc(((size_t)e->ngroups + 2) * sizeof *s->goff)))
+		return WARD_ENOMEM;
+	memset(s->goff, 0, ((size_t)e->ngroups + 2) * sizeof *s->goff);
 	for (size_t i = 0; i < s->nhits; i++)
 		n += rs->pats[s->hits[i].pat].kind == PAT_UNLESS;
 	if (n == 0)
@@ -1147,6 +1154,11 @@ static ward_status index_unless(ward_scanner *s)
 		    s->unl[i + 1].minfrom < u->minfrom)
 			u->minfrom = s->unl[i + 1].minfrom;
 	}
+	/* where each group's run starts and ends */
+	for (size_t i = 0; i < s->nunl; i++)
+		s->goff[s->unl[i].group + 1]++;
+	for (uint32_t g = 0; g < e->ngroups; g++)
+		s->goff[g + 1] += s->goff[g];
 	return WARD_OK;
 }
 
@@ -1166,11 +1178,12 @@ static bool unless_near(const ward_scanner *s, const cand *c)
 		hi = s->breaks[para] - 1;
 	for (uint32_t j = e->rule_unl_off[c->rule]; j < e->rule_unl_off[c->rule + 1]; j++) {
 		uint32_t g = e->rule_unl[j];
-		size_t a = 0, b = s->nunl;
+		if (g >= e->ngroups)
+			continue; /* a hole: a phrase the rule listed twice */
+		size_t a = s->goff[g], b = s->goff[g + 1];
 		while (a < b) {
 			size_t m = a + (b - a) / 2;
-			const unl_hit *u = &s->unl[m];
-			if (u->group < g || (u->group == g && u->wto < lo))
+			if (s->unl[m].wto < lo)
 				a = m + 1;
 			else
 				b = m;
