@@ -12,8 +12,9 @@
  * default-ignorable characters (zero-width, bidi controls) are dropped; NFKC-style
  * compatibility decomposition, case folding and mark stripping (utf8proc); letters of other
  * scripts that look like Latin letters are folded with ICU's UTS #39 confusable skeleton
- * (capitals before case folding, which would lose the likeness; a few small letters with no
- * skeleton to their lookalike, such as Greek kappa, by hand).  Per word: leetspeak read as
+ * (capitals before case folding, which would lose the likeness; small letters with no
+ * skeleton to their lookalike, such as Greek kappa, Cyrillic em and te and the small
+ * capitals, by hand).  Per word: leetspeak read as
  * letters when the word has a letter, except a number before letters ("12yo", "3pm"), which
  * is two words unless it is one leet digit before letters that are no unit ("0nly");
  * apostrophes and hyphens inside words dropped; repeated letters squeezed to one.  Across words:
@@ -170,6 +171,34 @@ static int fold_confusable(fold *f, int32_t cp, bool capital)
 	return 1;
 }
 
+/* Small letters that read as a Latin letter, written so to dodge a word list, which ICU's
+ * skeleton does not fold (it folds the capitals, and small letters such as Cyrillic a, o, e,
+ * c, p).  Only letters whose small form itself looks like the Latin one: Cyrillic em and te
+ * as small capitals M and T, Greek tau, eta, chi, omega, and the IPA small capitals. */
+static const struct {
+	uint32_t cp;
+	char to;
+} hand_folds[] = {
+    {0x03BA, 'k'}, /* Greek small kappa */
+    {0x03F0, 'k'}, /* Greek kappa symbol */
+    {0x043A, 'k'}, /* Cyrillic small ka */
+    {0x043C, 'm'}, /* Cyrillic small em */
+    {0x0442, 't'}, /* Cyrillic small te */
+    {0x043D, 'h'}, /* Cyrillic small en, a small capital H */
+    {0x0432, 'b'}, /* Cyrillic small ve, a small capital B */
+    {0x043F, 'n'}, /* Cyrillic small pe */
+    {0x0448, 'w'}, /* Cyrillic small sha */
+    {0x03C4, 't'}, /* Greek small tau */
+    {0x03B7, 'n'}, /* Greek small eta */
+    {0x03C7, 'x'}, /* Greek small chi */
+    {0x03C9, 'w'}, /* Greek small omega */
+    {0x03B5, 'e'}, /* Greek small epsilon */
+    {0x1D00, 'a'}, /* Latin letter small capital A, and so on */
+    {0x0299, 'b'}, {0x1D05, 'd'}, {0x1D07, 'e'}, {0xA730, 'f'}, {0x0262, 'g'},
+    {0x029C, 'h'}, {0x1D0A, 'j'}, {0x1D0B, 'k'}, {0x029F, 'l'}, {0x1D0D, 'm'},
+    {0x0274, 'n'}, {0x1D18, 'p'}, {0x0280, 'r'}, {0x1D1B, 't'},
+};
+
 static void fold_compute(fold *f, int32_t cp)
 {
 	int32_t dec[UNIT_MAX];
@@ -189,16 +218,12 @@ static void fold_compute(fold *f, int32_t cp)
 		fold_push(f, 0, C_IGN);
 		return;
 	}
-	/* a few lower-case letters that look like Latin ones but have no skeleton to them */
-	switch (cp) {
-	case 0x03BA: /* Greek small kappa */
-	case 0x03F0: /* Greek kappa symbol */
-	case 0x043A: /* Cyrillic small ka */
-		fold_push(f, 'k', C_LET);
-		return;
-	default:
-		break;
-	}
+	/* lower-case letters that look like Latin ones but have no skeleton to them */
+	for (size_t i = 0; i < sizeof hand_folds / sizeof *hand_folds; i++)
+		if (hand_folds[i].cp == (uint32_t)cp) {
+			fold_push(f, (uint8_t)hand_folds[i].to, C_LET);
+			return;
+		}
 	/* a capital is looked up before case folding, which would lose the likeness: Greek
 	 * capital kappa is K, its small letter is not */
 	if ((prop->category == UTF8PROC_CATEGORY_LU || prop->category == UTF8PROC_CATEGORY_LT) &&

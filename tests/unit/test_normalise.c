@@ -72,6 +72,43 @@ static void test_confusables(void **state)
 	        " kis ");
 }
 
+/* Small letters whose skeleton is not their Latin lookalike, folded by hand. */
+static void test_hand_folds(void **state)
+{
+	(void)state;
+	/* Cyrillic em and te: "meet" */
+	NORM_EQ("\xD0\xBC"
+	        "ee\xD1\x82",
+	        " met ");
+	/* Cyrillic te and en, Greek tau: "the", "text" */
+	NORM_EQ("\xD1\x82\xD0\xBD"
+	        "e",
+	        " the ");
+	NORM_EQ("\xCF\x84"
+	        "e\xCF\x87\xCF\x84",
+	        " text ");
+	/* Greek eta and omega, Cyrillic ve, pe and sha */
+	NORM_EQ("\xCE\xB7"
+	        "o\xCF\x89",
+	        " now ");
+	NORM_EQ("\xD0\xB2"
+	        "ody",
+	        " body ");
+	NORM_EQ("o\xD0\xBF"
+	        "ly",
+	        " only ");
+	NORM_EQ("\xD1\x88"
+	        "ho",
+	        " who ");
+	/* small capitals: SECRET written as ꜱᴇᴄʀᴇᴛ, MEET as ᴍᴇᴇᴛ */
+	NORM_EQ("\xEA\x9C\xB1\xE1\xB4\x87\xE1\xB4\x84\xCA\x80\xE1\xB4\x87\xE1\xB4\x9B", " secret ");
+	NORM_EQ("\xE1\xB4\x8D\xE1\xB4\x87\xE1\xB4\x87\xE1\xB4\x9B", " met ");
+	/* italic (mathematical) letters come through compatibility decomposition */
+	NORM_EQ("\xF0\x9D\x91\x9A\xF0\x9D\x91\x92\xF0\x9D\x91\x92\xF0\x9D\x91\xA1", " met ");
+	/* letters of other scripts with no Latin look stay as they are */
+	NORM_EQ("\xD0\xB8\xD0\xB7", " \xD0\xB8\xD0\xB7 ");
+}
+
 static void test_zero_width_and_bidi(void **state)
 {
 	(void)state;
@@ -271,6 +308,7 @@ int main(void)
 	    cmocka_unit_test(test_case_and_spaces),
 	    cmocka_unit_test(test_nfkc_and_fullwidth),
 	    cmocka_unit_test(test_confusables),
+	    cmocka_unit_test(test_hand_folds),
 	    cmocka_unit_test(test_zero_width_and_bidi),
 	    cmocka_unit_test(test_leetspeak),
 	    cmocka_unit_test(test_apostrophes_hyphens),
