@@ -29,6 +29,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "schema.h"
 #include "srv.h"
 #include "store_alerts.h"
 #include "store_cases.h"
@@ -36,26 +37,7 @@
 #include "store_pupil_report.h"
 #include "totp.h"
 
-/* ---- schema: the preserved origin chains ---- */
-
-static const char *const steps[] = {
-    /* 1 */
-    "CREATE TABLE audit_origin (import_id bigint NOT NULL, school_id bigint NOT NULL,"
-    " seq bigint NOT NULL, origin_school_id bigint NOT NULL, actor_id bigint NOT NULL,"
-    " at bigint NOT NULL, action text NOT NULL, target text NOT NULL, source text NOT NULL,"
-    " digest bytea NOT NULL, prev bytea NOT NULL, hash bytea NOT NULL,"
-    " PRIMARY KEY (import_id, seq));"
-    "CREATE SEQUENCE audit_import_ids;"
-    "CREATE TRIGGER audit_origin_append_only BEFORE UPDATE OR DELETE ON audit_origin"
-    " FOR EACH ROW EXECUTE FUNCTION ward_append_only();"
-    "CREATE INDEX audit_imports ON audit (seq) WHERE action = 'audit.import';"
-    "ALTER TABLE audit_origin ENABLE ROW LEVEL SECURITY;"
-    "ALTER TABLE audit_origin FORCE ROW LEVEL SECURITY;"
-    "CREATE POLICY school ON audit_origin USING (ward_all_schools() OR school_id = ANY"
-    " (ward_schools())) WITH CHECK (ward_all_schools() OR school_id = ANY (ward_schools()));"
-    "GRANT SELECT, INSERT ON audit_origin TO " PG_ROLE ";"
-    "GRANT USAGE, SELECT ON SEQUENCE audit_import_ids TO " PG_ROLE ";",
-};
+/* ---- schema: the preserved origin chains (server/schema/import.schema) ---- */
 
 /* What the live chain's audit.import entry records: the origin chain's head (seq and hash)
  * and its length, bound to the import. */
@@ -153,7 +135,7 @@ static void attach(pg_store *s)
 	srv_store_add_walker(&s->base, walker);
 }
 
-const pg_schema pg_schema_import = {"import", steps, sizeof steps / sizeof steps[0], attach};
+const pg_schema pg_schema_import = {"import", schema_pg_import, SCHEMA_IMPORT_VERSIONS, attach};
 
 /* ---- the copy ---- */
 
