@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { admin, account, startWardd, stopWardd, Client, concernBody, PW, WARD } from '../api/helper.mjs';
+import { admin, account, makeData, startWardd, stopWardd, Client, concernBody, PW, WARD } from '../api/helper.mjs';
 import { alertBody } from '../api/fixtures/alerts.mjs';
 
 const dbOf = (dir) => 'w_' + createHash('md5').update(realpathSync(dir) + '\n').digest('hex').slice(0, 24);
@@ -297,4 +297,49 @@ test('ward admin migrate: a second school moves into a service that holds one, w
 		v = verify(north);
 		assert.notEqual(v.status, 0);
 		assert.match(v.stdout, /audit-origin\/\d+\/head\/\d+ was altered/);
+	});
+
+test('ward admin migrate: a data directory with two schools moves in beside a service\'s school, each kept apart',
+	{ timeout: 300000 }, async () => {
+		let svc, two;
+		const made = {};
+		await onSqlite(async () => {
+			svc = school('East School', 'e');
+			two = makeData(); // School A (every role) and School B (a DSL)
+			const w = await startWardd(two);
+			try {
+				const a = await new Client(w.base).signIn('School A', 'staff');
+				const b = await new Client(w.base).signIn('School B', 'dsl-b');
+				made.a = (await ok(a.req('POST', '/api/v1/concerns', concernBody(400)), 201)).id;
+				made.b = (await ok(b.req('POST', '/api/v1/concerns', concernBody(401)), 201)).id;
+				made.base = w.base;
+			} finally {
+				await stopWardd(w);
+			}
+		});
+		admin(svc, 'migrate', '--to', 'postgres');
+		const out = admin(two, 'migrate', '--to', 'postgres', '--dsn', dsnOf(svc), '--service-key', path.join(svc, 'wardd.key'));
+		assert.match(out, /audit chain intact in PostgreSQL/);
+		assert.equal(verify(svc).status, 0, verify(svc).stdout);
+		const ids = Object.fromEntries(sql(svc, 'SELECT name, id FROM schools').split('\n').map((l) => l.split('|')));
+		assert.deepEqual(Object.keys(ids).sort(), ['East School', 'School A', 'School B']);
+		// every kept origin entry sits under the school it belongs to now (row-level security)
+		assert.equal(sql(svc, `SELECT count(*) FROM audit_origin WHERE school_id NOT IN (${ids['School A']}, ${ids['School B']})`), '0');
+		assert.equal(sql(svc, `SELECT count(DISTINCT school_id) FROM audit_origin`), '2');
+		const w = await startWardd(svc);
+		try {
+			Object.assign(account(w.base, 'School B', 'dsl-b'), account(made.base, 'School B', 'dsl-b'));
+			Object.assign(account(w.base, 'School A', 'dsl'), account(made.base, 'School A', 'dsl'));
+			const dslA = await new Client(w.base).signIn('School A', 'dsl');
+			const dslB = await new Client(w.base).signIn('School B', 'dsl-b');
+			const la = await byAccount(dslA), lb = await byAccount(dslB);
+			assert.deepEqual([...la.keys()], [concernBody(400).account]);
+			assert.deepEqual([...lb.keys()], [concernBody(401).account]);
+			assert.ok(![...la.values()].some((c) => c.id === made.a), 'a fresh id');
+			const aud = await new Client(w.base).signIn('School A', 'auditor');
+			const v = await ok(aud.req('GET', '/api/v1/audit/verify'), 200);
+			assert.equal(v.intact, true, JSON.stringify(v));
+		} finally {
+			await stopWardd(w);
+		}
 	});
