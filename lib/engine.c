@@ -291,11 +291,11 @@ static int mkdir_p(const char *dir)
 	return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
-/* The cache file: "WARDHS5\0", the number of databases as a 64-bit count, then for each
+/* The cache file: "WARDHS6\0", the number of databases as a 64-bit count, then for each
  * database (main, unless, som, then the near one of each combination) a 64-bit length and its
  * serialised bytes (a length of 0 for a missing one).  Change the magic when the layout or
  * the way patterns are split between the databases changes. */
-static const char CACHE_MAGIC[8] = "WARDHS5";
+static const char CACHE_MAGIC[8] = "WARDHS6";
 
 static void cache_load(ward_engine *e, const char *path)
 {
@@ -547,8 +547,9 @@ static ward_status compile_one(ward_engine *e, size_t d, ward_diag *diag)
 	const char **exprs = calloc(n + 1, sizeof *exprs);
 	unsigned *flags = calloc(n + 1, sizeof *flags);
 	unsigned *ids = calloc(n + 1, sizeof *ids);
+	char **owned = calloc(n + 1, sizeof *owned);
 	hs_compile_error_t *err = NULL;
-	if (!exprs || !flags || !ids) {
+	if (!exprs || !flags || !ids || !owned) {
 		st = WARD_ENOMEM;
 		goto done;
 	}
@@ -559,7 +560,21 @@ static ward_status compile_one(ward_engine *e, size_t d, ward_diag *diag)
 			take = false;
 		if (!take)
 			continue;
-		exprs[k] = e->rs.pats[i].expr;
+		const pat *pt = &e->rs.pats[i];
+		exprs[k] = pt->expr;
+		if (!pt->is_regex) {
+			/* a literal with the space before it: longer, so rarer for the literal
+			 * matcher, and never a match inside a word to reject in on_match (every
+			 * block and region starts with a space) */
+			size_t el = strlen(pt->expr);
+			if (!(owned[k] = malloc(el + 5))) {
+				st = WARD_ENOMEM;
+				goto done;
+			}
+			memcpy(owned[k], "\\x20", 4);
+			memcpy(owned[k] + 4, pt->expr, el + 1);
+			exprs[k] = owned[k];
+		}
 		flags[k] = which == DB_SOM ? HS_FLAG_SOM_LEFTMOST : 0;
 		ids[k] = (unsigned)i;
 		k++;
@@ -580,6 +595,9 @@ static ward_status compile_one(ward_engine *e, size_t d, ward_diag *diag)
 done:
 	if (err)
 		hs_free_compile_error(err);
+	for (size_t i = 0; owned && i < n; i++)
+		free(owned[i]);
+	free(owned);
 	free(exprs);
 	free(flags);
 	free(ids);
@@ -770,10 +788,10 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	const pat *p = &s->e->rs.pats[id];
 	(void)flags;
 	if (!p->is_regex) {
-		/* literals carry no spaces at their ends: check the word boundaries here */
+		/* a literal is compiled with the space before it but not the one after (ending
+		 * every literal in a space would make each space a candidate): check the end */
 		const char *o = s->nb.out + s->region_base;
-		if (to < p->litlen + 1u || o[to - p->litlen - 1] != ' ' ||
-		    (p->check_end && o[to] != ' '))
+		if (p->check_end && o[to] != ' ')
 			return 0;
 	}
 	if (s->nhits == s->caphits) {
