@@ -45,7 +45,8 @@ const COLUMNS = [
 	['urgent', 'Urgent', (r) => r.urgent, 'descending'],
 	['escalated', 'Escalations overdue', (r) => r.escalated, 'descending'],
 	['unacked', 'Not acknowledged', (r) => r.unacked, 'descending'],
-	['oldest', 'Oldest unacknowledged', (r) => (r.oldest === null ? Infinity : r.oldest), 'ascending'],
+	// descending: the longest wait first (an earlier time is a longer wait)
+	['oldest', 'Oldest unacknowledged', (r) => (r.oldest === null ? -Infinity : -r.oldest), 'descending'],
 	['open', 'Open', (r) => r.open, 'descending'],
 ];
 
@@ -148,6 +149,7 @@ export async function trustPage() {
 		status,
 		h('section', { 'aria-labelledby': 'schools-h' }, h('h2', { id: 'schools-h' }, `Schools (${rows.length}) with ${open} open ${open === 1 ? 'concern' : 'concerns'}`),
 			rows.length ? tableSlot : h('p', {}, 'No schools to show.'),
+			h('p', { class: 'hint' }, 'Urgent: a pupil\u2019s own report said they are not, or not sure they are, safe now. Escalations overdue: not acknowledged in the school\u2019s set time, so the deputy DSL or the headteacher has been told. Urgent-referral answers in a case are seen by the school\u2019s DSL team, not here.'),
 			h('p', { class: 'hint no-print' }, 'Choose a column heading to sort by it; choose it again to reverse the order.')),
 		h('section', { 'aria-labelledby': 'waiting-h' }, h('h2', { id: 'waiting-h' }, 'Waiting for acknowledgement'), waitingTable(concerns, names, title)),
 		h('section', { 'aria-labelledby': 'areas-h' }, h('h2', { id: 'areas-h' }, 'Open concerns across the trust by area'),
