@@ -91,19 +91,17 @@ function end_module() {
 # Appends one line of SQL to a dialect's text: one space between lines (also within a quoted
 # string that goes on to the next line), none before a line that starts with , ) or ;.  A
 # newline marks where the C literal breaks (it never reaches the SQL).
+# Its type words are known in d (check_words said so).
 function add(d, s,   t, w, cur) {
 	t = s
 	while (match(t, /@[A-Za-z_][A-Za-z0-9_]*/)) {
 		w = substr(t, RSTART + 1, RLENGTH - 1)
-		if (!((w, d) in ty))
-			return 0
 		t = substr(t, 1, RSTART - 1) ty[w, d] substr(t, RSTART + RLENGTH)
 	}
 	cur = sql[nmod, ver, d]
 	if (cur != "" && t !~ /^[,);]/)
 		t = " " t
 	sql[nmod, ver, d] = cur (cur == "" ? "" : "\n") t
-	return 1
 }
 
 # The type words on a line: unknown ones, and @role outside PostgreSQL, are refused.
@@ -264,10 +262,6 @@ function c_str(s,   r, i, ch) {
 	return r
 }
 
-function upper(s) {
-	return toupper(s)
-}
-
 END {
 	if (bad)
 		exit 1
@@ -285,14 +279,14 @@ END {
 	print "" > h
 	print "#include <stddef.h>" > h
 	print "" > h
-	print "/* Each module's migrations, one SQL string per version for each store.  The two arrays of a" > h
-	print " * module always have the same length: a version is defined for both or the build stops. */" > h
+	print "/* Each module's migrations, one SQL string per version for each store it exists in: its" > h
+	print " * arrays have the same length, since a version is defined for each or the build stops. */" > h
 	for (m = 1; m <= nmod; m++) {
-		printf "#define SCHEMA_%s_VERSIONS %d\n", upper(mods[m]), nver[m] > h
+		printf "#define SCHEMA_%s_VERSIONS %d\n", toupper(mods[m]), nver[m] > h
 		for (d = 1; d <= nd; d++)
 			if (onlys[m] == "" || onlys[m] == dl[d])
 				printf "extern const char *const schema_%s_%s[SCHEMA_%s_VERSIONS];\n",
-				       dl[d], mods[m], upper(mods[m]) > h
+				       dl[d], mods[m], toupper(mods[m]) > h
 	}
 	print "" > h
 	print "/* Every module described, in file-name order: how many versions it has, and whether it" > h
@@ -318,7 +312,7 @@ END {
 			if (onlys[m] != "" && onlys[m] != dl[d])
 				continue
 			printf "const char *const schema_%s_%s[SCHEMA_%s_VERSIONS] = {\n", dl[d], mods[m],
-			       upper(mods[m]) > c
+			       toupper(mods[m]) > c
 			for (v = 1; v <= nver[m]; v++) {
 				printf "    /* %d */\n", v > c
 				n = split(sql[m, v, dl[d]], parts, "\n")
