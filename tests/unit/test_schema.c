@@ -328,6 +328,37 @@ static void sqlite_and_pg_agree(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* Every PostgreSQL table with a school_id is under row-level security, forced, with a policy:
+ * a table described in portable SQL but given no @pg block for its policy would be open to
+ * every school. */
+static void pg_school_tables_guarded(void **state)
+{
+	const char *dsn = getenv("WARD_TEST_PG_DSN");
+	PGconn *c;
+	PGresult *r;
+	(void)state;
+	assert_non_null(dsn);
+	c = PQconnectdb(dsn);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,"
+	              " (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)"
+	              " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+	              " WHERE n.nspname = 'public' AND c.relkind = 'r' AND EXISTS (SELECT 1"
+	              " FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'school_id'"
+	              " AND NOT a.attisdropped) ORDER BY 1");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_true(PQntuples(r) >= 10);
+	for (int i = 0; i < PQntuples(r); i++)
+		if (strcmp(PQgetvalue(r, i, 1), "t") || strcmp(PQgetvalue(r, i, 2), "t") ||
+		    !strcmp(PQgetvalue(r, i, 3), "0"))
+			fail_msg(
+			    "%s has a school_id but no forced row-level security with a policy",
+			    PQgetvalue(r, i, 0));
+	print_message("%d tables with a school_id, each under row-level security\n", PQntuples(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
 int main(void)
 {
 	const char *dsn = getenv("WARD_TEST_PG_DSN");
@@ -339,6 +370,7 @@ int main(void)
 	    cmocka_unit_test(sqlite_fresh),
 	    cmocka_unit_test(sqlite_reopen),
 	    cmocka_unit_test(sqlite_and_pg_agree),
+	    cmocka_unit_test(pg_school_tables_guarded),
 	};
 	/* The comparison runs only with a database to compare against (a skip reads as a failure
 	 * to tests/run.sh's TAP count). */
