@@ -24,6 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_CHUNK16 1 /* sixteen bytes at once with SSSE3, chosen at run time */
+#endif
+
 #include <unicode/uspoof.h>
 #include <unicode/ustring.h>
 #include <utf8proc.h>
@@ -61,6 +66,10 @@ static char letter_low[256]; /* an ASCII letter's lower case; 0 for any other by
 static uint8_t fast_tab[256]; /* fast path: a letter's lower case, ' ' for an ASCII separator,
                                  0 for a byte only the general path reads */
 static USpoofChecker *spoof;
+#ifdef HAVE_CHUNK16
+static uint8_t compact_tab[256][8]; /* per 8-bit mask: its set lanes in order, then 0x80 */
+static bool have_ssse3;
+#endif
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void init_tables(void)
@@ -80,6 +89,18 @@ static void init_tables(void)
 	}
 	ascii_cls['@'] = ascii_cls['$'] = ascii_cls['!'] = ascii_cls['|'] = ascii_cls['+'] = C_LEET;
 	ascii_cls['\''] = ascii_cls['`'] = ascii_cls['-'] = C_JOIN;
+#ifdef HAVE_CHUNK16
+	for (int m = 0; m < 256; m++) {
+		int k = 0;
+		for (int b = 0; b < 8; b++)
+			if (m & (1 << b))
+				compact_tab[m][k++] = (uint8_t)b;
+		while (k < 8)
+			compact_tab[m][k++] = 0x80;
+	}
+	__builtin_cpu_init();
+	have_ssse3 = __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt");
+#endif
 	for (int c = 0; c < 128; c++)
 		fast_tab[c] = ascii_cls[c] == C_LET   ? (uint8_t)ascii_low[c]
 		              : ascii_cls[c] == C_SEP ? ' '
@@ -559,6 +580,91 @@ static inline size_t letter_run(norm_buf *nb, wstate *w, const uint8_t *p, size_
  * non-ASCII byte, a separator after a one-letter word, a word near WORD_MAX; or at lim,
  * which the caller has made room for (one output byte per input byte at most).  Returns
  * the offset it stopped at, with w and nb brought up to date. */
+#ifdef HAVE_CHUNK16
+/* The fast path's work sixteen bytes at a time while they are ASCII letters and separators:
+ * lower-cased letters and spaces, each kept when it differs from the one before, packed
+ * together with pshufb (their offsets with them).  Stops, writing nothing for them, at
+ * sixteen bytes holding a byte only the byte loop reads or ending a one-letter word (space,
+ * letter, space in the output, counting the two bytes before *o), or when fewer than
+ * sixteen are left.  Needs *o >= 2 and room for a byte out per byte in; returns where it
+ * stopped, with *o, *wl and *ws brought up to date. */
+__attribute__((target("ssse3,popcnt"))) static size_t
+chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, size_t *o_,
+         size_t *wl_, size_t *ws_)
+{
+	const __m128i zero = _mm_setzero_si128(), sp = _mm_set1_epi8(' ');
+	const __m128i nib = _mm_set1_epi8(0x0F);
+	/* bytes only the byte loop reads, by nibbles: 0x80-0xFF (16), digits (2), and
+	 * ! $ ' + - (1), @ ` (4), | (8) */
+	const __m128i bad_lo =
+	    _mm_setr_epi8(2 | 4 | 16, 1 | 2 | 16, 2 | 16, 2 | 16, 1 | 2 | 16, 2 | 16, 2 | 16,
+	                  1 | 2 | 16, 2 | 16, 2 | 16, 16, 1 | 16, 8 | 16, 1 | 16, 16, 16);
+	const __m128i bad_hi = _mm_setr_epi8(0, 0, 1, 2, 4, 0, 4, 8, 16, 16, 16, 16, 16, 16, 16, 16);
+	size_t o = *o_, wl = *wl_, ws = *ws_;
+	__m128i tprev = _mm_set1_epi8(out[o - 1]);
+	unsigned ctx = (unsigned)(out[o - 2] == ' ') | (unsigned)(out[o - 1] == ' ') << 1;
+	while (lim - i >= 16 && wl + 18 < WORD_MAX) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i cls = _mm_and_si128(
+		    _mm_shuffle_epi8(bad_lo, _mm_and_si128(v, nib)),
+		    _mm_shuffle_epi8(bad_hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib)));
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(cls, zero)) != 0xFFFF)
+			break;
+		__m128i low = _mm_or_si128(v, sp);
+		__m128i al = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+		                           _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
+		__m128i t = _mm_or_si128(_mm_and_si128(al, low), _mm_andnot_si128(al, sp));
+		__m128i before = _mm_or_si128(_mm_slli_si128(t, 1), _mm_srli_si128(tprev, 15));
+		unsigned keep = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(t, before)) & 0xFFFF;
+		__m128i ilo = _mm_loadl_epi64((const __m128i *)compact_tab[keep & 0xFF]);
+		__m128i ihi = _mm_loadl_epi64((const __m128i *)compact_tab[keep >> 8]);
+		size_t nlo = (size_t)__builtin_popcount(keep & 0xFF);
+		size_t n = nlo + (size_t)__builtin_popcount(keep >> 8);
+		__m128i clo = _mm_shuffle_epi8(t, ilo);
+		__m128i chi = _mm_shuffle_epi8(_mm_srli_si128(t, 8), ihi);
+		/* the output's spaces, a bit each, after the two bytes before it (the lanes
+		 * pshufb zeroed are no spaces) */
+		unsigned valid = (1u << n) - 1;
+		unsigned spaces =
+		    (((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(clo, sp)) & 0xFF) |
+		     ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(chi, sp)) & 0xFF) << nlo) &
+		    valid;
+		unsigned seq = ctx | spaces << 2;
+		if (seq & ~(seq >> 1) & (seq >> 2) & valid)
+			break;
+		_mm_storel_epi64((__m128i *)(out + o), clo);
+		_mm_storel_epi64((__m128i *)(out + o + nlo), chi);
+		__m128i l16 = _mm_unpacklo_epi8(ilo, zero), h16 = _mm_unpacklo_epi8(ihi, zero);
+		__m128i blo = _mm_set1_epi32((int)i), bhi = _mm_set1_epi32((int)(i + 8));
+		_mm_storeu_si128((__m128i *)(map + o),
+		                 _mm_add_epi32(_mm_unpacklo_epi16(l16, zero), blo));
+		_mm_storeu_si128((__m128i *)(map + o + 4),
+		                 _mm_add_epi32(_mm_unpackhi_epi16(l16, zero), blo));
+		_mm_storeu_si128((__m128i *)(map + o + nlo),
+		                 _mm_add_epi32(_mm_unpacklo_epi16(h16, zero), bhi));
+		_mm_storeu_si128((__m128i *)(map + o + nlo + 4),
+		                 _mm_add_epi32(_mm_unpackhi_epi16(h16, zero), bhi));
+		if (spaces) {
+			unsigned last = 31u - (unsigned)__builtin_clz(spaces);
+			ws = o + last + 1;
+			wl = n - 1 - last;
+		} else if (n > 0) {
+			if (wl == 0)
+				ws = o;
+			wl += n;
+		}
+		ctx = (seq >> n) & 3;
+		o += n;
+		tprev = t;
+		i += 16;
+	}
+	*o_ = o;
+	*wl_ = wl;
+	*ws_ = ws;
+	return i;
+}
+#endif
+
 static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size_t lim)
 {
 	char *out = nb->out;
@@ -569,7 +675,20 @@ static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size
 	/* Branch-free but for the exit: a byte is always written and kept only when it differs
 	 * from the one before, which squeezes repeated letters and drops the separators after
 	 * the first (the output's last byte is a space between words). */
+#ifdef HAVE_CHUNK16
+	size_t bytewise_to = i; /* after sixteen bytes that would not go at once */
+#endif
 	for (; i < lim; i++) {
+#ifdef HAVE_CHUNK16
+		if (have_ssse3 && i >= bytewise_to && lim - i >= 16 && o >= 2) {
+			size_t j = chunks16(p, i, lim, out, map, &o, &wl, &ws);
+			prev = (uint8_t)out[o - 1];
+			bytewise_to = j + 16;
+			i = j;
+			if (i == lim)
+				break;
+		}
+#endif
 		uint8_t t = fast_tab[p[i]];
 		size_t sep = t == ' ';
 		if ((t == 0) | (sep & (wl == 1)) | (wl >= WORD_MAX - 1))
