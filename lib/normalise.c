@@ -665,7 +665,8 @@ chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, size_
 }
 #endif
 
-static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size_t lim)
+static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size_t lim,
+                       bool simd)
 {
 	char *out = nb->out;
 	uint32_t *map = nb->map;
@@ -680,7 +681,7 @@ static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size
 #endif
 	for (; i < lim; i++) {
 #ifdef HAVE_CHUNK16
-		if (have_ssse3 && i >= bytewise_to && lim - i >= 16 && o >= 2) {
+		if (simd && i >= bytewise_to && lim - i >= 16 && o >= 2) {
 			size_t j = chunks16(p, i, lim, out, map, &o, &wl, &ws);
 			prev = (uint8_t)out[o - 1];
 			bytewise_to = j + 16;
@@ -730,6 +731,11 @@ ward_status norm_run_opts(norm_buf *nb, const char *in, size_t len, unsigned fla
 	const uint8_t *p = (const uint8_t *)in;
 	wstate w;
 	pthread_once(&init_once, init_tables);
+#ifdef HAVE_CHUNK16
+	bool simd = have_ssse3 && !(flags & NORM_NO_SIMD);
+#else
+	bool simd = false;
+#endif
 	if (len >= WARD_NORM_MAX_INPUT)
 		return WARD_ETOOBIG;
 	memset(&w, 0, sizeof w);
@@ -755,7 +761,7 @@ ward_status norm_run_opts(norm_buf *nb, const char *in, size_t len, unsigned fla
 		    !(flags & NORM_NO_FAST)) {
 			/* one output byte per input byte at most: run as far as there is room */
 			size_t room = nb->cap - nb->len - 4, lim = len - i < room ? len : i + room;
-			size_t j = fast_run(nb, &w, p, i, lim);
+			size_t j = fast_run(nb, &w, p, i, lim, simd);
 			if (j != i) {
 				i = j;
 				continue;

@@ -23,8 +23,10 @@ typedef struct norm_buf {
  * WARD_NORM_MAX_INPUT.  nb's buffers are reused and grown as needed. */
 ward_status norm_run(norm_buf *nb, const char *in, size_t len);
 /* norm_run with flags: NORM_NO_FAST reads every byte through the general path, never the
- * ASCII fast path, so tests can check that both give the same bytes and map. */
+ * ASCII fast path, and NORM_NO_SIMD keeps the fast path to a byte at a time, so tests can
+ * check that all three give the same bytes and map. */
 #define NORM_NO_FAST 1u
+#define NORM_NO_SIMD 2u
 ward_status norm_run_opts(norm_buf *nb, const char *in, size_t len, unsigned flags);
 void norm_buf_free(norm_buf *nb);
 
