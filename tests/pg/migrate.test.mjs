@@ -19,7 +19,12 @@ const dsnOf = (dir) => `host=127.0.0.1 port=${process.env.PGPORT} user=${process
 const sql = (dir, q) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-d', dbOf(dir), '-c', q],
 	{ encoding: 'utf8' }).trim();
 const verify = (dir) => spawnSync(WARD, ['admin', '--data-dir', dir, 'audit', 'verify'], { encoding: 'utf8' });
-const ward = (...args) => spawnSync(WARD, args, { encoding: 'utf8' });
+// A refused command: its status and words (and, on the ASan build, no sanitizer report).
+const ward = (...args) => {
+	const r = spawnSync(WARD, args, { encoding: 'utf8' });
+	assert.doesNotMatch(r.stderr, /Sanitizer|runtime error/);
+	return r;
+};
 const sqlite = (dir, q) => execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(dir, 'ward.db'), q],
 	{ encoding: 'utf8' }).trim();
 
