@@ -101,6 +101,7 @@ typedef struct cand {
 struct ward_scanner {
 	const ward_engine *e;
 	hs_scratch_t *scratch;
+	bool exhaustive; /* near and unless databases over whole blocks (scanner_set_exhaustive) */
 	norm_buf nb;
 	hit *hits;
 	size_t nhits, caphits;
@@ -760,6 +761,12 @@ ward_status ward_scanner_new(const ward_engine *e, ward_scanner **out)
 	return WARD_OK;
 }
 
+void scanner_set_exhaustive(ward_scanner *s, bool on)
+{
+	if (s)
+		s->exhaustive = on;
+}
+
 void ward_scanner_free(ward_scanner *s)
 {
 	if (!s)
@@ -1329,6 +1336,15 @@ static ward_status scan_near(ward_scanner *s)
 	}
 	if (st != WARD_OK || s->nregions == 0)
 		goto done;
+	if (s->exhaustive) {
+		/* the reference: every combination's terms, wherever they are */
+		region all = {0, (uint32_t)s->nb.len, 0};
+		for (size_t c = 0; c < rs->ncombos && st == WARD_OK; c++) {
+			region r = all;
+			st = scan_merged(s, e->db[DB_NEAR + c], &r, 1);
+		}
+		goto done;
+	}
 	/* grouped by combination with a counting sort that keeps the hits' order, in which
 	 * each group's starts are nearly sorted already: an insertion sort finishes them */
 	if (!s->ccount && !(s->ccount = malloc((rs->ncombos + 1) * sizeof *s->ccount))) {
@@ -1413,7 +1429,10 @@ static ward_status scan_unless(ward_scanner *s)
 			st = add_region(s, words_back(s, c->from, UNLESS_WINDOW + 1),
 			                words_fwd(s, c->to, UNLESS_WINDOW + s->e->unless_span + 1), 0);
 	}
-	if (st == WARD_OK && s->nregions > 0) {
+	if (st == WARD_OK && s->nregions > 0 && s->exhaustive) {
+		region all = {0, (uint32_t)s->nb.len, 0};
+		st = scan_merged(s, s->e->db[DB_UNLESS], &all, 1);
+	} else if (st == WARD_OK && s->nregions > 0) {
 		qsort(s->regions, s->nregions, sizeof *s->regions, cmp_region);
 		st = scan_merged(s, s->e->db[DB_UNLESS], s->regions, s->nregions);
 	}

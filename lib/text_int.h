@@ -88,6 +88,13 @@ ward_status rules_parse(ruleset *rs, const char *text, size_t len, const char *n
 ward_status rules_finish(ruleset *rs, ward_diag *diag);
 void rules_free(ruleset *rs);
 
+/* ---- engine (engine.c) ---- */
+
+/* With on, the scanner runs each near and unless database over whole blocks instead of only
+ * the words around the hits that can use them: slower, and the reference that tests hold
+ * the windowed scan to (the same findings). */
+void scanner_set_exhaustive(ward_scanner *s, bool on);
+
 /* Copies s into rs's pool; valid until rules_free. */
 char *rules_strdup(ruleset *rs, const char *s, size_t n);
 

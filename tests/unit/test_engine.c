@@ -9,7 +9,11 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
+
 #include <ward/ward.h>
+
+#include "text_int.h"
 
 static const char RULES[] = "# test rules\n"
                             "rule grooming.secrecy.test\n"
@@ -473,6 +477,96 @@ static void test_taxonomy(void **state)
 	assert_non_null(strstr(ward_area_get(WARD_AREA_HOUSEHOLD_IMAGES)->guidance, "parents"));
 }
 
+/* The windowed scan (near terms and unless phrases looked for only around the hits that can
+ * use them) against the exhaustive one (their databases over whole blocks): the same
+ * findings, over random texts made of the shipped rules' own examples, cut into pieces and
+ * shuffled with filler words, separators and blank lines.  Skipped when rules/ is not in
+ * the working directory (the suites run from the top of the tree). */
+static void test_windowed_equals_exhaustive(void **state)
+{
+	static char words[4096][48];
+	size_t nwords = 0;
+	static const char *const filler[] = {"the", "and", "homework", "match", "later",
+	                                     "\n\n", "\n", ", ", ". ", "!", " ", "a", "i",
+	                                     "x", "Ok", "lol", "2", "12", "s.e.c"};
+	ward_engine *e = NULL;
+	ward_scanner *fast = NULL, *ref = NULL;
+	ward_diag d;
+	DIR *dir = opendir("rules");
+	(void)state;
+	if (!dir) {
+		skip();
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(dir)) != NULL && nwords < 4000) {
+		char path[512], line[1024];
+		size_t nl = strlen(de->d_name);
+		if (nl < 7 || strcmp(de->d_name + nl - 6, ".rules") != 0)
+			continue;
+		snprintf(path, sizeof path, "rules/%s", de->d_name);
+		FILE *f = fopen(path, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof line, f) && nwords < 4000) {
+			char *x = strstr(line, "example");
+			if (!x || (x[7] != '+' && x[7] != '-'))
+				continue;
+			/* each word of the example, so texts mix pieces of several */
+			for (char *w = strtok(x + 8, " \t\r\n"); w && nwords < 4000;
+			     w = strtok(NULL, " \t\r\n"))
+				snprintf(words[nwords++], sizeof words[0], "%s", w);
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	assert_true(nwords > 100);
+	assert_int_equal(ward_engine_load("rules", WARD_LOAD_NOCACHE, &e, &d), WARD_OK);
+	assert_int_equal(ward_scanner_new(e, &fast), WARD_OK);
+	assert_int_equal(ward_scanner_new(e, &ref), WARD_OK);
+	scanner_set_exhaustive(ref, true);
+	static char text[16384];
+	static results a, b;
+	uint64_t seed = 0x77a2d2026u;
+	size_t total = 0;
+	for (int round = 0; round < 1500; round++) {
+		size_t len = 0, start = 0;
+		while (len < sizeof text - 200) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			unsigned r = (unsigned)(seed >> 33);
+			const char *w;
+			if (r % 5 == 0) {
+				w = filler[(r >> 3) % (sizeof filler / sizeof *filler)];
+			} else if (r % 5 == 1 || start == 0) {
+				start = (r >> 3) % nwords; /* jump to another example's words */
+				w = words[start];
+			} else {
+				start = (start + 1) % nwords; /* or run on through this one */
+				w = words[start];
+			}
+			size_t wl = strlen(w);
+			memcpy(text + len, w, wl);
+			len += wl;
+			text[len++] = ' ';
+			if ((r >> 20) % 97 == 0)
+				break;
+		}
+		memset(&a, 0, sizeof a);
+		memset(&b, 0, sizeof b);
+		assert_int_equal(ward_scan(fast, text, len, collect, &a), WARD_OK);
+		assert_int_equal(ward_scan(ref, text, len, collect, &b), WARD_OK);
+		if (a.n != b.n || memcmp(a.f, b.f, a.n * sizeof *a.f) != 0) {
+			print_error("windowed scan differs (%zu findings, exhaustive %zu) on:\n%.*s\n",
+			            a.n, b.n, (int)len, text);
+			fail();
+		}
+		total += a.n;
+	}
+	assert_true(total > 100); /* the texts did exercise the rules */
+	ward_scanner_free(fast);
+	ward_scanner_free(ref);
+	ward_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +585,7 @@ int main(void)
 	    cmocka_unit_test(test_paragraphs),
 	    cmocka_unit_test(test_all_of_after_unless),
 	    cmocka_unit_test(test_prefix_span),
+	    cmocka_unit_test(test_windowed_equals_exhaustive),
 	};
 	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
 }
