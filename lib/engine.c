@@ -7,14 +7,15 @@
  * across a blank line, the end of a paragraph.
  *
  * All-of terms are often common words ("he", "send", "your"), and unless phrases only matter
- * next to a finding, so they are not searched everywhere.  Patterns go into three databases:
- * the main one holds the triggers and, for each combination, its most specific term (the
- * anchor); the near one holds the other terms and is run only over the words around anchor
- * hits; the unless one holds each distinct unless phrase once (many rules share "birthday")
- * and is run only around the candidate findings of rules that have unless phrases.
+ * next to a finding, so they are not searched everywhere.  The main database holds the
+ * triggers and, for each combination, its most specific term (the anchor); each combination
+ * has a near database of its other terms, run only over the words around its own anchor's
+ * hits; each rule with unless phrases has an unless database of them, run only around its
+ * own candidate findings.  A small database over a few words is much faster than a large
+ * one, and finds no other rule's phrases to be sorted and thrown away.
  *
  * Asking Vectorscan for the start of every regex match (SOM) slows the whole database
- * several times over, so regexes run without it; when one matches, a fourth database of the
+ * several times over, so regexes run without it; when one matches, a database of the
  * regexes with SOM runs over a few words before the match's end to find where it starts.
  * Word positions come from a bitmap of the spaces in the normalised block, so a hit's word
  * index, and the region k words around it, cost a popcount, not a walk.  Each finding is
@@ -46,25 +47,28 @@
 #define MAX_RULE_FILE ((size_t)16 << 20)
 #define UNLESS_WINDOW 8
 
-/* The databases: main (triggers and anchor terms) runs over everything; unless around
- * candidate findings of rules with unless phrases; som (the regexes with start of match)
- * before a regex's end; and one near database per combination (its other terms), run only
- * around that combination's anchor hits, from DB_NEAR + the combination's index on.  All but
- * main may be NULL. */
-enum which { DB_MAIN, DB_UNLESS, DB_SOM, DB_NEAR };
+/* The databases: main (triggers and anchor terms) runs over everything; som (the regexes
+ * with start of match) before a regex's end; one near database per combination (its other
+ * terms), run only around that combination's anchor hits; and one unless database per rule
+ * with unless phrases, run only around that rule's candidate findings.  In e->db: main, som,
+ * then the near ones (NEAR_DB), then the unless ones (UNLESS_DB).  All but main may be NULL.
+ * DB_NEAR and DB_UNLESS are also the kinds of pattern in e->which. */
+enum which { DB_MAIN, DB_SOM, DB_NEAR, DB_UNLESS };
+#define NEAR_DB(e, c)   ((size_t)DB_NEAR + (c))
+#define UNLESS_DB(e, r) ((size_t)DB_NEAR + (e)->rs.ncombos + (r))
 
 struct ward_engine {
 	ruleset rs;
-	hs_database_t **db; /* ndb of them: DB_NEAR + the number of combinations */
+	hs_database_t **db; /* ndb of them: main, som, one per combination, one per rule */
 	size_t ndb;
 	uint16_t *anchor;     /* per combo: the term index in the main database */
 	uint32_t *span;       /* per combo: the most words in one of its phrases */
 	uint32_t unless_span; /* the most words in one unless phrase */
 	uint8_t *which;       /* per pattern: its database (DB_MAIN, DB_NEAR or DB_UNLESS) */
 	bool *open_end;       /* per pattern: a phrase ending in a prefix word ("photo*") */
-	/* An unless phrase is often shared by many rules ("school", "birthday"): each distinct
-	 * one is compiled once, as a group, and a rule's unless check looks up its groups. */
-	bool *alias;        /* per pattern: an unless equal to an earlier one, not compiled */
+	/* An unless phrase is often shared by many rules ("school", "birthday"): equal ones
+	 * form a group, and a rule's unless check looks up its groups' hits, whichever rule's
+	 * database found them. */
 	uint32_t *group;    /* per pattern: its unless group (unless patterns only) */
 	uint32_t *rule_unl; /* the groups of rule r: rule_unl[rule_unl_off[r] .. [r + 1]) */
 	uint32_t ngroups;   /* unless groups */
@@ -77,7 +81,7 @@ struct ward_engine {
 
 typedef struct region {
 	uint32_t start, end;
-	uint32_t combo; /* near regions: the combination whose anchor hit made it */
+	uint32_t tag; /* the combination (near) or rule (unless) whose hit made it */
 } region;
 
 typedef struct hit {
@@ -292,11 +296,11 @@ static int mkdir_p(const char *dir)
 	return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
-/* The cache file: "WARDHS6\0", the number of databases as a 64-bit count, then for each
- * database (main, unless, som, then the near one of each combination) a 64-bit length and its
- * serialised bytes (a length of 0 for a missing one).  Change the magic when the layout or
- * the way patterns are split between the databases changes. */
-static const char CACHE_MAGIC[8] = "WARDHS6";
+/* The cache file: "WARDHS7\0", the number of databases as a 64-bit count, then for each
+ * database (main, som, the near one of each combination, the unless one of each rule) a
+ * 64-bit length and its serialised bytes (a length of 0 for a missing one).  Change the magic
+ * when the layout or the way patterns are split between the databases changes. */
+static const char CACHE_MAGIC[8] = "WARDHS7";
 
 static void cache_load(ward_engine *e, const char *path)
 {
@@ -410,18 +414,17 @@ static bool same_unless(const pat *x, const pat *y)
 	       x->litlen == y->litlen && strcmp(x->expr, y->expr) == 0;
 }
 
-/* Groups equal unless patterns (same expression, same boundary check): the first of each
- * group is compiled, the others are marked alias; and lists each rule's groups. */
+/* Groups equal unless patterns (same expression, same boundary check), and lists each
+ * rule's groups. */
 static ward_status plan_unless(ward_engine *e)
 {
 	const ruleset *rs = &e->rs;
 	ward_status st = WARD_ENOMEM;
 	size_t nu = 0, ng = 0;
 	uint32_t *idx = calloc((rs->npats > rs->nrules ? rs->npats : rs->nrules) + 1, sizeof *idx);
-	e->alias = calloc(rs->npats + 1, sizeof *e->alias);
 	e->group = calloc(rs->npats + 1, sizeof *e->group);
 	e->rule_unl_off = calloc(rs->nrules + 2, sizeof *e->rule_unl_off);
-	if (!idx || !e->alias || !e->group || !e->rule_unl_off)
+	if (!idx || !e->group || !e->rule_unl_off)
 		goto done;
 	for (size_t i = 0; i < rs->npats; i++)
 		if (rs->pats[i].kind == PAT_UNLESS)
@@ -430,13 +433,10 @@ static ward_status plan_unless(ward_engine *e)
 	for (size_t k = 0; k < nu; k++) {
 		if (k == 0 || !same_unless(&rs->pats[idx[k - 1]], &rs->pats[idx[k]]))
 			ng++;
-		else
-			e->alias[idx[k]] = true;
 		e->group[idx[k]] = (uint32_t)(ng - 1);
 	}
 	e->ngroups = (uint32_t)ng;
-	/* the group's first pattern (its lowest index) is the one compiled; its hits carry its
-	 * index, and group[] maps them to the group */
+	/* a hit carries its pattern's index, and group[] maps it to the group */
 	for (size_t i = 0; i < rs->npats; i++)
 		if (rs->pats[i].kind == PAT_UNLESS)
 			e->rule_unl_off[rs->pats[i].rule + 1]++;
@@ -530,19 +530,21 @@ static ward_status plan(ward_engine *e)
 		                                                                      : DB_MAIN;
 	}
 	free(shortest);
-	e->ndb = DB_NEAR + rs->ncombos;
+	e->ndb = UNLESS_DB(e, rs->nrules);
 	if (!(e->db = calloc(e->ndb, sizeof *e->db)))
 		return WARD_ENOMEM;
 	return plan_unless(e);
 }
 
 /* Compiles the patterns of database d into e->db[d] (left NULL when there are none): main,
- * unless and each combination's near one as planned, without start of match; som, every
- * regex with it. */
+ * each combination's near one and each rule's unless one as planned, without start of match
+ * (a rule's unless phrase listed twice only once); som, every regex with it. */
 static ward_status compile_one(ward_engine *e, size_t d, ward_diag *diag)
 {
 	hs_database_t **db = &e->db[d];
-	enum which which = d >= DB_NEAR ? DB_NEAR : (enum which)d;
+	enum which which = d < DB_NEAR           ? (enum which)d
+	                   : d < UNLESS_DB(e, 0) ? DB_NEAR
+	                                         : DB_UNLESS;
 	ward_status st = WARD_OK;
 	size_t n = e->rs.npats, k = 0;
 	const char **exprs = calloc(n + 1, sizeof *exprs);
@@ -555,10 +557,13 @@ static ward_status compile_one(ward_engine *e, size_t d, ward_diag *diag)
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
-		bool take =
-		    which == DB_SOM ? e->rs.pats[i].is_regex : e->which[i] == which && !e->alias[i];
-		if (which == DB_NEAR && e->rs.pats[i].combo != d - DB_NEAR)
+		bool take = which == DB_SOM ? e->rs.pats[i].is_regex : e->which[i] == which;
+		if (which == DB_NEAR && NEAR_DB(e, e->rs.pats[i].combo) != d)
 			take = false;
+		if (which == DB_UNLESS && UNLESS_DB(e, e->rs.pats[i].rule) != d)
+			take = false;
+		for (size_t j = 0; take && which == DB_UNLESS && j < k; j++)
+			take = e->group[ids[j]] != e->group[i];
 		if (!take)
 			continue;
 		const pat *pt = &e->rs.pats[i];
@@ -705,7 +710,6 @@ void ward_engine_free(ward_engine *e)
 	free(e->span);
 	free(e->which);
 	free(e->open_end);
-	free(e->alias);
 	free(e->group);
 	free(e->rule_unl);
 	free(e->rule_unl_off);
@@ -1256,17 +1260,11 @@ static uint32_t words_fwd(const ward_scanner *s, uint32_t pos, uint32_t k)
 	return at < s->nb.len ? at + 1 : at;
 }
 
-static int cmp_region(const void *a, const void *b)
+static int cmp_region_tag(const void *a, const void *b)
 {
 	const region *x = a, *y = b;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static int cmp_region_combo(const void *a, const void *b)
-{
-	const region *x = a, *y = b;
-	if (x->combo != y->combo)
-		return x->combo < y->combo ? -1 : 1;
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
@@ -1341,7 +1339,7 @@ static ward_status scan_near(ward_scanner *s)
 		region all = {0, (uint32_t)s->nb.len, 0};
 		for (size_t c = 0; c < rs->ncombos && st == WARD_OK; c++) {
 			region r = all;
-			st = scan_merged(s, e->db[DB_NEAR + c], &r, 1);
+			st = scan_merged(s, e->db[NEAR_DB(e, c)], &r, 1);
 		}
 		goto done;
 	}
@@ -1353,25 +1351,25 @@ static ward_status scan_near(ward_scanner *s)
 	}
 	memset(s->ccount, 0, (rs->ncombos + 1) * sizeof *s->ccount);
 	for (size_t i = 0; i < s->nregions; i++)
-		s->ccount[s->regions[i].combo + 1]++;
+		s->ccount[s->regions[i].tag + 1]++;
 	for (size_t c = 0; c < rs->ncombos; c++)
 		s->ccount[c + 1] += s->ccount[c];
 	for (size_t i = 0; i < s->nregions; i++)
-		s->rtmp[s->ccount[s->regions[i].combo]++] = s->regions[i];
+		s->rtmp[s->ccount[s->regions[i].tag]++] = s->regions[i];
 	for (size_t i = 1; i < s->nregions; i++) {
 		region r = s->rtmp[i];
 		size_t j = i;
-		while (j > 0 && cmp_region_combo(&s->rtmp[j - 1], &r) > 0) {
+		while (j > 0 && cmp_region_tag(&s->rtmp[j - 1], &r) > 0) {
 			s->rtmp[j] = s->rtmp[j - 1];
 			j--;
 		}
 		s->rtmp[j] = r;
 	}
 	for (size_t i = 0, j; i < s->nregions && st == WARD_OK; i = j) {
-		uint32_t c = s->rtmp[i].combo;
-		for (j = i + 1; j < s->nregions && s->rtmp[j].combo == c; j++)
+		uint32_t c = s->rtmp[i].tag;
+		for (j = i + 1; j < s->nregions && s->rtmp[j].tag == c; j++)
 			;
-		st = scan_merged(s, e->db[DB_NEAR + c], s->rtmp + i, j - i);
+		st = scan_merged(s, e->db[NEAR_DB(e, c)], s->rtmp + i, j - i);
 	}
 done:
 	s->nregions = 0;
@@ -1415,11 +1413,12 @@ static ward_status find_starts(ward_scanner *s, size_t first)
 	return WARD_OK;
 }
 
-/* Runs the unless database over the words around the candidates of rules with unless
- * phrases, and gives its hits word indexes. */
+/* Runs each rule's unless database over the words around its candidates, and gives their
+ * hits word indexes. */
 static ward_status scan_unless(ward_scanner *s)
 {
-	const ruleset *rs = &s->e->rs;
+	const ward_engine *e = s->e;
+	const ruleset *rs = &e->rs;
 	size_t first = s->nhits;
 	ward_status st = WARD_OK;
 	s->nregions = 0;
@@ -1427,14 +1426,23 @@ static ward_status scan_unless(ward_scanner *s)
 		const cand *c = &s->cands[i];
 		if (rs->rules[c->rule].has_unless)
 			st = add_region(s, words_back(s, c->from, UNLESS_WINDOW + 1),
-			                words_fwd(s, c->to, UNLESS_WINDOW + s->e->unless_span + 1), 0);
+			                words_fwd(s, c->to, UNLESS_WINDOW + e->unless_span + 1),
+			                c->rule);
 	}
 	if (st == WARD_OK && s->nregions > 0 && s->exhaustive) {
-		region all = {0, (uint32_t)s->nb.len, 0};
-		st = scan_merged(s, s->e->db[DB_UNLESS], &all, 1);
+		/* the reference: every rule's phrases, wherever they are */
+		for (size_t r = 0; r < rs->nrules && st == WARD_OK; r++) {
+			region all = {0, (uint32_t)s->nb.len, 0};
+			st = scan_merged(s, e->db[UNLESS_DB(e, r)], &all, 1);
+		}
 	} else if (st == WARD_OK && s->nregions > 0) {
-		qsort(s->regions, s->nregions, sizeof *s->regions, cmp_region);
-		st = scan_merged(s, s->e->db[DB_UNLESS], s->regions, s->nregions);
+		qsort(s->regions, s->nregions, sizeof *s->regions, cmp_region_tag);
+		for (size_t i = 0, j; i < s->nregions && st == WARD_OK; i = j) {
+			uint32_t r = s->regions[i].tag;
+			for (j = i + 1; j < s->nregions && s->regions[j].tag == r; j++)
+				;
+			st = scan_merged(s, e->db[UNLESS_DB(e, r)], s->regions + i, j - i);
+		}
 	}
 	s->nregions = 0;
 	if (st == WARD_OK && s->e->db[DB_SOM])
