@@ -10,8 +10,8 @@
  * next to a finding, so they are not searched everywhere.  The main database holds the
  * triggers and, for each combination, its most specific term (the anchor); each combination
  * has a near database of its other terms, run only over the words around its own anchor's
- * hits; each rule with unless phrases has an unless database of them, run only around its
- * own candidate findings.  A small database over a few words is much faster than a large
+ * hits; each rule with unless phrases has an unless database of them, run only around
+ * those of its candidate findings that would otherwise be reported.  A small database over a few words is much faster than a large
  * one, and finds no other rule's phrases to be sorted and thrown away.
  *
  * Asking Vectorscan for the start of every regex match (SOM) slows the whole database
@@ -66,13 +66,7 @@ struct ward_engine {
 	uint32_t unless_span; /* the most words in one unless phrase */
 	uint8_t *which;       /* per pattern: its database (DB_MAIN, DB_NEAR or DB_UNLESS) */
 	bool *open_end;       /* per pattern: a phrase ending in a prefix word ("photo*") */
-	/* An unless phrase is often shared by many rules ("school", "birthday"): equal ones
-	 * form a group, and a rule's unless check looks up its groups' hits, whichever rule's
-	 * database found them. */
-	uint32_t *group;    /* per pattern: its unless group (unless patterns only) */
-	uint32_t *rule_unl; /* the groups of rule r: rule_unl[rule_unl_off[r] .. [r + 1]) */
-	uint32_t ngroups;   /* unless groups */
-	uint32_t *rule_unl_off;
+	uint32_t *group;      /* per pattern: its group of equal unless patterns */
 };
 
 #define NO_START  UINT32_MAX
@@ -90,12 +84,6 @@ typedef struct hit {
 	uint32_t wfrom, wto; /* word indexes of from and to */
 	uint32_t para;       /* paragraph of from: breaks before it in the block */
 } hit;
-
-/* An unless hit, for unless_near: minfrom is the smallest wfrom from here to the end of the
- * group's run (the array is sorted by group, then wto). */
-typedef struct unl_hit {
-	uint32_t group, wfrom, wto, minfrom;
-} unl_hit;
 
 typedef struct cand {
 	uint32_t rule;
@@ -116,9 +104,6 @@ struct ward_scanner {
 	size_t nregions, capregions;
 	region *rtmp; /* capregions of them: near regions grouped by combination */
 	uint32_t *ccount; /* per combination, then one more: a counting sort's counts */
-	unl_hit *unl;
-	size_t nunl, capunl;
-	uint32_t *goff; /* the hits of unless group g: unl[goff[g] .. goff[g + 1]) */
 	uint64_t *keys; /* sort keys, then as many of scratch */
 	size_t capkeys;
 	uint64_t *spacebits;  /* index_words: spaces of the normalised block, a bit each */
@@ -414,17 +399,16 @@ static bool same_unless(const pat *x, const pat *y)
 	       x->litlen == y->litlen && strcmp(x->expr, y->expr) == 0;
 }
 
-/* Groups equal unless patterns (same expression, same boundary check), and lists each
- * rule's groups. */
+/* Groups equal unless patterns (same expression, same boundary check), so that a rule that
+ * lists one phrase twice compiles it once. */
 static ward_status plan_unless(ward_engine *e)
 {
 	const ruleset *rs = &e->rs;
 	ward_status st = WARD_ENOMEM;
 	size_t nu = 0, ng = 0;
-	uint32_t *idx = calloc((rs->npats > rs->nrules ? rs->npats : rs->nrules) + 1, sizeof *idx);
+	uint32_t *idx = calloc(rs->npats + 1, sizeof *idx);
 	e->group = calloc(rs->npats + 1, sizeof *e->group);
-	e->rule_unl_off = calloc(rs->nrules + 2, sizeof *e->rule_unl_off);
-	if (!idx || !e->group || !e->rule_unl_off)
+	if (!idx || !e->group)
 		goto done;
 	for (size_t i = 0; i < rs->npats; i++)
 		if (rs->pats[i].kind == PAT_UNLESS)
@@ -434,36 +418,6 @@ static ward_status plan_unless(ward_engine *e)
 		if (k == 0 || !same_unless(&rs->pats[idx[k - 1]], &rs->pats[idx[k]]))
 			ng++;
 		e->group[idx[k]] = (uint32_t)(ng - 1);
-	}
-	e->ngroups = (uint32_t)ng;
-	/* a hit carries its pattern's index, and group[] maps it to the group */
-	for (size_t i = 0; i < rs->npats; i++)
-		if (rs->pats[i].kind == PAT_UNLESS)
-			e->rule_unl_off[rs->pats[i].rule + 1]++;
-	for (size_t r = 0; r < rs->nrules; r++)
-		e->rule_unl_off[r + 1] += e->rule_unl_off[r];
-	e->rule_unl = calloc(e->rule_unl_off[rs->nrules] + 1, sizeof *e->rule_unl);
-	if (!e->rule_unl)
-		goto done;
-	{
-		uint32_t *fill = idx; /* reused: next free slot per rule */
-		for (size_t r = 0; r < rs->nrules; r++)
-			fill[r] = e->rule_unl_off[r];
-		for (size_t i = 0; i < rs->npats; i++) {
-			const pat *p = &rs->pats[i];
-			if (p->kind != PAT_UNLESS)
-				continue;
-			bool dup = false;
-			for (uint32_t j = e->rule_unl_off[p->rule]; j < fill[p->rule] && !dup; j++)
-				dup = e->rule_unl[j] == e->group[i];
-			if (!dup)
-				e->rule_unl[fill[p->rule]++] = e->group[i];
-		}
-		/* a rule listing one phrase twice leaves a hole: mark it with a group that has no
-		 * hits */
-		for (size_t r = 0; r < rs->nrules; r++)
-			for (uint32_t j = fill[r]; j < e->rule_unl_off[r + 1]; j++)
-				e->rule_unl[j] = UINT32_MAX;
 	}
 	st = WARD_OK;
 done:
@@ -711,8 +665,6 @@ void ward_engine_free(ward_engine *e)
 	free(e->which);
 	free(e->open_end);
 	free(e->group);
-	free(e->rule_unl);
-	free(e->rule_unl_off);
 	rules_free(&e->rs);
 	free(e);
 }
@@ -782,8 +734,6 @@ void ward_scanner_free(ward_scanner *s)
 	free(s->regions);
 	free(s->rtmp);
 	free(s->ccount);
-	free(s->unl);
-	free(s->goff);
 	free(s->keys);
 	free(s->spacebits);
 	free(s->spacecount);
@@ -1113,114 +1063,12 @@ static int cmp_cand_rule(const void *a, const void *b)
 	return x->from < y->from ? -1 : x->from > y->from;
 }
 
-static int cmp_unl(const void *a, const void *b)
-{
-	const unl_hit *x = a, *y = b;
-	if (x->group != y->group)
-		return x->group < y->group ? -1 : 1;
-	return x->wto < y->wto ? -1 : x->wto > y->wto;
-}
-
 static int cmp_cand_pos(const void *a, const void *b)
 {
 	const cand *x = a, *y = b;
 	if (x->from != y->from)
 		return x->from < y->from ? -1 : 1;
 	return x->rule < y->rule ? -1 : x->rule > y->rule;
-}
-
-/* Collects the unless hits sorted by (group, wto), with in each group's run the smallest
- * wfrom from each position to the run's end, so that unless_near is a binary search per group
- * of the candidate's rule. */
-static ward_status index_unless(ward_scanner *s)
-{
-	const ward_engine *e = s->e;
-	const ruleset *rs = &e->rs;
-	size_t n = 0;
-	s->nunl = 0;
-	if (!s->goff && !(s->goff = malloc(((size_t)e->ngroups + 2) * sizeof *s->goff)))
-		return WARD_ENOMEM;
-	memset(s->goff, 0, ((size_t)e->ngroups + 2) * sizeof *s->goff);
-	for (size_t i = 0; i < s->nhits; i++)
-		n += rs->pats[s->hits[i].pat].kind == PAT_UNLESS;
-	if (n == 0)
-		return WARD_OK;
-	if (n > s->capunl) {
-		unl_hit *u = realloc(s->unl, n * sizeof *u);
-		if (!u)
-			return WARD_ENOMEM;
-		s->unl = u;
-		s->capunl = n;
-	}
-	if (rs->npats < ((size_t)1 << 20) && s->nb.len < ((size_t)1 << 22) &&
-	    s->nhits <= ((size_t)1 << 22) && keys_reserve(s, n) == WARD_OK) {
-		size_t k = 0;
-		for (size_t i = 0; i < s->nhits; i++) {
-			const hit *h = &s->hits[i];
-			if (rs->pats[h->pat].kind == PAT_UNLESS)
-				s->keys[k++] =
-				    (uint64_t)e->group[h->pat] << 44 | (uint64_t)h->wto << 22 | i;
-		}
-		radix_sort(s->keys, s->keys + n, n);
-		for (size_t i = 0; i < n; i++) {
-			const hit *h = &s->hits[s->keys[i] & 0x3fffff];
-			s->unl[i] = (unl_hit){e->group[h->pat], h->wfrom, h->wto, 0};
-		}
-		s->nunl = n;
-	} else {
-		for (size_t i = 0; i < s->nhits; i++) {
-			const hit *h = &s->hits[i];
-			if (rs->pats[h->pat].kind == PAT_UNLESS)
-				s->unl[s->nunl++] =
-				    (unl_hit){e->group[h->pat], h->wfrom, h->wto, 0};
-		}
-		qsort(s->unl, s->nunl, sizeof *s->unl, cmp_unl);
-	}
-	for (size_t i = s->nunl; i-- > 0;) {
-		unl_hit *u = &s->unl[i];
-		u->minfrom = u->wfrom;
-		if (i + 1 < s->nunl && s->unl[i + 1].group == u->group &&
-		    s->unl[i + 1].minfrom < u->minfrom)
-			u->minfrom = s->unl[i + 1].minfrom;
-	}
-	/* where each group's run starts and ends */
-	for (size_t i = 0; i < s->nunl; i++)
-		s->goff[s->unl[i].group + 1]++;
-	for (uint32_t g = 0; g < e->ngroups; g++)
-		s->goff[g + 1] += s->goff[g];
-	return WARD_OK;
-}
-
-/* Whether an unless phrase of c's rule overlaps the words from UNLESS_WINDOW before c to
- * UNLESS_WINDOW after it: for each of the rule's groups, among its hits ending at or after
- * the window's start, the one starting first must start at or before the window's end. */
-static bool unless_near(const ward_scanner *s, const cand *c)
-{
-	const ward_engine *e = s->e;
-	uint32_t lo = c->wfrom > UNLESS_WINDOW ? c->wfrom - UNLESS_WINDOW : 0;
-	uint32_t hi = c->wto + UNLESS_WINDOW;
-	/* not across a paragraph break */
-	uint32_t para = para_of(s, c->wfrom);
-	if (para > 0 && s->breaks[para - 1] > lo)
-		lo = s->breaks[para - 1];
-	if (para < s->nbreaks && s->breaks[para] - 1 < hi)
-		hi = s->breaks[para] - 1;
-	for (uint32_t j = e->rule_unl_off[c->rule]; j < e->rule_unl_off[c->rule + 1]; j++) {
-		uint32_t g = e->rule_unl[j];
-		if (g >= e->ngroups)
-			continue; /* a hole: a phrase the rule listed twice */
-		size_t a = s->goff[g], b = s->goff[g + 1];
-		while (a < b) {
-			size_t m = a + (b - a) / 2;
-			if (s->unl[m].wto < lo)
-				a = m + 1;
-			else
-				b = m;
-		}
-		if (a < s->nunl && s->unl[a].group == g && s->unl[a].minfrom <= hi)
-			return true;
-	}
-	return false;
 }
 
 /* The start of the region k words before pos: the (k + 1)th space before it, or 0.  Walks
@@ -1413,42 +1261,37 @@ static ward_status find_starts(ward_scanner *s, size_t first)
 	return WARD_OK;
 }
 
-/* Runs each rule's unless database over the words around its candidates, and gives their
- * hits word indexes. */
-static ward_status scan_unless(ward_scanner *s)
+/* Whether an unless phrase of c's rule overlaps the words from UNLESS_WINDOW before c to
+ * UNLESS_WINDOW after it (not across a paragraph break).  Asked only of the candidates that
+ * could become findings, it runs the rule's unless database over those words and as many
+ * more either side as its longest phrase, so every phrase that overlaps them is found whole;
+ * the hits are dropped again. */
+static ward_status unless_near(ward_scanner *s, const cand *c, bool *near)
 {
 	const ward_engine *e = s->e;
-	const ruleset *rs = &e->rs;
+	ward_status st;
+	uint32_t lo = c->wfrom > UNLESS_WINDOW ? c->wfrom - UNLESS_WINDOW : 0;
+	uint32_t hi = c->wto + UNLESS_WINDOW;
+	uint32_t para = para_of(s, c->wfrom);
 	size_t first = s->nhits;
-	ward_status st = WARD_OK;
-	s->nregions = 0;
-	for (size_t i = 0; i < s->ncands && st == WARD_OK; i++) {
-		const cand *c = &s->cands[i];
-		if (rs->rules[c->rule].has_unless)
-			st = add_region(s, words_back(s, c->from, UNLESS_WINDOW + 1),
-			                words_fwd(s, c->to, UNLESS_WINDOW + e->unless_span + 1),
-			                c->rule);
-	}
-	if (st == WARD_OK && s->nregions > 0 && s->exhaustive) {
-		/* the reference: every rule's phrases, wherever they are */
-		for (size_t r = 0; r < rs->nrules && st == WARD_OK; r++) {
-			region all = {0, (uint32_t)s->nb.len, 0};
-			st = scan_merged(s, e->db[UNLESS_DB(e, r)], &all, 1);
-		}
-	} else if (st == WARD_OK && s->nregions > 0) {
-		qsort(s->regions, s->nregions, sizeof *s->regions, cmp_region_tag);
-		for (size_t i = 0, j; i < s->nregions && st == WARD_OK; i = j) {
-			uint32_t r = s->regions[i].tag;
-			for (j = i + 1; j < s->nregions && s->regions[j].tag == r; j++)
-				;
-			st = scan_merged(s, e->db[UNLESS_DB(e, r)], s->regions + i, j - i);
-		}
-	}
-	s->nregions = 0;
-	if (st == WARD_OK && s->e->db[DB_SOM])
+	if (para > 0 && s->breaks[para - 1] > lo)
+		lo = s->breaks[para - 1];
+	if (para < s->nbreaks && s->breaks[para] - 1 < hi)
+		hi = s->breaks[para] - 1;
+	region r = {words_back(s, c->from, UNLESS_WINDOW + e->unless_span),
+	            words_fwd(s, c->to, UNLESS_WINDOW + e->unless_span + 1), 0};
+	if (s->exhaustive)
+		r = (region){0, (uint32_t)s->nb.len, 0}; /* the reference: the whole block */
+	*near = false;
+	st = scan_merged(s, e->db[UNLESS_DB(e, c->rule)], &r, 1);
+	if (st == WARD_OK && e->db[DB_SOM])
 		st = find_starts(s, first);
-	if (st == WARD_OK)
+	if (st == WARD_OK) {
 		index_words(s, first);
+		for (size_t i = first; i < s->nhits && !*near; i++)
+			*near = s->hits[i].wto >= lo && s->hits[i].wfrom <= hi;
+	}
+	s->nhits = first;
 	return st;
 }
 
@@ -1536,9 +1379,7 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 		return st;
 	if (s->ncands == 0)
 		return WARD_OK;
-	if ((st = scan_unless(s)) != WARD_OK || (st = index_unless(s)) != WARD_OK)
-		return st;
-	/* drop unless'd candidates and overlapping duplicates of one rule */
+	/* drop overlapping duplicates of one rule, and unless'd candidates */
 	qsort(s->cands, s->ncands, sizeof *s->cands, cmp_cand_rule);
 	size_t k = 0;
 	for (size_t i = 0; i < s->ncands; i++) {
@@ -1548,8 +1389,13 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 				s->cands[k - 1].to = c->to;
 			continue;
 		}
-		if (rs->rules[c->rule].has_unless && unless_near(s, c))
-			continue;
+		if (rs->rules[c->rule].has_unless) {
+			bool near;
+			if ((st = unless_near(s, c, &near)) != WARD_OK)
+				return st;
+			if (near)
+				continue;
+		}
 		s->cands[k++] = *c;
 	}
 	s->ncands = k;
