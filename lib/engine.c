@@ -100,6 +100,7 @@ struct ward_scanner {
 	bool hits_overflow;
 	cand *cands;
 	size_t ncands, capcands;
+	cand *ctmp; /* capcands of them: candidates being sorted */
 	region *regions;
 	size_t nregions, capregions;
 	region *rtmp; /* capregions of them: near regions grouped by combination */
@@ -731,6 +732,7 @@ void ward_scanner_free(ward_scanner *s)
 	norm_buf_free(&s->nb);
 	free(s->hits);
 	free(s->cands);
+	free(s->ctmp);
 	free(s->regions);
 	free(s->rtmp);
 	free(s->ccount);
@@ -972,6 +974,9 @@ static ward_status add_cand(ward_scanner *s, uint32_t ri, uint32_t from, uint32_
 		if (!c)
 			return WARD_ENOMEM;
 		s->cands = c;
+		if (!(c = realloc(s->ctmp, nc * sizeof *c)))
+			return WARD_ENOMEM;
+		s->ctmp = c;
 		s->capcands = nc;
 	}
 	s->cands[s->ncands++] = (cand){ri, from, to, wfrom, wto};
@@ -1061,6 +1066,28 @@ static int cmp_cand_rule(const void *a, const void *b)
 	if (x->rule != y->rule)
 		return x->rule < y->rule ? -1 : 1;
 	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/* Sorts the candidates by rule, then start, keeping the order of equal ones (as a merge
+ * sort would): a radix sort of packed keys when they fit, else qsort. */
+static void sort_cands_by_rule(ward_scanner *s)
+{
+	size_t n = s->ncands;
+	if (n < 2)
+		return;
+	if (s->e->rs.nrules >= ((size_t)1 << 16) || s->nb.len >= ((size_t)1 << 26) ||
+	    n >= ((size_t)1 << 22) || keys_reserve(s, n) != WARD_OK) {
+		qsort(s->cands, n, sizeof *s->cands, cmp_cand_rule);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		s->keys[i] = (uint64_t)s->cands[i].rule << 48 | (uint64_t)s->cands[i].from << 22 | i;
+	radix_sort(s->keys, s->keys + n, n);
+	for (size_t i = 0; i < n; i++)
+		s->ctmp[i] = s->cands[s->keys[i] & 0x3fffff];
+	cand *t = s->cands;
+	s->cands = s->ctmp;
+	s->ctmp = t;
 }
 
 static int cmp_cand_pos(const void *a, const void *b)
@@ -1380,7 +1407,7 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 	if (s->ncands == 0)
 		return WARD_OK;
 	/* drop overlapping duplicates of one rule, and unless'd candidates */
-	qsort(s->cands, s->ncands, sizeof *s->cands, cmp_cand_rule);
+	sort_cands_by_rule(s);
 	size_t k = 0;
 	for (size_t i = 0; i < s->ncands; i++) {
 		cand *c = &s->cands[i];
