@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
@@ -306,16 +307,62 @@ static enum MHD_Result respond(srv_request *r)
 	return ret;
 }
 
-static void client_addr(struct MHD_Connection *c, char *out, size_t cap)
+/* Every line of the forwarding header, in order, joined as one list (a proxy may add a line of
+ * its own rather than extend the client's); over the bound, the header is not read. */
+struct fwd_lines {
+	const char *name;
+	size_t len;
+	int over;
+	char buf[SRV_FORWARDED_MAX + 1];
+};
+
+static enum MHD_Result fwd_line(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+	struct fwd_lines *f = cls;
+	size_t n, sep;
+	(void)kind;
+	if (!key || strcasecmp(key, f->name) != 0)
+		return MHD_YES;
+	n = value ? strlen(value) : 0;
+	sep = f->len ? 2 : 0;
+	if (f->over || f->len + sep + n > SRV_FORWARDED_MAX) {
+		f->over = 1;
+		return MHD_YES;
+	}
+	memcpy(f->buf + f->len, ", ", sep);
+	memcpy(f->buf + f->len + sep, value ? value : "", n);
+	f->len += sep + n;
+	return MHD_YES;
+}
+
+/* The TCP peer's address, or, when the peer is a trusted proxy (trusted_proxies), the client
+ * its header names (forwarded.h): what the audit entries, the logs and the pupil page's
+ * per-address limits see.  A header from any other peer is never read. */
+static void client_addr(const srv_server *s, struct MHD_Connection *c, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	snprintf(out, cap, "unknown");
+	char peer[64] = "unknown";
 	if (ci && ci->client_addr) {
 		socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 		                                                       : sizeof(struct sockaddr_in);
-		getnameinfo(ci->client_addr, len, out, (socklen_t)cap, NULL, 0, NI_NUMERICHOST);
+		if (getnameinfo(ci->client_addr, len, peer, sizeof peer, NULL, 0, NI_NUMERICHOST))
+			snprintf(peer, sizeof peer, "unknown");
 	}
+	if (s->cfg.proxies.n && srv_proxies_contains(&s->cfg.proxies, peer)) {
+		struct fwd_lines f;
+		f.name = s->cfg.proxy_header == SRV_FWD_FORWARDED ? "Forwarded" : "X-Forwarded-For";
+		f.len = 0;
+		f.over = 0;
+		MHD_get_connection_values(c, MHD_HEADER_KIND, fwd_line, &f);
+		if (f.len && !f.over) {
+			srv_forwarded_client(&s->cfg.proxies, s->cfg.proxy_header, peer, f.buf, f.len,
+			                     out, cap);
+			return;
+		}
+	}
+	snprintf(out, cap, "%s", peer);
 }
 
 /* libmicrohttpd's own messages go where wardd's do.  fmt comes from libmicrohttpd, so the
@@ -347,7 +394,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->conn = conn;
 		r->method = method;
 		r->url = url;
-		client_addr(conn, r->client, sizeof r->client);
+		client_addr(s, conn, r->client, sizeof r->client);
 		*con_cls = r;
 		return MHD_YES;
 	}
@@ -442,6 +489,14 @@ ward_status srv_server_start(const srv_config *c, srv_store *store,
 		free(s);
 		return WARD_EIO;
 	}
+	if (c->proxies.n)
+		srv_log(LOG_INFO, "client addresses from %s when the peer is one of %zu trusted proxies",
+		        c->proxy_header == SRV_FWD_FORWARDED ? "Forwarded" : "X-Forwarded-For",
+		        c->proxies.n);
+	if (srv_proxies_everything(&c->proxies))
+		srv_log(LOG_WARNING,
+		        "trusted_proxies holds 0.0.0.0/0 or ::/0: any client that reaches wardd "
+		        "directly can choose the address it is recorded and limited under");
 	for (const srv_module *const *m = srv_modules; *m; m++) {
 		if ((*m)->start && (*m)->start(s) != 0) {
 			srv_log(LOG_ERR, "the %s module did not start", (*m)->name);

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "forwarded.h"
 #include "srv.h"
 
 typedef struct srv_config {
@@ -18,6 +19,8 @@ typedef struct srv_config {
 	int log_syslog;       /* log = syslog (else stderr) */
 	int postgres;         /* store = postgres (else sqlite, ward.db in data_dir) */
 	char postgres_dsn[512]; /* libpq connection string for store = postgres */
+	srv_proxies proxies;        /* trusted_proxies: peers whose forwarding header is read */
+	srv_fwd_header proxy_header; /* proxy_header: the header they write */
 } srv_config;
 
 /* Defaults, then /etc/ward/wardd.conf's [wardd] section (ini) when path is set. */

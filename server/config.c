@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -69,6 +70,15 @@ int srv_config_set(srv_config *c, const char *key, const char *v)
 		if (strlen(v) >= sizeof c->postgres_dsn)
 			return -1;
 		snprintf(c->postgres_dsn, sizeof c->postgres_dsn, "%s", v);
+	} else if (strcmp(key, "trusted_proxies") == 0 || strcmp(key, "trusted-proxies") == 0) {
+		char msg[160];
+		if (srv_proxies_parse(&c->proxies, v, msg, sizeof msg) != 0) {
+			fprintf(stderr, "wardd: trusted_proxies: %s\n", msg);
+			return -1;
+		}
+	} else if ((strcmp(key, "proxy_header") == 0 || strcmp(key, "proxy-header") == 0) &&
+	           (strcasecmp(v, "x-forwarded-for") == 0 || strcasecmp(v, "forwarded") == 0)) {
+		c->proxy_header = strcasecmp(v, "forwarded") == 0 ? SRV_FWD_FORWARDED : SRV_FWD_XFF;
 	} else {
 		return -1;
 	}
