@@ -584,9 +584,9 @@ static inline size_t letter_run(norm_buf *nb, wstate *w, const uint8_t *p, size_
 /* The fast path's work sixteen bytes at a time while they are ASCII letters and separators:
  * lower-cased letters and spaces, each kept when it differs from the one before, packed
  * together with pshufb (their offsets with them).  Stops, writing nothing for them, at
- * sixteen bytes holding a byte only the byte loop reads or ending a one-letter word (space,
- * letter, space in the output, counting the two bytes before *o), or when fewer than
- * sixteen are left.  Needs *o >= 2 and room for a byte out per byte in; returns where it
+ * sixteen bytes holding a byte only the byte loop reads or a one-letter word (space,
+ * letter, space in the output, counting the two bytes before *o) not followed there by a
+ * longer word, or when fewer than sixteen are left.  Needs *o >= 2 and room for a byte out per byte in; returns where it
  * stopped, with *o, *wl and *ws brought up to date. */
 __attribute__((target("ssse3,popcnt"))) static size_t
 chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, size_t *o_,
@@ -629,9 +629,16 @@ chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, size_
 		    (((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(clo, sp)) & 0xFF) |
 		     ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(chi, sp)) & 0xFF) << nlo) &
 		    valid;
+		/* a one-letter word (space, letter, space) may start a chain of them
+		 * (s e c r e t): it is taken only when a word of two letters or more follows
+		 * it here, which ends any chain where it began */
 		unsigned seq = ctx | spaces << 2;
-		if (seq & ~(seq >> 1) & (seq >> 2) & valid)
-			break;
+		unsigned single = seq & ~(seq >> 1) & (seq >> 2) & valid;
+		if (single) {
+			unsigned room = n >= 3 ? (1u << (n - 2)) - 1 : 0; /* p + 4 <= n + 1 */
+			if (single & ~(~(seq >> 3) & ~(seq >> 4) & room))
+				break;
+		}
 		_mm_storel_epi64((__m128i *)(out + o), clo);
 		_mm_storel_epi64((__m128i *)(out + o + nlo), chi);
 		__m128i l16 = _mm_unpacklo_epi8(ilo, zero), h16 = _mm_unpacklo_epi8(ihi, zero);
