@@ -4,7 +4,14 @@
  * after the other and never both see room for the last failure allowed; attempts on other
  * accounts do not wait.  The rows sit under row-level security like every table with a school:
  * school 0 (a school name that does not exist) is a school of its own here.  The pupil page's
- * limits work the same way, under an advisory lock per address and one per school.  Not
+ * limits work the same way, under an advisory lock per address and one per school.
+ *
+ * Forgetting a school's old failures and a success clearing an account's both delete rows,
+ * and two deletes that lock the same rows in different orders deadlock (PostgreSQL then aborts
+ * one: a 503 for a sign-in).  So they never run at once: an attempt prunes only when it gets
+ * the school's prune lock at once and exclusively (else it leaves the rows to a later attempt;
+ * the count reads only the window), and a clear holds that lock shared, after its account's
+ * lock, as an attempt takes them.  Withdrawing deletes one row and so waits in no circle.  Not
  * audited, and not copied by `ward admin migrate`: a failure or a counted report is not a
  * record of the school's, and it expires after the window. */
 #include <string.h>
@@ -17,6 +24,7 @@
 #define LOCK_ADDR  "7261003" /* the pupil page: an address */
 #define LOCK_SCHOOL "7261004" /* the pupil page: a school's reports */
 #define LOCK_PRUNE "7261005"  /* the pupil page: forgetting addresses' old rows */
+#define LOCK_SIGNIN_PRUNE "7261006" /* sign-ins: forgetting a school's old failures */
 
 
 /* The advisory lock's second key: 32 bits of the account's hash, which is already uniform
@@ -26,6 +34,33 @@ static int64_t lock_key(int64_t school_id, const unsigned char h[SRV_HASH_LEN])
 	uint32_t k = (uint32_t)school_id * 2654435761u;
 	k ^= (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
 	return (int64_t)(int32_t)k;
+}
+
+/* The school's prune lock's second key. */
+static int64_t school_key(int64_t school_id)
+{
+	return (int64_t)(int32_t)(uint32_t)school_id;
+}
+
+/* Forgets the school's failures older than since, unless a clear (or another attempt's
+ * pruning) is running in the school: then it leaves them for a later attempt rather than wait
+ * (see the top of the file). */
+static ward_status prune(pg_store *s, pg_conn *c, int64_t school_id, int64_t since)
+{
+	pg_args a = {0};
+	PGresult *r;
+	int pruner;
+	pg_arg_i64(&a, school_key(school_id));
+	r = pg_q(s, c, "SELECT pg_try_advisory_xact_lock(" LOCK_SIGNIN_PRUNE ", $1::integer)", &a);
+	if (!r)
+		return WARD_EIO;
+	pruner = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!pruner)
+		return WARD_OK;
+	memset(&a, 0, sizeof a);
+	pg_arg_i64(&a, since);
+	return pg_cmd(s, c, "DELETE FROM signin_failures WHERE at < $1", &a, NULL);
 }
 
 static ward_status pg_attempt(srv_store *b, int64_t school_id,
@@ -46,9 +81,7 @@ static ward_status pg_attempt(srv_store *b, int64_t school_id,
 	if (pg_cmd(s, c, "SELECT pg_advisory_xact_lock(" LOCK_CLASS ", $1::integer)", &a, NULL) !=
 	    WARD_OK)
 		goto done;
-	memset(&a, 0, sizeof a);
-	pg_arg_i64(&a, since);
-	if (pg_cmd(s, c, "DELETE FROM signin_failures WHERE at < $1", &a, NULL) != WARD_OK)
+	if (prune(s, c, school_id, since) != WARD_OK)
 		goto done;
 	memset(&a, 0, sizeof a);
 	pg_arg_i64(&a, school_id);
@@ -103,16 +136,29 @@ static ward_status pg_clear(srv_store *b, int64_t school_id,
                             const unsigned char name_hash[SRV_HASH_LEN])
 {
 	pg_store *s = (pg_store *)b;
+	ward_status rc = WARD_EIO;
 	pg_args a = {0};
 	pg_conn *c = pg_begin(s, school_id, 0);
 	if (!c)
 		return WARD_EIO;
+	/* the account's lock, then the school's prune lock shared: the order an attempt takes
+	 * them in, and no pruning runs while this deletes */
+	pg_arg_i64(&a, lock_key(school_id, name_hash));
+	if (pg_cmd(s, c, "SELECT pg_advisory_xact_lock(" LOCK_CLASS ", $1::integer)", &a, NULL) !=
+	    WARD_OK)
+		goto done;
+	memset(&a, 0, sizeof a);
+	pg_arg_i64(&a, school_key(school_id));
+	if (pg_cmd(s, c, "SELECT pg_advisory_xact_lock_shared(" LOCK_SIGNIN_PRUNE ", $1::integer)",
+	           &a, NULL) != WARD_OK)
+		goto done;
+	memset(&a, 0, sizeof a);
 	pg_arg_i64(&a, school_id);
 	pg_arg_blob(&a, name_hash, SRV_HASH_LEN);
-	return pg_end(s, c,
-	              pg_cmd(s, c,
-	                     "DELETE FROM signin_failures WHERE school_id = $1 AND name_hash = $2",
-	                     &a, NULL));
+	rc = pg_cmd(s, c, "DELETE FROM signin_failures WHERE school_id = $1 AND name_hash = $2", &a,
+	            NULL);
+done:
+	return pg_end(s, c, rc);
 }
 
 /* ---- the pupil page's limits ---- */
