@@ -384,6 +384,22 @@ static int write_file(const char *path, const unsigned char *b, size_t n, int ex
 	return ok;
 }
 
+/* Backup and restore work on the data directory's SQLite file only.  With a PostgreSQL
+ * service named (--dsn or WARD_POSTGRES_DSN) they refuse before touching anything: a restore
+ * would otherwise write a ward.db no wardd reads and report success, while the service's
+ * database stayed as it was.  1 when refused. */
+static int refuse_on_postgres(const admin_opts *o, const char *what)
+{
+	if (!o->dsn)
+		return 0;
+	cli_error("%s works on the data directory's SQLite file, and a PostgreSQL service is named "
+	          "(--dsn or WARD_POSTGRES_DSN): nothing was %s.  Back up and restore PostgreSQL "
+	          "with its own tools (pg_dump and pg_restore, or base backups), then run `ward "
+	          "admin --dsn CONNINFO audit verify`; see wardd(8), \"Backing up on PostgreSQL\"",
+	          what, strcmp(what, "restore") == 0 ? "restored" : "backed up");
+	return 1;
+}
+
 /* The backup is the SQLite online backup of the live database, sealed with the data
  * directory's key; keep a copy of the key file somewhere else as well. */
 static int do_backup(const admin_opts *o, const char *out)
@@ -393,6 +409,8 @@ static int do_backup(const admin_opts *o, const char *out)
 	size_t n = 0, sn = 0;
 	char tmp[700];
 	int rc = EXIT_TROUBLE;
+	if (refuse_on_postgres(o, "backup"))
+		return EXIT_TROUBLE;
 	snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
 	if (!open_store(o, 0, &s, key))
 		goto done;
@@ -430,6 +448,8 @@ static int do_restore(const admin_opts *o, const char *in)
 	char *plain = NULL, db[600], kp[600];
 	size_t n = 0;
 	int rc = EXIT_TROUBLE;
+	if (refuse_on_postgres(o, "restore"))
+		return EXIT_TROUBLE;
 	srv_paths(o->data_dir, db, sizeof db, kp, sizeof kp);
 	if (srv_key_load(kp, 0, key) != WARD_OK) {
 		cli_error("%s: the key file that sealed the backup is needed", kp);
