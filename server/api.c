@@ -337,8 +337,8 @@ static enum MHD_Result fwd_line(void *cls, enum MHD_ValueKind kind, const char *
 }
 
 /* The TCP peer's address, or, when the peer is a trusted proxy (trusted_proxies), the client
- * its header names (forwarded.h): what the audit entries, the logs and the pupil page's
- * per-address limits see.  A header from any other peer is never read. */
+ * its header names (forwarded.h): what the audit entries and the pupil page's per-address
+ * limits see.  A header from any other peer is never read. */
 static void client_addr(const srv_server *s, struct MHD_Connection *c, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
