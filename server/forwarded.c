@@ -105,13 +105,15 @@ static int parse_entry(srv_proxies *p, const char *s, size_t n, char *msg, size_
 		bits = 0;
 		for (size_t i = 0; i < dn; i++) {
 			if (slash[1 + i] < '0' || slash[1 + i] > '9') {
-				snprintf(msg, cap, "%.*s: the prefix length is not a number", (int)n, s);
+				snprintf(msg, cap, "%.*s: the prefix length is not a number",
+				         (int)n, s);
 				return -1;
 			}
 			bits = bits * 10 + (unsigned)(slash[1 + i] - '0');
 		}
 		if (bits > max) {
-			snprintf(msg, cap, "%.*s: the prefix length is more than %u", (int)n, s, max);
+			snprintf(msg, cap, "%.*s: the prefix length is more than %u", (int)n, s,
+			         max);
 			return -1;
 		}
 	}
@@ -189,7 +191,8 @@ static int parse_xff(const char *h, size_t len, hop *hops, size_t *n)
 		end = i;
 		while (end > start && ows(h[end - 1]))
 			end--;
-		if (*n == SRV_FORWARDED_HOPS || parse_ip(h + start, end - start, 0, hops[*n].addr) != 0)
+		if (*n == SRV_FORWARDED_HOPS ||
+		    parse_ip(h + start, end - start, 0, hops[*n].addr) != 0)
 			return -1;
 		hops[(*n)++].known = 1;
 		if (i == len)
@@ -363,8 +366,7 @@ int srv_forwarded_client(const srv_proxies *p, srv_fwd_header which, const char 
 	hop hops[SRV_FORWARDED_HOPS];
 	size_t n = 0;
 	int rc = 0;
-	if (!p->n || !hdr || len == 0 || len > SRV_FORWARDED_MAX ||
-	    !srv_proxies_contains(p, peer))
+	if (!p->n || !hdr || len == 0 || len > SRV_FORWARDED_MAX || !srv_proxies_contains(p, peer))
 		goto peer;
 	if ((which == SRV_FWD_FORWARDED ? parse_forwarded(hdr, len, hops, &n)
 	                                : parse_xff(hdr, len, hops, &n)) != 0 ||

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRV_PROXIES_MAX   64   /* networks in trusted_proxies */
-#define SRV_FORWARDED_MAX 2048 /* longest header read (all its lines joined); longer is ignored */
-#define SRV_FORWARDED_HOPS 32  /* most addresses in a header; more is ignored */
+#define SRV_PROXIES_MAX    64   /* networks in trusted_proxies */
+#define SRV_FORWARDED_MAX  2048 /* longest header read (all its lines joined); longer is ignored */
+#define SRV_FORWARDED_HOPS 32   /* most addresses in a header; more is ignored */
 
 /* A list of networks, every one kept as IPv6 (IPv4 as ::ffff:a.b.c.d/96+bits), so one
  * comparison serves both families and an IPv4-mapped peer matches its IPv4 entry. */

@@ -49,8 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strcmp(peer, "192.0.2.1") == 0 || !srv_proxies_contains(&all, out))
 			__builtin_trap();
 		/* canonical: read as a one-address header, it comes back as itself */
-		if (srv_forwarded_client(&trusted, SRV_FWD_XFF, "127.0.0.1", out, strlen(out), again,
-		                         sizeof again) != 1 &&
+		if (srv_forwarded_client(&trusted, SRV_FWD_XFF, "127.0.0.1", out, strlen(out),
+		                         again, sizeof again) != 1 &&
 		    !srv_proxies_contains(&trusted, out))
 			__builtin_trap();
 		if (!srv_proxies_contains(&trusted, out) && strcmp(again, out) != 0)

@@ -29,8 +29,8 @@ static const char *client(const srv_proxies *p, srv_fwd_header which, const char
 {
 	static char out[64];
 	memset(out, 'x', sizeof out);
-	*from_header = srv_forwarded_client(p, which, peer, hdr, hdr ? strlen(hdr) : 0, out,
-	                                     sizeof out);
+	*from_header =
+	    srv_forwarded_client(p, which, peer, hdr, hdr ? strlen(hdr) : 0, out, sizeof out);
 	return out;
 }
 
@@ -174,8 +174,8 @@ static void xff_malformed(void **state)
 	    "203.0.113.7,",
 	    ",203.0.113.7",
 	    "203.0.113.7,,198.51.100.1",
-	    "203.0.113.7:80",      /* no ports in X-Forwarded-For */
-	    "[2001:db8::1]",       /* nor brackets */
+	    "203.0.113.7:80", /* no ports in X-Forwarded-For */
+	    "[2001:db8::1]",  /* nor brackets */
 	    "[2001:db8::1]:443",
 	    "203.0.113.7 198.51.100.1",
 	    "client.example",
@@ -258,12 +258,12 @@ static void forwarded_malformed(void **state)
 	    "for=",
 	    "for",
 	    "=203.0.113.7",
-	    "for=203.0.113.7:80",         /* a colon is not a token character: quote it */
-	    "for=[2001:db8::1]",          /* nor brackets */
-	    "for=\"[2001:db8::1]",        /* unterminated quote */
-	    "for=\"[2001:db8::1\"",       /* unterminated bracket */
-	    "for=\"2001:db8::1\"",        /* IPv6 without its brackets */
-	    "for=\"[192.0.2.4]\"",        /* IPv4 inside them */
+	    "for=203.0.113.7:80",   /* a colon is not a token character: quote it */
+	    "for=[2001:db8::1]",    /* nor brackets */
+	    "for=\"[2001:db8::1]",  /* unterminated quote */
+	    "for=\"[2001:db8::1\"", /* unterminated bracket */
+	    "for=\"2001:db8::1\"",  /* IPv6 without its brackets */
+	    "for=\"[192.0.2.4]\"",  /* IPv4 inside them */
 	    "for=\"192.0.2.4:\"",
 	    "for=\"192.0.2.4:123456\"",
 	    "for=\"192.0.2.4:8a\"",
@@ -292,7 +292,8 @@ static void forwarded_malformed(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int f = -1;
-		if (strcmp(client(&p, SRV_FWD_FORWARDED, "127.0.0.1", bad[i], &f), "127.0.0.1") != 0 ||
+		if (strcmp(client(&p, SRV_FWD_FORWARDED, "127.0.0.1", bad[i], &f), "127.0.0.1") !=
+		        0 ||
 		    f)
 			fail_msg("taken from \"%s\"", bad[i]);
 	}
@@ -304,9 +305,9 @@ static void forwarded_malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(proxies_list),      cmocka_unit_test(proxies_everything),
-	    cmocka_unit_test(proxies_refused),   cmocka_unit_test(xff_walk),
-	    cmocka_unit_test(xff_malformed),     cmocka_unit_test(forwarded_rfc7239),
+	    cmocka_unit_test(proxies_list),        cmocka_unit_test(proxies_everything),
+	    cmocka_unit_test(proxies_refused),     cmocka_unit_test(xff_walk),
+	    cmocka_unit_test(xff_malformed),       cmocka_unit_test(forwarded_rfc7239),
 	    cmocka_unit_test(forwarded_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
