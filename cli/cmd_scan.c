@@ -7,6 +7,9 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -198,13 +201,27 @@ static int par_collect(const ward_finding *f, void *ctx)
 	return 0;
 }
 
+/* Newlines in p[0, n).  On x86-64, sixteen bytes at a time with SSE2 (part of the
+ * architecture): the compare's -1s are subtracted into byte counters, summed every 255
+ * rounds before they can wrap.  Elsewhere memchr, which the C library tunes. */
 static uint64_t count_lines(const char *p, size_t n)
 {
 	uint64_t c = 0;
-	const char *end = p + n;
-	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+	size_t i = 0;
+#if defined(__x86_64__) && defined(__SSE2__)
+	const __m128i nl = _mm_set1_epi8('\n');
+	while (i + 16 <= n) {
+		__m128i acc = _mm_setzero_si128();
+		for (int k = 0; k < 255 && i + 16 <= n; k++, i += 16)
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), nl));
+		__m128i sum = _mm_sad_epu8(acc, _mm_setzero_si128());
+		c += (uint64_t)_mm_cvtsi128_si64(sum) + (uint64_t)_mm_extract_epi16(sum, 4);
+	}
+#endif
+	const char *q = p + i, *end = p + n;
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
 		c++;
-		p++;
+		q++;
 	}
 	return c;
 }
