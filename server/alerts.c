@@ -171,7 +171,7 @@ int srv_body_none(const char *body, size_t n, char *msg, size_t cap)
 	return ok;
 }
 
-static void alert_ad(int64_t id, int64_t school, char *ad, size_t cap)
+void srv_alert_ad(int64_t id, int64_t school, char *ad, size_t cap)
 {
 	snprintf(ad, cap, "alert/%lld/school/%lld", (long long)id, (long long)school);
 }
@@ -194,7 +194,7 @@ static json_t *open_payload(srv_request *r, const srv_alert *a)
 {
 	char ad[96], *plain = NULL;
 	json_t *p;
-	alert_ad(a->id, a->school_id, ad, sizeof ad);
+	srv_alert_ad(a->id, a->school_id, ad, sizeof ad);
 	if (srv_open(r->srv->key, ad, a->payload, a->payload_len, &plain) != WARD_OK)
 		return NULL;
 	p = json_loads(plain, 0, NULL);
@@ -237,7 +237,7 @@ static void h_alert_post(srv_request *r)
 		json_t *v = json_object_get(b, opt[i]);
 		json_object_set(p, opt[i], v ? v : json_null());
 	}
-	alert_ad(a.id, a.school_id, ad, sizeof ad);
+	srv_alert_ad(a.id, a.school_id, ad, sizeof ad);
 	if (!p || seal_json(r, ad, p, &a.payload, &a.payload_len) != WARD_OK) {
 		srv_problem(r, 500, "Out of memory", NULL);
 		goto done;
@@ -433,7 +433,7 @@ static void h_alert_dismiss(srv_request *r)
 		goto done;
 	}
 	p = open_payload(r, &a);
-	alert_ad(a.id, a.school_id, ad, sizeof ad);
+	srv_alert_ad(a.id, a.school_id, ad, sizeof ad);
 	if (!p || !reason) {
 		srv_problem(r, 500, "Record unreadable", "the stored alert does not open");
 		goto done;

@@ -71,7 +71,7 @@ json_t *case_open(srv_request *r, const char *ad, const unsigned char *p, size_t
 	return j;
 }
 
-static void entry_ad(const srv_case_entry *e, char *ad, size_t cap)
+void srv_case_entry_ad(const srv_case_entry *e, char *ad, size_t cap)
 {
 	snprintf(ad, cap, "case-entry/%lld/school/%lld/concern/%lld/%s/%s", (long long)e->id,
 	         (long long)e->school_id, (long long)e->concern_id, e->kind, e->ref);
@@ -97,7 +97,7 @@ static int entry_add(srv_request *r, int64_t concern_id, const char *kind, const
 	snprintf(e.kind, sizeof e.kind, "%s", kind);
 	snprintf(e.ref, sizeof e.ref, "%s", ref ? ref : "");
 	json_object_set_new(body, "by", json_string(r->user.username));
-	entry_ad(&e, ad, sizeof ad);
+	srv_case_entry_ad(&e, ad, sizeof ad);
 	if (case_seal(r, ad, body, &e.payload, &e.payload_len) != WARD_OK) {
 		srv_problem(r, 500, "Out of memory", NULL);
 	} else if ((w = open_only ? st->cases->entry_add_open(st, &e, &a)
@@ -135,7 +135,7 @@ static int entry_to_json(void *vctx, const srv_case_entry *e)
 {
 	entries_ctx *c = vctx;
 	char ad[192];
-	entry_ad(e, ad, sizeof ad);
+	srv_case_entry_ad(e, ad, sizeof ad);
 	json_t *p = case_open(c->r, ad, e->payload, e->payload_len);
 	if (!p) {
 		c->bad = 1;
@@ -877,7 +877,7 @@ static void h_close(srv_request *r)
 	e.created = srv_now();
 	snprintf(e.kind, sizeof e.kind, "close");
 	json_object_set_new(b, "by", json_string(r->user.username));
-	entry_ad(&e, ad, sizeof ad);
+	srv_case_entry_ad(&e, ad, sizeof ad);
 	if (case_seal(r, ad, b, &e.payload, &e.payload_len) != WARD_OK) {
 		srv_problem(r, 500, "Out of memory", NULL);
 		goto done;

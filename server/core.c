@@ -356,9 +356,9 @@ static void h_user_list(srv_request *r)
 	srv_reply(r, 200, json_pack("{s:o}", "users", a));
 }
 
-static void concern_ad(const srv_concern *c, char *ad, size_t cap)
+void srv_concern_ad(int64_t id, int64_t school, char *ad, size_t cap)
 {
-	snprintf(ad, cap, "concern/%lld/school/%lld", (long long)c->id, (long long)c->school_id);
+	snprintf(ad, cap, "concern/%lld/school/%lld", (long long)id, (long long)school);
 }
 
 /* The API's view of one concern version: the row's fields plus its opened payload.  NULL when
@@ -367,7 +367,7 @@ static json_t *concern_json(srv_request *r, const srv_concern *c)
 {
 	char ad[96], *plain = NULL;
 	json_t *p, *o;
-	concern_ad(c, ad, sizeof ad);
+	srv_concern_ad(c->id, c->school_id, ad, sizeof ad);
 	if (srv_open(r->srv->key, ad, c->payload, c->payload_len, &plain) != WARD_OK)
 		return NULL;
 	p = json_loads(plain, 0, NULL);
@@ -391,7 +391,7 @@ static ward_status seal_payload(srv_request *r, srv_concern *c, json_t *narrativ
 	ward_status st;
 	if (!plain)
 		return WARD_ENOMEM;
-	concern_ad(c, ad, sizeof ad);
+	srv_concern_ad(c->id, c->school_id, ad, sizeof ad);
 	st = srv_seal(r->srv->key, ad, plain, strlen(plain), &c->payload, &c->payload_len);
 	sodium_memzero(plain, strlen(plain));
 	free(plain);
@@ -534,7 +534,7 @@ static void h_concern_update(srv_request *r)
 		            "the concern has changed since you read it; read it again and reapply");
 		goto done;
 	}
-	concern_ad(&c, ad, sizeof ad);
+	srv_concern_ad(c.id, c.school_id, ad, sizeof ad);
 	if (srv_open(r->srv->key, ad, c.payload, c.payload_len, &plain) != WARD_OK ||
 	    !(p = json_loads(plain, 0, NULL))) {
 		srv_problem(r, 500, "Record unreadable",

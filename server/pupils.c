@@ -24,7 +24,7 @@ static const char *s_or(const char *s)
 
 /* ---- records ---- */
 
-static void pupil_ad(int64_t id, int64_t school, char *ad, size_t cap)
+void srv_pupil_ad(int64_t id, int64_t school, char *ad, size_t cap)
 {
 	snprintf(ad, cap, "pupil/%lld/school/%lld", (long long)id, (long long)school);
 }
@@ -46,7 +46,7 @@ static void retain_until(const char *dob, char *out, size_t cap)
 static json_t *pupil_json(srv_request *r, const srv_pupil *p)
 {
 	char ad[96], until[24];
-	pupil_ad(p->id, p->school_id, ad, sizeof ad);
+	srv_pupil_ad(p->id, p->school_id, ad, sizeof ad);
 	json_t *o = case_open(r, ad, p->payload, p->payload_len);
 	if (!o)
 		return NULL;
@@ -76,7 +76,7 @@ static int pupil_create(srv_request *r, json_t *o, const char *action, json_t **
 	p.school_id = r->user.school_id;
 	p.actor_id = r->user.id;
 	p.created = srv_now();
-	pupil_ad(p.id, p.school_id, ad, sizeof ad);
+	srv_pupil_ad(p.id, p.school_id, ad, sizeof ad);
 	if (case_seal(r, ad, rec, &p.payload, &p.payload_len) != WARD_OK)
 		srv_problem(r, 500, "Out of memory", NULL);
 	else if (r->srv->store->cases->pupil_add(r->srv->store, &p, &a) != WARD_OK)

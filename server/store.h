@@ -169,6 +169,9 @@ void srv_audit_hash(const srv_audit *a, unsigned char out[SRV_HASH_LEN]);
 
 /* BLAKE2b over a concern version's stored fields (what its audit entry's digest holds). */
 void srv_concern_digest(const srv_concern *c, unsigned char out[SRV_HASH_LEN]);
+/* The associated data a concern version's payload is sealed with (core.c; the migration
+ * reseals with it). */
+void srv_concern_ad(int64_t id, int64_t school, char *ad, size_t cap);
 
 /* Walks the whole chain and every concern version: 0 when intact; otherwise fills msg
  * (capacity cap) with the first broken link in words and returns WARD_EINVAL. */

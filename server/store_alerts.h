@@ -123,6 +123,8 @@ void srv_alert_clear(srv_alert *a);
 
 /* BLAKE2b over the stored fields (what the audit entries' digests hold). */
 void srv_alert_digest(const srv_alert *a, unsigned char out[SRV_HASH_LEN]);
+/* The associated data an alert's payload is sealed with (alerts.c; the migration reseals with it). */
+void srv_alert_ad(int64_t id, int64_t school, char *ad, size_t cap);
 void srv_token_digest(const srv_token *t, unsigned char out[SRV_HASH_LEN]);
 void srv_settings_digest(const srv_notify_settings *n, unsigned char out[SRV_HASH_LEN]);
 void srv_notice_digest(const srv_notice *n, unsigned char out[SRV_HASH_LEN]);

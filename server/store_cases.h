@@ -78,5 +78,9 @@ void srv_pupil_clear(srv_pupil *p);
 /* BLAKE2b over a row's stored fields: what its audit entry's digest holds. */
 void srv_case_entry_digest(const srv_case_entry *e, unsigned char out[SRV_HASH_LEN]);
 void srv_pupil_digest(const srv_pupil *p, unsigned char out[SRV_HASH_LEN]);
+/* The associated data a case entry's and a pupil record's payloads are sealed with (cases.c,
+ * pupils.c; the migration reseals with them). */
+void srv_case_entry_ad(const srv_case_entry *e, char *ad, size_t cap);
+void srv_pupil_ad(int64_t id, int64_t school, char *ad, size_t cap);
 
 #endif

@@ -764,11 +764,8 @@ static int copy_concerns(imp *m)
 		     ref(m, &m->school, old_school, &c.school_id, what) &&
 		     actor(m, sqlite3_column_int64(st, 3), &c.reporter_id, what);
 		if (ok) {
-			/* as core.c seals a concern's payload */
-			snprintf(old_ad, sizeof old_ad, "concern/%lld/school/%lld", (long long)old,
-			         (long long)old_school);
-			snprintf(ad, sizeof ad, "concern/%lld/school/%lld", (long long)c.id,
-			         (long long)c.school_id);
+			srv_concern_ad(old, old_school, old_ad, sizeof old_ad);
+			srv_concern_ad(c.id, c.school_id, ad, sizeof ad);
 			ok =
 			    reseal(m, what, old_ad, ad, sqlite3_column_blob(st, 6),
 			           (size_t)sqlite3_column_bytes(st, 6), &c.payload, &c.payload_len);
@@ -888,11 +885,8 @@ static int copy_alerts(imp *m)
 		     ref(m, &m->concern, sqlite3_column_int64(st, 13), &al.concern_id, what) &&
 		     actor(m, sqlite3_column_int64(st, 14), &al.decided_by, what);
 		if (ok) {
-			/* as alerts.c seals an alert's payload */
-			snprintf(old_ad, sizeof old_ad, "alert/%lld/school/%lld", (long long)old,
-			         (long long)old_school);
-			snprintf(ad, sizeof ad, "alert/%lld/school/%lld", (long long)al.id,
-			         (long long)al.school_id);
+			srv_alert_ad(old, old_school, old_ad, sizeof old_ad);
+			srv_alert_ad(al.id, al.school_id, ad, sizeof ad);
 			ok = reseal(m, what, old_ad, ad, sqlite3_column_blob(st, 16),
 			            (size_t)sqlite3_column_bytes(st, 16), &al.payload,
 			            &al.payload_len);
@@ -1061,13 +1055,13 @@ static int copy_entries(imp *m)
 		     actor(m, sqlite3_column_int64(st, 3), &e.actor_id, what) &&
 		     remap_entry_ref(m, old_ref, e.ref, sizeof e.ref, what);
 		if (ok) {
-			/* as cases.c seals an entry (entry_ad) */
-			snprintf(old_ad, sizeof old_ad,
-			         "case-entry/%lld/school/%lld/concern/%lld/%s/%s", (long long)old,
-			         (long long)old_school, (long long)old_concern, e.kind, old_ref);
-			snprintf(ad, sizeof ad, "case-entry/%lld/school/%lld/concern/%lld/%s/%s",
-			         (long long)e.id, (long long)e.school_id, (long long)e.concern_id,
-			         e.kind, e.ref);
+			srv_case_entry old_e = e; /* the entry as the source sealed it */
+			old_e.id = old;
+			old_e.school_id = old_school;
+			old_e.concern_id = old_concern;
+			snprintf(old_e.ref, sizeof old_e.ref, "%s", old_ref);
+			srv_case_entry_ad(&old_e, old_ad, sizeof old_ad);
+			srv_case_entry_ad(&e, ad, sizeof ad);
 			ok =
 			    reseal(m, what, old_ad, ad, sqlite3_column_blob(st, 7),
 			           (size_t)sqlite3_column_bytes(st, 7), &e.payload, &e.payload_len);
@@ -1126,11 +1120,8 @@ static int copy_pupils(imp *m)
 		     ref(m, &m->school, old_school, &p.school_id, what) &&
 		     actor(m, sqlite3_column_int64(st, 2), &p.actor_id, what);
 		if (ok) {
-			/* as pupils.c seals a record (pupil_ad) */
-			snprintf(old_ad, sizeof old_ad, "pupil/%lld/school/%lld", (long long)old,
-			         (long long)old_school);
-			snprintf(ad, sizeof ad, "pupil/%lld/school/%lld", (long long)p.id,
-			         (long long)p.school_id);
+			srv_pupil_ad(old, old_school, old_ad, sizeof old_ad);
+			srv_pupil_ad(p.id, p.school_id, ad, sizeof ad);
 			ok =
 			    reseal(m, what, old_ad, ad, sqlite3_column_blob(st, 4),
 			           (size_t)sqlite3_column_bytes(st, 4), &p.payload, &p.payload_len);
@@ -1418,8 +1409,7 @@ static int check_service_key(imp *m)
 		unsigned char *p = NULL;
 		size_t n = 0;
 		char ad[96], *plain = NULL;
-		snprintf(ad, sizeof ad, "concern/%lld/school/%lld", (long long)pg_i64(q, 0, 0),
-		         (long long)pg_i64(q, 0, 1));
+		srv_concern_ad(pg_i64(q, 0, 0), pg_i64(q, 0, 1), ad, sizeof ad);
 		ok = pg_blob_dup(q, 0, 2, &p, &n) == WARD_OK &&
 		     srv_open(m->tkey, ad, p, n, &plain) == WARD_OK;
 		if (plain) {
