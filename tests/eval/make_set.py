@@ -254,4 +254,94 @@ def main():
         fmt = FMTS[(i + 2) % len(FMTS)]
         write(os.path.join(OUT, 'negative', 'n%02d.%s' % (i, EXT[fmt])), fmt, a, c, msgs, gap)
 
+# ---- the second set (tests/eval/set-new/): written after the first set's two misses were
+# known, before the engine and rules were changed for them, so the change is tested beyond the
+# two conversations it was tuned on.  Grooming in text speak, with spellings none of the first
+# set uses; hard negatives from games: team talk, in-game trades and bets, "add me" for a game.
+NEW_G = [
+ ('slow', [("Kyle", "hey hows u"), ("Maisie", "good thx"), ("Kyle", "ur so mature 4 ur age tbh"), ("Maisie", "lol thx"),
+   ("Maisie", "wat u doing"), ("Kyle", "nm just chillin"), ("Kyle", "how old r u anyway"), ("Maisie", "13"),
+   ("Kyle", "do ur parents check ur phone"), ("Maisie", "no not rly"), ("Maisie", "school was long 2day"),
+   ("Kyle", "dont tell ur mum we talk ok, she wudnt get it"), ("Maisie", "ok"),
+   ("Kyle", "add me on telegram its more private"), ("Maisie", "ok"), ("Kyle", "send me a pic of u, just 4 me"),
+   ("Maisie", "idk"), ("Kyle", "pls, u promised")]),
+ ('medium', [("Dean", "u look amazin in ur new pic"), ("Chloe", "aw thx"), ("Dean", "ur so easy 2 talk 2 honestly"),
+   ("Chloe", "haha"), ("Chloe", "ugh homework"), ("Dean", "is ur mum home"), ("Chloe", "no shes at work"),
+   ("Dean", "u dont need any1 but me"), ("Chloe", "wdym"), ("Dean", "ur friends dont get u like i do"),
+   ("Chloe", "i guess"), ("Dean", "wats ur snap"), ("Chloe", "why"), ("Dean", "so we can talk where ur parents cant see"),
+   ("Chloe", "ok"), ("Dean", "keep this between u n me ok")]),
+ ('fast', [("Ryan", "u r rly special, not like other ppl ur age"), ("Jade", "lol ok"), ("Ryan", "wat yr r u in"),
+   ("Jade", "year 7"), ("Ryan", "r u home alone rn"), ("Jade", "ye"), ("Ryan", "can we facetime 2nite wen ur parents r asleep"),
+   ("Jade", "maybe"), ("Ryan", "its our secret ok"), ("Jade", "ok"), ("Ryan", "i cud pick u up after skool"),
+   ("Jade", "hmm"), ("Ryan", "y r u ignoring me")]),
+ ('medium', [("Marc", "ill get u sum robux if u want"), ("Lola", "omg rly"), ("Marc", "ye no worries"),
+   ("Lola", "thx"), ("Marc", "who else uses ur fone"), ("Lola", "just me"), ("Marc", "good, delete our chat after u read it"),
+   ("Lola", "ok"), ("Lola", "going to get food brb"), ("Lola", "back"), ("Marc", "wat do u look like irl"),
+   ("Lola", "idk normal lol"), ("Marc", "send me a selfie then"), ("Lola", "later"), ("Marc", "after everythin ive done 4 u")]),
+ ('slow', [("Gaz", "u always make me smile"), ("Freya", "aw"), ("Gaz", "u can tell me anythin, im always here 4 u"),
+   ("Freya", "thx"), ("Freya", "its raining again"), ("Gaz", "r ur parents strict"), ("Freya", "kinda"),
+   ("Gaz", "ur parents treat u like a baby"), ("Freya", "ikr"), ("Gaz", "no1 needs 2 know bout us"),
+   ("Freya", "ok"), ("Gaz", "i wanna meet u so bad"), ("Freya", "idk"), ("Gaz", "dont u trust me")]),
+ ('fast', [("Stu", "ur gorgeous, bet ur bf is lucky"), ("Evie", "dont have 1 lol"), ("Stu", "how old r u"),
+   ("Evie", "12"), ("Stu", "does ne1 check ur messages"), ("Evie", "my mum sometimes"),
+   ("Stu", "lets go on kik, ur mum wont see it there"), ("Evie", "ok"), ("Stu", "turn ur cam on pls"),
+   ("Evie", "no"), ("Stu", "i thought u cared bout me")]),
+]
+NEW_N = [
+ [("ShadowFox", "add me on discord so we can squad up after school"), ("kirby_k", "ok wats ur tag"), ("ShadowFox", "shadowfox77"),
+  ("kirby_k", "added"), ("ShadowFox", "how old r u btw"), ("kirby_k", "12"), ("ShadowFox", "same lol"),
+  ("kirby_k", "ill give u 200 robux 4 ur dragon pet"), ("ShadowFox", "deal, trade me in the game"),
+  ("ShadowFox", "u owe me 4 that revive lol"), ("kirby_k", "ok ok"), ("ShadowFox", "dont tell any1 where our base is"),
+  ("kirby_k", "i wont"), ("ShadowFox", "meet me at spawn"), ("kirby_k", "gg")],
+ [("builderbee", "we should meet at the portal b4 the raid"), ("TNTtom", "ok"), ("builderbee", "send me a pic of ur build"),
+  ("TNTtom", "its not done yet"), ("builderbee", "wats ur gamertag, ill add u on xbox"), ("TNTtom", "TNTtom12"),
+  ("builderbee", "ill carry u thru the boss if u give me ur diamond sword"), ("TNTtom", "no way lol"),
+  ("builderbee", "trade u my skin 4 ur pickaxe then"), ("TNTtom", "deal"),
+  ("builderbee", "our secret base is behind the waterfall, dont tell the other team"), ("TNTtom", "ok")],
+ [("clipqueen", "wats ur snap, ill send u the clip of that win"), ("Moz", "moz_plays"), ("clipqueen", "ur so good at this game"),
+  ("Moz", "haha thx"), ("clipqueen", "lets move 2 the other server its less laggy"), ("Moz", "ok"),
+  ("clipqueen", "how old is ur brother, he can join our squad"), ("Moz", "14"), ("clipqueen", "can we video call while we play the match? my mic is broken"),
+  ("Moz", "sure"), ("clipqueen", "ill buy u the battle pass if we win the tournament"), ("Moz", "no chance lol")],
+ [("RocketRuby", "r u in my clan yet? add me"), ("pip", "sent u a request"), ("RocketRuby", "whats ur age, the server is 13+"),
+  ("pip", "13"), ("RocketRuby", "cool"), ("pip", "that boss was hard"), ("RocketRuby", "ill send u sum vbucks if we win this round"),
+  ("pip", "deal"), ("RocketRuby", "dont tell ur brother the code for our server lol"), ("pip", "haha ok"),
+  ("RocketRuby", "u owe me 4 that carry"), ("pip", "fine"), ("RocketRuby", "lets duo 2moro after school")],
+ [("GoalMachine", "lets duo after school"), ("Benji", "ok"), ("GoalMachine", "wanna meet at the lobby at 6"),
+  ("Benji", "yep"), ("GoalMachine", "dont tell any1 our tactics for the cup lol"), ("Benji", "i wont"),
+  ("GoalMachine", "u owe me 4 that goal"), ("Benji", "lol fine"), ("GoalMachine", "ill give u my striker card if u give me ur keeper"),
+  ("Benji", "trade?"), ("GoalMachine", "yes send it in the game"), ("Benji", "done"), ("GoalMachine", "how old r u, ur rly good"),
+  ("Benji", "11"), ("GoalMachine", "gg")],
+ [("nova", "go on cam 4 the stream? lol jk"), ("Tilly", "no my cam is rubbish"), ("nova", "add me on insta 4 the team chat"),
+  ("Tilly", "ok"), ("nova", "we need a 4th 4 the squad, wanna join"), ("Tilly", "yes"), ("nova", "ill get u a skin if u carry us in ranked"),
+  ("Tilly", "haha deal"), ("nova", "keep it between us, the other team cant know our strat"), ("Tilly", "ok"),
+  ("nova", "wat yr r u in btw"), ("Tilly", "year 8"), ("nova", "same")],
+ # the same kind in plain words
+ [("Blaze", "add me on snapchat after the match so we can plan the next round"), ("Otto", "ok"),
+  ("Blaze", "i'll buy you the battle pass if we win the final"), ("Otto", "deal"), ("Blaze", "you owe me for that revive"),
+  ("Otto", "haha fine"), ("Blaze", "how old are you btw"), ("Otto", "12"),
+  ("Blaze", "keep this between us, the other team can't know our plan"), ("Otto", "ok"), ("Blaze", "meet me at the lobby in 5")],
+ [("Sophie_plays", "what's your age? the clan is 12 and over"), ("Arlo", "12"),
+  ("Sophie_plays", "cool, add me on discord for the clan server"), ("Arlo", "done"),
+  ("Sophie_plays", "i'll send you some vbucks if you carry me in ranked"), ("Arlo", "lol ok"),
+  ("Sophie_plays", "after everything i've done for you in this raid, at least revive me"), ("Arlo", "sorry"),
+  ("Sophie_plays", "turn your camera on for the stream? the squad wants to see the setup"), ("Arlo", "no thanks"),
+  ("Sophie_plays", "fair, gg")],
+]
+
+def main_new():
+    out = os.path.join(HERE, 'set-new')
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(os.path.join(out, 'grooming'))
+    os.makedirs(os.path.join(out, 'negative'))
+    gaps = {'fast': (1, 4), 'medium': (5, 90), 'slow': (60, 60 * 30)}
+    for i, (speed, msgs) in enumerate(NEW_G):
+        fmt = FMTS[i % len(FMTS)]
+        write(os.path.join(out, 'grooming', 't%02d-%s-txt.%s' % (i, speed, EXT[fmt])), fmt, msgs[0][0],
+              msgs[1][0], msgs, gaps[speed])
+    for i, msgs in enumerate(NEW_N):
+        fmt = FMTS[(i + 2) % len(FMTS)]
+        write(os.path.join(out, 'negative', 'k%02d-gaming.%s' % (i, EXT[fmt])), fmt, msgs[0][0], msgs[1][0],
+              msgs, (1, 60))
+
 main()
+main_new()
