@@ -197,7 +197,7 @@ static const char *const ts_youre[] = {
 	"stunning", "amazing", "amazin", "perfect", "mature", "clever", "smart", "funny", "lovely",
 	"sweet", "fit", "lucky", "old", "older", "safe", "welcome", "ignoring", "acting", "kidding",
 	"easy", "wise", "grown", "honestly", "literally", "actually", "sure", "right", "wrong",
-	"alone", "home", "on", "in", "at", "with", "by", "online", "off",
+	"alone", "on", "in", "at", "with", "by", "online", "off",
 };
 
 /* The packed key of a lower-case ASCII word of at most 8 bytes. */
