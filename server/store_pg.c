@@ -197,6 +197,8 @@ static ward_status conn_open(pg_store *s, pg_conn *c)
 	return WARD_OK;
 }
 
+static void head_note(pg_store *s, int64_t seq, const unsigned char *hash);
+
 static pg_conn *take(pg_store *s)
 {
 	pg_conn *c;
@@ -229,7 +231,7 @@ static void give(pg_store *s, pg_conn *c)
  * is written into the statement). */
 static pg_conn *begin_with(pg_store *s, const char *schools, int write)
 {
-	char sql[PG_SCHOOLS_MAX + 80];
+	char sql[PG_SCHOOLS_MAX + 160];
 	pg_conn *c;
 	if (strlen(schools) >= PG_SCHOOLS_MAX ||
 	    (strcmp(schools, "all") != 0 && strspn(schools, "0123456789,-") != strlen(schools))) {
@@ -241,14 +243,20 @@ static pg_conn *begin_with(pg_store *s, const char *schools, int write)
 		return NULL;
 	c->write = write;
 	c->state[0] = '\0';
-	snprintf(sql, sizeof sql, "BEGIN; SELECT set_config('ward.school', '%s', true)", schools);
-	if (pg_exec(s, c, sql) != WARD_OK)
-		goto fail;
-	if (write) {
-		PGresult *r =
-		    pg_q(s, c, "SELECT seq, hash FROM audit_head WHERE one = 1 FOR UPDATE", NULL);
-		if (!r)
+	/* A writer locks and reads the head in the same round trip (PQexec answers with the last
+	 * statement's result, or the first failure's). */
+	snprintf(sql, sizeof sql, "BEGIN; SELECT set_config('ward.school', '%s', true)%s", schools,
+	         write ? "; SELECT seq, hash FROM audit_head WHERE one = 1 FOR UPDATE" : "");
+	if (!write) {
+		if (pg_exec(s, c, sql) != WARD_OK)
 			goto fail;
+	} else {
+		PGresult *r = PQexec(c->c, sql);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			set_err(s, c, r, "postgres");
+			PQclear(r);
+			goto fail;
+		}
 		if (PQntuples(r) != 1) {
 			PQclear(r);
 			snprintf(s->base.err, sizeof s->base.err, "the audit chain has no head row");
@@ -279,48 +287,40 @@ pg_conn *pg_begin_schools(pg_store *s, const char *schools)
 	return begin_with(s, schools, 0);
 }
 
-/* One read in its own transaction, in one round trip: BEGIN, the school setting, the query
- * and COMMIT go down together in pipeline mode.  The result is the caller's; NULL on failure. */
-PGresult *pg_read(pg_store *s, int64_t school, const char *sql, const pg_args *a)
+/* One statement of a pipeline (pipe_run). */
+typedef struct pipe_stmt {
+	const char *sql;
+	int n;
+	const Oid *typ;
+	const char *const *v;
+	const int *len, *fmt;
+} pipe_stmt;
+
+/* Sends the n statements of st in pipeline mode, in one round trip, and reads their results;
+ * st[keep]'s (keep < 0: none) becomes the caller's in *out, to PQclear.  A COMMIT among them
+ * must answer COMMIT.  On failure s->base.err and c->state say why, and the connection is left
+ * out of any transaction, or closed when it is broken (the next taker opens a new one). */
+static ward_status pipe_run(pg_store *s, pg_conn *c, const pipe_stmt *st, int n, int keep,
+                            PGresult **out)
 {
-	char who[24];
-	const char *sv[1] = {who};
-	PGresult *r, *out = NULL;
-	int failed = 0;
-	pg_conn *c = take(s);
-	if (!c)
-		return NULL;
-	if (school == PG_ALL)
-		snprintf(who, sizeof who, "all");
-	else
-		snprintf(who, sizeof who, "%lld", (long long)school);
+	PGresult *kept = NULL;
+	int failed = 0, broken = 0;
 	c->state[0] = '\0';
-	if (!PQenterPipelineMode(c->c) ||
-	    !PQsendQueryParams(c->c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQsendQueryParams(c->c, "SELECT set_config('ward.school', $1, true)", 1, NULL, sv, NULL,
-	                       NULL, 0) ||
-	    !PQsendQueryParams(c->c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL,
-	                       a ? a->fmt : NULL, 0) ||
-	    !PQsendQueryParams(c->c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQpipelineSync(c->c)) {
-		/* the connection is in no state to finish the pipeline: drop it, the next taker
-		 * opens a new one */
-		set_err(s, c, NULL, "postgres");
-		PQfinish(c->c);
-		c->c = NULL;
-		give(s, c);
-		return NULL;
-	}
-	/* Four results (BEGIN, set_config, the query, COMMIT; each followed by a NULL), then the
-	 * sync.  After a failure the rest come back aborted. */
-	for (int k = 0;;) {
-		r = PQgetResult(c->c);
+	if (!PQenterPipelineMode(c->c))
+		broken = 1;
+	for (int i = 0; i < n && !broken; i++)
+		if (!PQsendQueryParams(c->c, st[i].sql, st[i].n, st[i].typ, st[i].v, st[i].len,
+		                       st[i].fmt, 0))
+			broken = 1;
+	if (!broken && !PQpipelineSync(c->c))
+		broken = 1;
+	/* One result per statement (each followed by a NULL), then the sync; after a failure the
+	 * rest come back aborted. */
+	for (int k = 0; !broken;) {
+		PGresult *r = PQgetResult(c->c);
 		if (!r) {
-			if (PQstatus(c->c) != CONNECTION_OK) {
-				set_err(s, c, NULL, "postgres");
-				failed = 1;
-				break;
-			}
+			if (PQstatus(c->c) != CONNECTION_OK)
+				broken = 1;
 			continue;
 		}
 		ExecStatusType t = PQresultStatus(r);
@@ -333,21 +333,60 @@ PGresult *pg_read(pg_store *s, int64_t school, const char *sql, const pg_args *a
 				set_err(s, c, r, "postgres");
 			failed = 1;
 			PQclear(r);
-		} else if (k == 2) {
-			out = r;
+		} else if (k < n && strcmp(st[k].sql, "COMMIT") == 0 &&
+		           strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+			set_err(s, c, r, "commit");
+			failed = 1;
+			PQclear(r);
+		} else if (k == keep) {
+			kept = r;
 		} else {
 			PQclear(r);
 		}
 		k++;
 	}
-	if (PQstatus(c->c) == CONNECTION_OK)
+	if (broken) {
+		set_err(s, c, NULL, "postgres");
+		PQfinish(c->c);
+		c->c = NULL;
+		failed = 1;
+	} else {
 		PQexitPipelineMode(c->c);
-	if (failed) {
-		PQclear(out);
-		out = NULL;
-		if (PQstatus(c->c) == CONNECTION_OK && PQtransactionStatus(c->c) != PQTRANS_IDLE)
+		if (failed && PQtransactionStatus(c->c) != PQTRANS_IDLE)
 			PQclear(PQexec(c->c, "ROLLBACK"));
 	}
+	if (failed) {
+		PQclear(kept);
+		kept = NULL;
+	}
+	if (out)
+		*out = kept;
+	else
+		PQclear(kept);
+	return failed ? WARD_EIO : WARD_OK;
+}
+
+/* One read in its own transaction, in one round trip: the school setting and the query go down
+ * together in pipeline mode, where the statements before the sync share one implicit
+ * transaction, so the setting (local to it) holds for the query and is gone after it, as with
+ * BEGIN and COMMIT, two statements fewer.  The result is the caller's; NULL on failure. */
+PGresult *pg_read(pg_store *s, int64_t school, const char *sql, const pg_args *a)
+{
+	char who[24];
+	const char *sv[1] = {who};
+	PGresult *out = NULL;
+	pg_conn *c = take(s);
+	if (!c)
+		return NULL;
+	if (school == PG_ALL)
+		snprintf(who, sizeof who, "all");
+	else
+		snprintf(who, sizeof who, "%lld", (long long)school);
+	const pipe_stmt st[] = {
+	    {"SELECT set_config('ward.school', $1, true)", 1, NULL, sv, NULL, NULL},
+	    {sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL, a ? a->fmt : NULL},
+	};
+	pipe_run(s, c, st, 2, 1, &out);
 	give(s, c);
 	return out;
 }
@@ -361,6 +400,8 @@ ward_status pg_end(pg_store *s, pg_conn *c, ward_status rc)
 		if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 			set_err(s, c, r, "commit");
 			rc = WARD_EIO;
+		} else if (c->write) {
+			head_note(s, c->seq, c->head);
 		}
 		PQclear(r);
 	} else {
@@ -370,49 +411,166 @@ ward_status pg_end(pg_store *s, pg_conn *c, ward_status rc)
 	return rc;
 }
 
+/* ---- the audit chain ---- */
+
+#define OID_INT8  20
+#define OID_TEXT  25
+#define OID_BYTEA 17
+
+/* Entry seq, chained after prev. */
+static void chain_entry(srv_audit *a, int64_t seq, const unsigned char *prev,
+                        const srv_audit_in *in, const unsigned char *digest, int64_t at)
+{
+	memset(a, 0, sizeof *a);
+	a->seq = seq;
+	memcpy(a->prev, prev, SRV_HASH_LEN);
+	a->school_id = in->school_id;
+	a->actor_id = in->actor_id;
+	a->at = at;
+	snprintf(a->action, sizeof a->action, "%s", in->action ? in->action : "");
+	snprintf(a->target, sizeof a->target, "%s", in->target ? in->target : "");
+	snprintf(a->source, sizeof a->source, "%s", in->source ? in->source : "");
+	if (digest)
+		memcpy(a->digest, digest, SRV_HASH_LEN);
+	srv_audit_hash(a, a->hash);
+}
+
+/* One statement that appends n chained entries and moves the head from (seq, hash) to the last
+ * of them, but only if the head is still (seq, hash) once its row is locked: otherwise it
+ * inserts and changes nothing (0 rows).  So an append may be sent with a head read before, in
+ * the same round trip as its BEGIN and COMMIT; a writer that moved the head in between makes
+ * it a no-op, never a fork of the chain. */
+typedef struct chain_stmt {
+	char *sql;
+	int n; /* parameters */
+	const char **v;
+	int *len, *fmt;
+	Oid *typ;
+	char (*num)[24];
+} chain_stmt;
+
+static void chain_stmt_free(chain_stmt *st)
+{
+	free(st->sql);
+	free(st->v);
+	free(st->len);
+	free(st->fmt);
+	free(st->typ);
+	free(st->num);
+	memset(st, 0, sizeof *st);
+}
+
+static void chain_param(chain_stmt *st, Oid typ, const void *p, int len)
+{
+	st->v[st->n] = p;
+	st->len[st->n] = len;
+	st->fmt[st->n] = typ == OID_BYTEA;
+	st->typ[st->n++] = typ;
+}
+
+static void chain_i64(chain_stmt *st, int64_t v)
+{
+	snprintf(st->num[st->n], sizeof st->num[st->n], "%lld", (long long)v);
+	chain_param(st, OID_INT8, st->num[st->n], 0);
+}
+
+/* rows[0..n) must chain on from (seq, hash); they stay the caller's and must outlive st. */
+static ward_status chain_stmt_build(chain_stmt *st, int64_t seq, const unsigned char *hash,
+                                    const srv_audit *rows, int n)
+{
+	size_t np = 4 + 10 * (size_t)n, cap = 512 + 96 * (size_t)n, used;
+	memset(st, 0, sizeof *st);
+	st->sql = malloc(cap);
+	st->v = calloc(np, sizeof *st->v);
+	st->len = calloc(np, sizeof *st->len);
+	st->fmt = calloc(np, sizeof *st->fmt);
+	st->typ = calloc(np, sizeof *st->typ);
+	st->num = calloc(np, sizeof *st->num);
+	if (!st->sql || !st->v || !st->len || !st->fmt || !st->typ || !st->num || n < 1) {
+		chain_stmt_free(st);
+		return WARD_ENOMEM;
+	}
+	chain_i64(st, rows[n - 1].seq);
+	chain_param(st, OID_BYTEA, rows[n - 1].hash, SRV_HASH_LEN);
+	chain_i64(st, seq);
+	chain_param(st, OID_BYTEA, hash, SRV_HASH_LEN);
+	used = (size_t)snprintf(st->sql, cap, "%s",
+	                        "WITH h AS (UPDATE audit_head SET seq = $1, hash = $2"
+	                        " WHERE one = 1 AND seq = $3 AND hash = $4 RETURNING one)"
+	                        " INSERT INTO audit (seq, school_id, actor_id, at, action, target,"
+	                        " source, digest, prev, hash) SELECT * FROM (VALUES ");
+	for (int i = 0; i < n; i++) {
+		const srv_audit *a = &rows[i];
+		int b = st->n + 1;
+		chain_i64(st, a->seq);
+		chain_i64(st, a->school_id);
+		chain_i64(st, a->actor_id);
+		chain_i64(st, a->at);
+		chain_param(st, OID_TEXT, a->action, 0);
+		chain_param(st, OID_TEXT, a->target, 0);
+		chain_param(st, OID_TEXT, a->source, 0);
+		chain_param(st, OID_BYTEA, a->digest, SRV_HASH_LEN);
+		chain_param(st, OID_BYTEA, a->prev, SRV_HASH_LEN);
+		chain_param(st, OID_BYTEA, a->hash, SRV_HASH_LEN);
+		used += (size_t)snprintf(st->sql + used, cap - used,
+		                         "%s($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", i ? "," : "", b,
+		                         b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9);
+		if (used >= cap)
+			abort(); /* cap is sized for the longest numbers */
+	}
+	used += (size_t)snprintf(st->sql + used, cap - used, ") AS v WHERE EXISTS (SELECT 1 FROM h)");
+	if (used >= cap)
+		abort();
+	return WARD_OK;
+}
+
+/* What this process last saw committed as the chain's head, for the next group commit to
+ * start from without reading it (s->gc_mu held by none of the callers). */
+static void head_note(pg_store *s, int64_t seq, const unsigned char *hash)
+{
+	pthread_mutex_lock(&s->gc_mu);
+	if (!s->head_known || seq > s->head_seq) {
+		s->head_seq = seq;
+		memcpy(s->head_hash, hash, SRV_HASH_LEN);
+		s->head_known = 1;
+	}
+	pthread_mutex_unlock(&s->gc_mu);
+}
+
+static void head_forget(pg_store *s)
+{
+	pthread_mutex_lock(&s->gc_mu);
+	s->head_known = 0;
+	pthread_mutex_unlock(&s->gc_mu);
+}
+
 ward_status pg_audit(pg_store *s, pg_conn *c, const srv_audit_in *in, const unsigned char *digest)
 {
 	srv_audit a;
-	pg_args p = {0};
+	chain_stmt st;
+	PGresult *r;
 	ward_status rc;
 	if (!c->write) {
 		snprintf(s->base.err, sizeof s->base.err, "audit outside a write transaction");
 		return WARD_EINTERNAL;
 	}
-	memset(&a, 0, sizeof a);
-	a.seq = c->seq + 1;
-	memcpy(a.prev, c->head, SRV_HASH_LEN);
-	a.school_id = in->school_id;
-	a.actor_id = in->actor_id;
-	a.at = (int64_t)time(NULL);
-	snprintf(a.action, sizeof a.action, "%s", in->action ? in->action : "");
-	snprintf(a.target, sizeof a.target, "%s", in->target ? in->target : "");
-	snprintf(a.source, sizeof a.source, "%s", in->source ? in->source : "");
-	if (digest)
-		memcpy(a.digest, digest, SRV_HASH_LEN);
-	srv_audit_hash(&a, a.hash);
-	pg_arg_i64(&p, a.seq);
-	pg_arg_i64(&p, a.school_id);
-	pg_arg_i64(&p, a.actor_id);
-	pg_arg_i64(&p, a.at);
-	pg_arg_str(&p, a.action);
-	pg_arg_str(&p, a.target);
-	pg_arg_str(&p, a.source);
-	pg_arg_blob(&p, a.digest, SRV_HASH_LEN);
-	pg_arg_blob(&p, a.prev, SRV_HASH_LEN);
-	pg_arg_blob(&p, a.hash, SRV_HASH_LEN);
-	rc = pg_cmd(s, c,
-	            "INSERT INTO audit (seq, school_id, actor_id, at, action, target, source, digest,"
-	            " prev, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-	            &p, NULL);
+	chain_entry(&a, c->seq + 1, c->head, in, digest, (int64_t)time(NULL));
+	rc = chain_stmt_build(&st, c->seq, c->head, &a, 1);
 	if (rc != WARD_OK)
-		return WARD_EIO;
-	memset(&p, 0, sizeof p);
-	pg_arg_i64(&p, a.seq);
-	pg_arg_blob(&p, a.hash, SRV_HASH_LEN);
-	rc = pg_cmd(s, c, "UPDATE audit_head SET seq = $1, hash = $2 WHERE one = 1", &p, NULL);
+		return rc;
+	r = PQexecParams(c->c, st.sql, st.n, st.typ, st.v, st.len, st.fmt, 0);
+	chain_stmt_free(&st);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		set_err(s, c, r, "postgres");
+		rc = WARD_EIO;
+	} else if (strcmp(PQcmdTuples(r), "1") != 0) {
+		/* the head is locked by this transaction: nobody else can have moved it */
+		snprintf(s->base.err, sizeof s->base.err, "the audit chain's head moved under its lock");
+		rc = WARD_EIO;
+	}
+	PQclear(r);
 	if (rc != WARD_OK)
-		return WARD_EIO;
+		return rc;
 	c->seq = a.seq;
 	memcpy(c->head, a.hash, SRV_HASH_LEN);
 	return WARD_OK;
@@ -491,6 +649,8 @@ static void pg_close(srv_store *b)
 	for (int i = 0; i < PG_POOL; i++)
 		if (s->conns[i].c)
 			PQfinish(s->conns[i].c);
+	if (s->gc_conn.c)
+		PQfinish(s->gc_conn.c);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->gc_mu);
@@ -965,22 +1125,103 @@ struct pg_audit_req {
 	int done;
 };
 
-/* Commits the entries of batch in one durable transaction (all or none).  It sees every
- * school: the entries may belong to several. */
-static ward_status audit_commit(pg_store *s, pg_audit_req *batch)
+/* Locks the chain's head in a new transaction on c and reads it, in one round trip. */
+static ward_status head_lock(pg_store *s, pg_conn *c, int64_t *seq, unsigned char *hash)
 {
 	ward_status rc = WARD_OK;
-	pg_conn *c = pg_begin(s, PG_ALL, 1);
-	if (!c)
-		return WARD_EIO;
-	for (pg_audit_req *q = batch; q && rc == WARD_OK; q = q->next)
-		rc = pg_audit(s, c, q->in, NULL);
-	return pg_end(s, c, rc);
+	PGresult *r = PQexec(c->c, "BEGIN; SELECT set_config('ward.school', 'all', true);"
+	                           " SELECT seq, hash FROM audit_head WHERE one = 1 FOR UPDATE");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		set_err(s, c, r, "postgres");
+		rc = WARD_EIO;
+	} else if (PQntuples(r) != 1) {
+		snprintf(s->base.err, sizeof s->base.err, "the audit chain has no head row");
+		rc = WARD_EIO;
+	} else {
+		*seq = pg_i64(r, 0, 0);
+		pg_blob_fixed(hash, SRV_HASH_LEN, r, 0, 1);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Commits the n entries of batch in one durable transaction (all or none), on the leader's own
+ * connection (it sees every school: the entries may belong to several).  Starting from the head
+ * last seen committed, BEGIN, the append and COMMIT go down in one round trip; when another
+ * writer has moved the head since, that append is a no-op (chain_stmt) and the head is locked
+ * and read before the entries are chained again. */
+static ward_status audit_commit(pg_store *s, pg_audit_req *batch, int n)
+{
+	pg_conn *c = &s->gc_conn;
+	srv_audit *rows = calloc((size_t)n, sizeof *rows);
+	chain_stmt st = {0};
+	ward_status rc = WARD_EIO;
+	int64_t seq;
+	unsigned char hash[SRV_HASH_LEN];
+	int known;
+	if (!rows)
+		return WARD_ENOMEM;
+	if ((!c->c || PQstatus(c->c) != CONNECTION_OK) && conn_open(s, c) != WARD_OK)
+		goto done;
+	c->state[0] = '\0';
+	pthread_mutex_lock(&s->gc_mu);
+	known = s->head_known;
+	seq = s->head_seq;
+	memcpy(hash, s->head_hash, SRV_HASH_LEN);
+	pthread_mutex_unlock(&s->gc_mu);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const char *all[1] = {"all"};
+		PGresult *r = NULL;
+		int locked = !known, i = 0;
+		int64_t at = (int64_t)time(NULL);
+		if (locked && (rc = head_lock(s, c, &seq, hash)) != WARD_OK)
+			goto done;
+		for (pg_audit_req *q = batch; i < n; q = q->next, i++)
+			chain_entry(&rows[i], seq + 1 + i, i ? rows[i - 1].hash : hash, q->in, NULL, at);
+		chain_stmt_free(&st);
+		if ((rc = chain_stmt_build(&st, seq, hash, rows, n)) != WARD_OK)
+			goto done;
+		const pipe_stmt unlocked[] = {
+		    {"BEGIN", 0, NULL, NULL, NULL, NULL},
+		    {"SELECT set_config('ward.school', $1, true)", 1, NULL, all, NULL, NULL},
+		    {st.sql, st.n, st.typ, st.v, st.len, st.fmt},
+		    {"COMMIT", 0, NULL, NULL, NULL, NULL},
+		};
+		if (locked)
+			rc = pipe_run(s, c, unlocked + 2, 2, 0, &r);
+		else
+			rc = pipe_run(s, c, unlocked, 4, 2, &r);
+		if (rc != WARD_OK)
+			goto done;
+		i = (int)strtol(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+		if (i == n) {
+			head_note(s, rows[n - 1].seq, rows[n - 1].hash);
+			goto done;
+		}
+		rc = WARD_EIO;
+		if (locked || i != 0) {
+			snprintf(s->base.err, sizeof s->base.err,
+			         "the audit chain's head moved under its lock");
+			goto done;
+		}
+		known = 0; /* another writer moved the head: lock it and read it */
+	}
+done:
+	if (rc != WARD_OK) {
+		head_forget(s);
+		if (c->c && PQtransactionStatus(c->c) != PQTRANS_IDLE)
+			PQclear(PQexec(c->c, "ROLLBACK"));
+	}
+	chain_stmt_free(&st);
+	free(rows);
+	return rc;
 }
 
 /* Appends an audit entry (an audited read) and returns once it is durable.  Entries that
  * arrive while a commit runs are committed together by the next caller to find none running
- * (group commit, as in store_sqlite.c): each caller still waits for its own entry's commit. */
+ * (group commit, as in store_sqlite.c), up to PG_GC_MAX at once: each caller still waits for
+ * its own entry's commit, and the entries enter the chain in the order they arrived. */
 static ward_status pg_audit_append(srv_store *b, const srv_audit_in *in)
 {
 	pg_store *s = (pg_store *)b;
@@ -993,15 +1234,22 @@ static ward_status pg_audit_append(srv_store *b, const srv_audit_in *in)
 			pthread_cond_wait(&s->gc_cv, &s->gc_mu);
 			continue;
 		}
-		pg_audit_req *batch = s->gc_head;
-		s->gc_head = NULL;
-		s->gc_tail = &s->gc_head;
+		pg_audit_req *batch = s->gc_head, *last = batch;
+		int n = 1;
+		while (last->next && n < PG_GC_MAX) {
+			last = last->next;
+			n++;
+		}
+		s->gc_head = last->next;
+		if (!s->gc_head)
+			s->gc_tail = &s->gc_head;
+		last->next = NULL;
 		s->gc_leader = 1;
 		pthread_mutex_unlock(&s->gc_mu);
-		ward_status rc = audit_commit(s, batch);
+		ward_status rc = audit_commit(s, batch, n);
 		pthread_mutex_lock(&s->gc_mu);
-		for (pg_audit_req *q = batch, *n; q; q = n) {
-			n = q->next;
+		for (pg_audit_req *q = batch, *nx; q; q = nx) {
+			nx = q->next;
 			q->rc = rc;
 			q->done = 1;
 		}

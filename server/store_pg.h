@@ -25,6 +25,7 @@
 #define PG_ALL       (-1) /* school argument of pg_begin: every school (lookups by secret) */
 #define PG_ROLE      "ward_service"
 #define PG_SCHOOLS_MAX 4096 /* the longest school list a transaction may be set to */
+#define PG_GC_MAX    512  /* the most audited reads' entries one group commit takes */
 
 typedef struct pg_conn {
 	PGconn *c;
@@ -43,11 +44,17 @@ typedef struct pg_store {
 	char dsn[512];
 	pg_conn conns[PG_POOL];
 	int idle[PG_POOL], n_idle;
-	/* Group commit of audited reads' entries (pg_audit_append). */
+	/* Group commit of audited reads' entries (pg_audit_append): the leader commits on a
+	 * connection of its own, starting from the head this process last saw committed
+	 * (head_*, under gc_mu), in one round trip while no other writer moved it. */
 	pthread_mutex_t gc_mu;
 	pthread_cond_t gc_cv;
 	pg_audit_req *gc_head, **gc_tail;
 	int gc_leader;
+	pg_conn gc_conn;
+	int head_known;
+	int64_t head_seq;
+	unsigned char head_hash[SRV_HASH_LEN];
 } pg_store;
 
 /* Parameters of one statement: text values, or binary for bytea. */
