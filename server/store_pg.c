@@ -134,10 +134,70 @@ static void set_err(pg_store *s, pg_conn *c, const PGresult *r, const char *what
 		snprintf(c->state, sizeof c->state, "%s", st ? st : "XX000");
 }
 
+/* ---- prepared statements: a connection's are found by their text ---- */
+
+static uint64_t prep_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot sql is prepared in on c, or -1. */
+static int prep_find(const pg_conn *c, const char *sql, uint64_t h)
+{
+	for (int i = 0; i < c->n_prep; i++)
+		if (c->prep_hash[i] == h && c->prep_sql[i] && strcmp(c->prep_sql[i], sql) == 0)
+			return i;
+	return -1;
+}
+
+/* Records sql as prepared in slot i (a copy; not recorded when out of memory, so only
+ * prepared again under a new name). */
+static void prep_note(pg_conn *c, int i, const char *sql, uint64_t h)
+{
+	c->prep_sql[i] = strdup(sql);
+	c->prep_hash[i] = h;
+}
+
+/* Forgets c's prepared statements (its session is gone or going). */
+static void prep_forget(pg_conn *c)
+{
+	for (int i = 0; i < c->n_prep; i++) {
+		free(c->prep_sql[i]);
+		c->prep_sql[i] = NULL;
+	}
+	c->n_prep = 0;
+}
+
 PGresult *pg_q(pg_store *s, pg_conn *c, const char *sql, const pg_args *a)
 {
-	PGresult *r = PQexecParams(c->c, sql, a ? a->n : 0, NULL, a ? a->v : NULL,
-	                           a ? a->len : NULL, a ? a->fmt : NULL, 0);
+	PGresult *r;
+	char name[16];
+	uint64_t h = prep_hash(sql);
+	int k = prep_find(c, sql, h);
+	if (k < 0 && c->n_prep < PG_PREPARED) {
+		/* the first call on this session prepares it (one round trip more, once) */
+		k = c->n_prep++;
+		snprintf(name, sizeof name, "w%d", k);
+		r = PQprepare(c->c, name, sql, 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			set_err(s, c, r, "postgres");
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		prep_note(c, k, sql, h);
+	}
+	if (k >= 0) {
+		snprintf(name, sizeof name, "w%d", k);
+		r = PQexecPrepared(c->c, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
+		                   a ? a->fmt : NULL, 0);
+	} else {
+		r = PQexecParams(c->c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL,
+		                 a ? a->fmt : NULL, 0);
+	}
 	ExecStatusType t = PQresultStatus(r);
 	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
 		set_err(s, c, r, "postgres");
@@ -178,6 +238,7 @@ static ward_status pg_exec(pg_store *s, pg_conn *c, const char *sql)
  * policies apply to every query (a superuser or a table owner would pass them by). */
 static ward_status conn_open(pg_store *s, pg_conn *c)
 {
+	prep_forget(c);
 	if (c->c)
 		PQfinish(c->c);
 	c->c = PQconnectdb(s->dsn);
@@ -294,6 +355,7 @@ typedef struct pipe_stmt {
 	const Oid *typ;
 	const char *const *v;
 	const int *len, *fmt;
+	int prep; /* run as a prepared statement (prepared in the same pipeline the first time) */
 } pipe_stmt;
 
 /* Sends the n statements of st in pipeline mode, in one round trip, and reads their results;
@@ -305,18 +367,46 @@ static ward_status pipe_run(pg_store *s, pg_conn *c, const pipe_stmt *st, int n,
 {
 	PGresult *kept = NULL;
 	int failed = 0, broken = 0;
+	int slot[8];     /* st[i]'s prepared statement, or -1 */
+	int fresh[8];    /* 1: prepared in this pipeline (a result of its own comes first) */
+	uint64_t h[8];
+	char name[16];
+	if (n > 8)
+		abort();
 	c->state[0] = '\0';
 	if (!PQenterPipelineMode(c->c))
 		broken = 1;
-	for (int i = 0; i < n && !broken; i++)
-		if (!PQsendQueryParams(c->c, st[i].sql, st[i].n, st[i].typ, st[i].v, st[i].len,
-		                       st[i].fmt, 0))
+	for (int i = 0; i < n && !broken; i++) {
+		slot[i] = -1;
+		fresh[i] = 0;
+		if (st[i].prep) {
+			h[i] = prep_hash(st[i].sql);
+			slot[i] = prep_find(c, st[i].sql, h[i]);
+			if (slot[i] < 0 && c->n_prep < PG_PREPARED) {
+				slot[i] = c->n_prep++;
+				fresh[i] = 1;
+				snprintf(name, sizeof name, "w%d", slot[i]);
+				if (!PQsendPrepare(c->c, name, st[i].sql, st[i].typ ? st[i].n : 0,
+				                   st[i].typ))
+					broken = 1;
+			}
+		}
+		if (broken)
+			break;
+		if (slot[i] >= 0) {
+			snprintf(name, sizeof name, "w%d", slot[i]);
+			if (!PQsendQueryPrepared(c->c, name, st[i].n, st[i].v, st[i].len, st[i].fmt, 0))
+				broken = 1;
+		} else if (!PQsendQueryParams(c->c, st[i].sql, st[i].n, st[i].typ, st[i].v,
+		                              st[i].len, st[i].fmt, 0)) {
 			broken = 1;
+		}
+	}
 	if (!broken && !PQpipelineSync(c->c))
 		broken = 1;
-	/* One result per statement (each followed by a NULL), then the sync; after a failure the
-	 * rest come back aborted. */
-	for (int k = 0; !broken;) {
+	/* One result per statement, after its preparation's when it was prepared here (each
+	 * followed by a NULL), then the sync; after a failure the rest come back aborted. */
+	for (int k = 0, preparing = n > 0 && fresh[0]; !broken;) {
 		PGresult *r = PQgetResult(c->c);
 		if (!r) {
 			if (PQstatus(c->c) != CONNECTION_OK)
@@ -333,6 +423,9 @@ static ward_status pipe_run(pg_store *s, pg_conn *c, const pipe_stmt *st, int n,
 				set_err(s, c, r, "postgres");
 			failed = 1;
 			PQclear(r);
+		} else if (preparing) {
+			prep_note(c, slot[k], st[k].sql, h[k]);
+			PQclear(r);
 		} else if (k < n && strcmp(st[k].sql, "COMMIT") == 0 &&
 		           strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 			set_err(s, c, r, "commit");
@@ -343,12 +436,18 @@ static ward_status pipe_run(pg_store *s, pg_conn *c, const pipe_stmt *st, int n,
 		} else {
 			PQclear(r);
 		}
-		k++;
+		if (preparing) {
+			preparing = 0;
+		} else {
+			k++;
+			preparing = k < n && fresh[k];
+		}
 	}
 	if (broken) {
 		set_err(s, c, NULL, "postgres");
 		PQfinish(c->c);
 		c->c = NULL;
+		prep_forget(c);
 		failed = 1;
 	} else {
 		PQexitPipelineMode(c->c);
@@ -383,8 +482,8 @@ PGresult *pg_read(pg_store *s, int64_t school, const char *sql, const pg_args *a
 	else
 		snprintf(who, sizeof who, "%lld", (long long)school);
 	const pipe_stmt st[] = {
-	    {"SELECT set_config('ward.school', $1, true)", 1, NULL, sv, NULL, NULL},
-	    {sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL, a ? a->fmt : NULL},
+	    {"SELECT set_config('ward.school', $1, true)", 1, NULL, sv, NULL, NULL, 1},
+	    {sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL, a ? a->fmt : NULL, 1},
 	};
 	pipe_run(s, c, st, 2, 1, &out);
 	give(s, c);
@@ -638,6 +737,7 @@ done:
 		PQclear(PQexec(raw, "ROLLBACK"));
 	PQfinish(raw);
 	c->c = NULL;
+	prep_forget(c);
 	return rc;
 }
 
@@ -646,11 +746,14 @@ static void pg_close(srv_store *b)
 	pg_store *s = (pg_store *)b;
 	if (!s)
 		return;
-	for (int i = 0; i < PG_POOL; i++)
+	for (int i = 0; i < PG_POOL; i++) {
 		if (s->conns[i].c)
 			PQfinish(s->conns[i].c);
+		prep_forget(&s->conns[i]);
+	}
 	if (s->gc_conn.c)
 		PQfinish(s->gc_conn.c);
+	prep_forget(&s->gc_conn);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->gc_mu);
@@ -1182,10 +1285,10 @@ static ward_status audit_commit(pg_store *s, pg_audit_req *batch, int n)
 		if ((rc = chain_stmt_build(&st, seq, hash, rows, n)) != WARD_OK)
 			goto done;
 		const pipe_stmt unlocked[] = {
-		    {"BEGIN", 0, NULL, NULL, NULL, NULL},
-		    {"SELECT set_config('ward.school', $1, true)", 1, NULL, all, NULL, NULL},
-		    {st.sql, st.n, st.typ, st.v, st.len, st.fmt},
-		    {"COMMIT", 0, NULL, NULL, NULL, NULL},
+		    {"BEGIN", 0, NULL, NULL, NULL, NULL, 0},
+		    {"SELECT set_config('ward.school', $1, true)", 1, NULL, all, NULL, NULL, 1},
+		    {st.sql, st.n, st.typ, st.v, st.len, st.fmt, n == 1}, /* one text per n */
+		    {"COMMIT", 0, NULL, NULL, NULL, NULL, 0},
 		};
 		if (locked)
 			rc = pipe_run(s, c, unlocked + 2, 2, 0, &r);

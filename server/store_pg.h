@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -27,12 +28,19 @@
 #define PG_SCHOOLS_MAX 4096 /* the longest school list a transaction may be set to */
 #define PG_GC_MAX    512  /* the most audited reads' entries one group commit takes */
 
+#define PG_PREPARED  128 /* statements a connection keeps prepared (the rest run unnamed) */
+
 typedef struct pg_conn {
 	PGconn *c;
 	int64_t seq;                     /* the audit chain's head, read under its lock */
 	unsigned char head[SRV_HASH_LEN];
 	int write;
 	char state[6]; /* SQLSTATE of the last failure */
+	/* Statements prepared on this session, named "w" and their slot, found by their text:
+	 * parsed and planned once, not on every call.  Forgotten when the session ends. */
+	int n_prep;
+	uint64_t prep_hash[PG_PREPARED];
+	char *prep_sql[PG_PREPARED];
 } pg_conn;
 
 typedef struct pg_audit_req pg_audit_req;
