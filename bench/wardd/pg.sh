@@ -2,8 +2,10 @@
 # wardd on PostgreSQL beside wardd on SQLite, with many schools: both stores are seeded with
 # SCHOOLS schools (default 200) and CONCERNS concern rows (default 1000000) spread across them,
 # with as many audit rows, then wrk measures on loopback, for each store, authenticated reads of
-# one concern (each read appends an audit entry in its own durable transaction) and concern
-# creation (one durable transaction with its audit entry), with p50 and p99.
+# one concern (each read appends an audit entry, durable before the answer; the entries of reads
+# waiting together are committed in one transaction) and concern creation (one durable
+# transaction with its audit entry), with p50 and p99.  CONNS_READ=1 CONNS_WRITE=1 gives one
+# request at a time: each one's own latency, without queueing.
 #
 # The seeded rows are filler for size (their payloads are random bytes, their audit rows do not
 # chain, and they raise no notice for the DSL, as if every one had been acknowledged):
@@ -105,9 +107,11 @@ wrk.headers["content-type"] = "application/json"
 wrk.body = '$body'
 $(cat "$tmp/report.lua")
 LUA
-	read_out=$(wrk -t2 -c"$CONNS_READ" -d"${SECS}s" -s "$tmp/report.lua" -H "cookie: $cookie" \
+	# wrk needs a connection per thread at least (CONNS_READ=1 CONNS_WRITE=1: one request at a
+	# time, each one's own latency)
+	read_out=$(wrk -t"$((CONNS_READ < 2 ? 1 : 2))" -c"$CONNS_READ" -d"${SECS}s" -s "$tmp/report.lua" -H "cookie: $cookie" \
 		"$base/api/v1/concerns/$id" | grep '^RESULT')
-	create_out=$(wrk -t2 -c"$CONNS_WRITE" -d"${SECS}s" -s "$tmp/create.lua" "$base/api/v1/concerns" | grep '^RESULT')
+	create_out=$(wrk -t"$((CONNS_WRITE < 2 ? 1 : 2))" -c"$CONNS_WRITE" -d"${SECS}s" -s "$tmp/create.lua" "$base/api/v1/concerns" | grep '^RESULT')
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 	f() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $2"; }
 	printf '%-9s seeded in %4ss | read one concern (audited): %6s/s p50 %6s us p99 %7s us (non-2xx %s) | create: %5s/s p50 %6s us p99 %7s us (non-2xx %s)\n' \
