@@ -171,17 +171,21 @@ static void prep_forget(pg_conn *c)
 	c->n_prep = 0;
 }
 
-PGresult *pg_q(pg_store *s, pg_conn *c, const char *sql, const pg_args *a)
+/* Runs sql on c as a prepared statement (typ: the parameters' types, or NULL to infer them),
+ * preparing it the first time on this session (one round trip more, once), or unnamed when c
+ * has no slot left.  The result is the caller's, whatever its status; NULL when preparing
+ * failed (s->base.err and c->state set). */
+static PGresult *exec_prep(pg_store *s, pg_conn *c, const char *sql, int n, const Oid *typ,
+                           const char *const *v, const int *len, const int *fmt)
 {
 	PGresult *r;
 	char name[16];
 	uint64_t h = prep_hash(sql);
 	int k = prep_find(c, sql, h);
 	if (k < 0 && c->n_prep < PG_PREPARED) {
-		/* the first call on this session prepares it (one round trip more, once) */
 		k = c->n_prep++;
 		snprintf(name, sizeof name, "w%d", k);
-		r = PQprepare(c->c, name, sql, 0, NULL);
+		r = PQprepare(c->c, name, sql, typ ? n : 0, typ);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			set_err(s, c, r, "postgres");
 			PQclear(r);
@@ -190,14 +194,18 @@ PGresult *pg_q(pg_store *s, pg_conn *c, const char *sql, const pg_args *a)
 		PQclear(r);
 		prep_note(c, k, sql, h);
 	}
-	if (k >= 0) {
-		snprintf(name, sizeof name, "w%d", k);
-		r = PQexecPrepared(c->c, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
-		                   a ? a->fmt : NULL, 0);
-	} else {
-		r = PQexecParams(c->c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL,
-		                 a ? a->fmt : NULL, 0);
-	}
+	if (k < 0)
+		return PQexecParams(c->c, sql, n, typ, v, len, fmt, 0);
+	snprintf(name, sizeof name, "w%d", k);
+	return PQexecPrepared(c->c, name, n, v, len, fmt, 0);
+}
+
+PGresult *pg_q(pg_store *s, pg_conn *c, const char *sql, const pg_args *a)
+{
+	PGresult *r = exec_prep(s, c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL,
+	                        a ? a->fmt : NULL);
+	if (!r)
+		return NULL;
 	ExecStatusType t = PQresultStatus(r);
 	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
 		set_err(s, c, r, "postgres");
@@ -657,9 +665,11 @@ ward_status pg_audit(pg_store *s, pg_conn *c, const srv_audit_in *in, const unsi
 	rc = chain_stmt_build(&st, c->seq, c->head, &a, 1);
 	if (rc != WARD_OK)
 		return rc;
-	r = PQexecParams(c->c, st.sql, st.n, st.typ, st.v, st.len, st.fmt, 0);
+	r = exec_prep(s, c, st.sql, st.n, st.typ, st.v, st.len, st.fmt);
 	chain_stmt_free(&st);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+	if (!r) {
+		rc = WARD_EIO;
+	} else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		set_err(s, c, r, "postgres");
 		rc = WARD_EIO;
 	} else if (strcmp(PQcmdTuples(r), "1") != 0) {
