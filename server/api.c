@@ -79,11 +79,14 @@ void srv_reply(srv_request *r, unsigned status, json_t *j)
 	r->content_type = "application/json";
 }
 
-void srv_audit_action(srv_request *r, const char *action, const char *target)
+int srv_audit_action(srv_request *r, const char *action, const char *target)
 {
 	srv_audit_in a = {r->user.school_id, r->user.id, action, target, r->client};
-	if (r->srv->store->ops->audit_append(r->srv->store, &a) != WARD_OK)
-		srv_log(LOG_ERR, "audit append failed: %s", r->srv->store->err);
+	if (r->srv->store->ops->audit_append(r->srv->store, &a) == WARD_OK)
+		return 1;
+	srv_log(LOG_ERR, "audit append failed (%s %s): %s", action, target, r->srv->store->err);
+	r->audit_failed = 1;
+	return 0;
 }
 
 void *srv_alloc(srv_request *r, size_t n)
@@ -268,6 +271,17 @@ static enum MHD_Result respond(srv_request *r)
 	char *dump = NULL;
 	const char *body = "";
 	size_t len = 0;
+	if (r->audit_failed) {
+		/* whatever the handler answered, nothing it read goes out unrecorded */
+		r->text = NULL;
+		r->set_cookie[0] = '\0';
+		r->location[0] = '\0';
+		r->etag = NULL;
+		r->cache = NULL;
+		srv_problem(r, 503, "Not recorded",
+		            "the audit log could not record this request, so nothing is shown; try again, "
+		            "and tell the admin if it goes on");
+	}
 	if (r->status == 0)
 		srv_problem(r, 500, "Internal error", "the handler gave no answer");
 	if (r->json) {

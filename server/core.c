@@ -461,7 +461,10 @@ static void h_concern_get(srv_request *r)
 	if (!load_concern(r, &c))
 		return;
 	snprintf(target, sizeof target, "concern/%lld", (long long)c.id);
-	srv_audit_action(r, "concern.read", target);
+	if (!srv_audit_action(r, "concern.read", target)) {
+		srv_concern_clear(&c);
+		return;
+	}
 	json_t *o = concern_json(r, &c);
 	if (o)
 		srv_reply(r, 200, o);

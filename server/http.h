@@ -66,6 +66,7 @@ struct srv_request {
 	char location[64];
 	/* set by the web module for its files; NULL: no-store and default-src 'none' */
 	const char *cache, *csp, *etag;
+	int audit_failed; /* srv_audit_action could not record the read: answer 503, nothing else */
 };
 
 /* A feature's routes and, when it keeps state or threads, hooks run when the server starts
@@ -91,8 +92,10 @@ void *srv_alloc(srv_request *r, size_t n);
 void srv_problem(srv_request *r, unsigned status, const char *title, const char *detail);
 /* Answers with JSON j (ownership passes to the request). */
 void srv_reply(srv_request *r, unsigned status, json_t *j);
-/* Appends an audit entry for the caller (reads are audited this way). */
-void srv_audit_action(srv_request *r, const char *action, const char *target);
+/* Appends an audit entry for the caller (reads are audited this way) and returns 1 once it is
+ * durable.  When it cannot be written, returns 0 and the request is answered 503 whatever the
+ * handler sets afterwards: a read that is not in the audit log is not shown. */
+int srv_audit_action(srv_request *r, const char *action, const char *target);
 /* A query-string argument, or NULL. */
 const char *srv_query(srv_request *r, const char *name);
 /* A request header, or NULL. */

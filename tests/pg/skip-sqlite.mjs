@@ -18,6 +18,7 @@ const SQLITE_ONLY = new Set([
 	'narrative fields are encrypted at rest',
 	'backup while running, then restore, keeps every concern and the chain',
 	'no database: status 2 and how to make one',
+	'a read the audit log refuses is answered 503 and shows nothing of the concern',
 ]);
 const orig = nodeTest.test;
 function test(name, ...rest) {
