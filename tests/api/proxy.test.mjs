@@ -9,11 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { WARDD, makeData, freePort, stopWardd, Client, concernBody } from './helper.mjs';
-import { isBusy, pupilWords } from './pupil_helper.mjs';
+import { isBusy, pupilPost, pupilWords } from './pupil_helper.mjs';
 
 let dir, conf, code;
 before(() => {
@@ -43,25 +42,7 @@ async function start(lines) {
 }
 
 // A POST from loopback address from, with extra headers (the proxy's).
-function post(base, p, body, from, headers = {}) {
-	const data = JSON.stringify(body);
-	const u = new URL(base + p);
-	return new Promise((resolve, reject) => {
-		const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', localAddress: from,
-			agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } }, (res) => {
-			let t = '';
-			res.setEncoding('utf8');
-			res.on('data', (d) => { t += d; });
-			res.on('end', () => {
-				let json = null;
-				try { json = JSON.parse(t); } catch { }
-				resolve({ status: res.statusCode, json, text: t });
-			});
-		});
-		req.on('error', reject);
-		req.end(data);
-	});
-}
+const post = pupilPost;
 
 const xff = (a) => ({ 'x-forwarded-for': a });
 const wrongCodes = async (base, from, headers, tag) => {

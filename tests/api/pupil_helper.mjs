@@ -8,12 +8,12 @@ export const pupilWords = 'Someone I met in a game keeps asking me to keep our c
 
 export const busyTitle = 'Too many messages';
 
-export function pupilPost(base, path, body, from = '127.0.0.1') {
+export function pupilPost(base, path, body, from = '127.0.0.1', headers = {}) {
 	const data = JSON.stringify(body);
 	const u = new URL(base + path);
 	return new Promise((resolve, reject) => {
 		const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', localAddress: from,
-			agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+			agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } }, (res) => {
 			let t = '';
 			res.setEncoding('utf8');
 			res.on('data', (d) => { t += d; });
