@@ -895,31 +895,6 @@ static int on_finding(const ward_finding *f, void *ctx)
 	return deliver(ctx, f, f->start, f->end, f);
 }
 
-/* The excerpt of the text as written around [start, end), as the engine cuts one: the same
- * line(s), bounded. */
-static void ts_excerpt(const char *p, size_t n, size_t start, size_t end, ward_finding *f)
-{
-	size_t lo = start > 48 ? start - 48 : 0;
-	for (size_t i = start; i > lo; i--)
-		if (p[i - 1] == '\n') {
-			lo = i;
-			break;
-		}
-	size_t hi = lo + WARD_EXCERPT_MAX;
-	if (hi > n)
-		hi = n;
-	for (size_t i = end; i < hi; i++)
-		if (p[i] == '\n') {
-			hi = i;
-			break;
-		}
-	if (hi < end && end - lo <= WARD_EXCERPT_MAX)
-		hi = end;
-	f->excerpt = p + lo;
-	f->excerpt_len = hi > lo ? hi - lo : 0;
-	f->excerpt_match = start - lo;
-}
-
 /* A finding of the expanded reading: its offsets and excerpt are the text's as written. */
 static int on_finding_ts(const ward_finding *f, void *ctx)
 {
@@ -928,7 +903,7 @@ static int on_finding_ts(const ward_finding *f, void *ctx)
 	ward_finding x;
 	if (end < start)
 		end = start;
-	ts_excerpt(c->msg->text, c->msg->text_len, start, end, &x);
+	text_excerpt(c->msg->text, c->msg->text_len, start, end, &x);
 	return deliver(c, f, start, end, &x);
 }
 

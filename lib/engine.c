@@ -1337,7 +1337,7 @@ static ward_status unless_near(ward_scanner *s, const cand *c, bool *near)
 }
 
 /* Builds an excerpt of the original block around [start, end): same line(s), bounded. */
-static void excerpt(const char *p, size_t n, size_t start, size_t end, ward_finding *f)
+void text_excerpt(const char *p, size_t n, size_t start, size_t end, ward_finding *f)
 {
 	size_t lo = start > 48 ? start - 48 : 0;
 	for (size_t i = start; i > lo; i--)
@@ -1458,7 +1458,7 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 		f.start = base + start;
 		f.end = base + end;
 		f.line = line;
-		excerpt(p, n, start, end, &f);
+		text_excerpt(p, n, start, end, &f);
 		if (s->cb && s->cb(&f, s->ctx) != 0)
 			return WARD_ESTOPPED;
 	}

@@ -94,6 +94,9 @@ void rules_free(ruleset *rs);
  * the words around the hits that can use them: slower, and the reference that tests hold
  * the windowed scan to (the same findings). */
 void scanner_set_exhaustive(ward_scanner *s, bool on);
+/* Points f's excerpt at the line(s) of p[0, n) around [start, end), bounded to
+ * WARD_EXCERPT_MAX bytes (engine.c; the conversation model cuts its excerpts the same way). */
+void text_excerpt(const char *p, size_t n, size_t start, size_t end, ward_finding *f);
 
 /* Copies s into rs's pool; valid until rules_free. */
 char *rules_strdup(ruleset *rs, const char *s, size_t n);
