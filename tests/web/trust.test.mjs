@@ -179,7 +179,12 @@ test('the overview sorts by mouse and keyboard, says how, prints, and fits a pho
 	await page.getByRole('heading', { name: 'Trust overview: North Trust' }).waitFor();
 	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 	assert.ok(overflow <= 0, `the page does not scroll sideways on a phone (${overflow}px); the table scrolls in its box`);
-	assert.ok(await page.locator('table.trust-schools').evaluate((t) => t.parentElement.scrollWidth > t.parentElement.clientWidth), 'the table scrolls in its box');
+	// the refresh redraws the table: wait for the new one to be laid out (slow under the sanitizers)
+	const scrolls = await page.waitForFunction(() => {
+		const t = document.querySelector('table.trust-schools');
+		return t !== null && t.parentElement.scrollWidth > t.parentElement.clientWidth;
+	}, null, { timeout: 10000 }).then(() => true, () => false);
+	assert.ok(scrolls, 'the table scrolls in its box');
 	await axe(page, 'trust overview on a phone');
 	await shot(page, '42-trust-overview-phone');
 	await commonChecks(page);
