@@ -42,25 +42,34 @@ static int64_t school_key(int64_t school_id)
 	return (int64_t)(int32_t)(uint32_t)school_id;
 }
 
+/* Runs del (whose one parameter is since) when the transaction lock lock_sql tries for is free
+ * at once, and does nothing when another transaction holds it: pruning never waits. */
+static ward_status prune_if_free(pg_store *s, pg_conn *c, const char *lock_sql,
+                                 const pg_args *lock_args, const char *del, int64_t since)
+{
+	pg_args a = {0};
+	PGresult *r = pg_q(s, c, lock_sql, lock_args);
+	int got;
+	if (!r)
+		return WARD_EIO;
+	got = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!got)
+		return WARD_OK;
+	pg_arg_i64(&a, since);
+	return pg_cmd(s, c, del, &a, NULL);
+}
+
 /* Forgets the school's failures older than since, unless a clear (or another attempt's
  * pruning) is running in the school: then it leaves them for a later attempt rather than wait
  * (see the top of the file). */
 static ward_status prune(pg_store *s, pg_conn *c, int64_t school_id, int64_t since)
 {
 	pg_args a = {0};
-	PGresult *r;
-	int pruner;
 	pg_arg_i64(&a, school_key(school_id));
-	r = pg_q(s, c, "SELECT pg_try_advisory_xact_lock(" LOCK_SIGNIN_PRUNE ", $1::integer)", &a);
-	if (!r)
-		return WARD_EIO;
-	pruner = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	if (!pruner)
-		return WARD_OK;
-	memset(&a, 0, sizeof a);
-	pg_arg_i64(&a, since);
-	return pg_cmd(s, c, "DELETE FROM signin_failures WHERE at < $1", &a, NULL);
+	return prune_if_free(s, c,
+	                     "SELECT pg_try_advisory_xact_lock(" LOCK_SIGNIN_PRUNE ", $1::integer)",
+	                     &a, "DELETE FROM signin_failures WHERE at < $1", since);
 }
 
 static ward_status pg_attempt(srv_store *b, int64_t school_id,
@@ -199,23 +208,13 @@ static ward_status addr_begin(pg_store *s, pg_conn *c, const unsigned char h[SRV
                               int64_t since)
 {
 	pg_args a = {0};
-	PGresult *r;
-	int pruner;
 	pg_arg_i64(&a, addr_key(h));
 	if (pg_cmd(s, c, "SELECT pg_advisory_xact_lock(" LOCK_ADDR ", $1::integer)", &a, NULL) !=
 	    WARD_OK)
 		return WARD_EIO;
-	r = pg_q(s, c, "SELECT pg_try_advisory_xact_lock(" LOCK_PRUNE ", 0)", NULL);
-	if (!r)
-		return WARD_EIO;
-	pruner = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	if (!pruner)
-		return WARD_OK;
-	memset(&a, 0, sizeof a);
-	pg_arg_i64(&a, since);
-	return pg_cmd(s, c, "DELETE FROM pupil_address_events WHERE school_id = 0 AND at < $1", &a,
-	              NULL);
+	return prune_if_free(s, c, "SELECT pg_try_advisory_xact_lock(" LOCK_PRUNE ", 0)", NULL,
+	                     "DELETE FROM pupil_address_events WHERE school_id = 0 AND at < $1",
+	                     since);
 }
 
 static ward_status addr_add(pg_store *s, pg_conn *c, const unsigned char h[SRV_HASH_LEN],
