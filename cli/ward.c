@@ -41,8 +41,13 @@ const cli_command cli_commands[] = {
 	 "       ward rules export-grep [FILE|DIR]\n"
 	 "                                        print the plain phrases as grep -E patterns\n"
 	 "                                        (for benchmarks against grep)\n"
+	 "       ward rules anchors --sample PATH [--sample PATH]... [--json] [FILE|DIR]\n"
+	 "                                        count each all line's terms in ordinary text\n"
+	 "                                        (files or directories) and suggest the rarest\n"
+	 "                                        as its anchor (all N anchor K:), which makes\n"
+	 "                                        scans faster; findings never depend on it\n"
 	 "With no FILE, the default rule database.  Exit status 0 when all is well, 1 when an\n"
-	 "example fails, 2 on a syntax or compile error.\n"},
+	 "example fails, 2 on a syntax or compile error or a sample that cannot be read.\n"},
 	{"areas", cmd_areas, "list the nine areas of concern and the seed's advice",
 	 "usage: ward areas [--json] [AREA]\n"
 	 "Lists the nine areas of concern with their stable ids; with AREA, the advice for it.\n"},

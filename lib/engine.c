@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fts.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@
 #define MAX_HITS      ((size_t)1 << 22) /* per block; beyond this, hits are dropped */
 #define MAX_RULE_FILE ((size_t)16 << 20)
 #define UNLESS_WINDOW 8
+#define SAMPLE_CHUNK  ((size_t)1 << 20) /* bytes of a sample file read at once (anchors) */
 
 /* The databases: main (triggers and anchor terms) runs over everything; som (the regexes
  * with start of match) before a regex's end; one near database per combination (its other
@@ -67,6 +69,8 @@ struct ward_engine {
 	uint8_t *which;       /* per pattern: its database (DB_MAIN, DB_NEAR or DB_UNLESS) */
 	bool *open_end;       /* per pattern: a phrase ending in a prefix word ("photo*") */
 	uint32_t *group;      /* per pattern: its group of equal unless patterns */
+	bool forced;          /* every combination anchors on term force % nterms (tests) */
+	unsigned force;
 };
 
 #define NO_START  UINT32_MAX
@@ -94,6 +98,7 @@ struct ward_scanner {
 	const ward_engine *e;
 	hs_scratch_t *scratch;
 	bool exhaustive; /* near and unless databases over whole blocks (scanner_set_exhaustive) */
+	uint64_t *counts; /* per pattern: term occurrences (count_terms), or NULL: a normal scan */
 	norm_buf nb;
 	hit *hits;
 	size_t nhits, caphits;
@@ -436,9 +441,11 @@ static uint32_t pat_words(const pat *p)
 	return n;
 }
 
-/* Chooses each combination's anchor, the term whose shortest phrase is longest (the most
- * specific, so the rarest in ordinary text), and marks which patterns go to the near
- * database. */
+/* Chooses each combination's anchor, and marks which patterns go to the near database.  The
+ * anchor is the term its rule names ("anchor K"), else the term whose shortest phrase is
+ * longest (the most specific, so often the rarest in ordinary text); tests force each term
+ * in turn.  Any anchor gives the same findings: it only decides where the near database
+ * runs. */
 static ward_status plan(ward_engine *e)
 {
 	const ruleset *rs = &e->rs;
@@ -446,7 +453,7 @@ static ward_status plan(ward_engine *e)
 	e->which = calloc(rs->npats ? rs->npats : 1, sizeof *e->which);
 	e->span = calloc(rs->ncombos ? rs->ncombos : 1, sizeof *e->span);
 	e->open_end = calloc(rs->npats ? rs->npats : 1, sizeof *e->open_end);
-	size_t *shortest = calloc(rs->ncombos * 16 + 1, sizeof *shortest);
+	size_t *shortest = calloc(rs->ncombos * COMBO_MAX_TERMS + 1, sizeof *shortest);
 	if (!e->anchor || !e->which || !e->span || !e->open_end || !shortest) {
 		free(shortest);
 		return WARD_ENOMEM;
@@ -467,15 +474,21 @@ static ward_status plan(ward_engine *e)
 		if (words > e->span[p->combo])
 			e->span[p->combo] = words;
 		size_t len = p->src ? strlen(p->src) : strlen(p->expr);
-		size_t *m = &shortest[p->combo * 16 + p->term];
+		size_t *m = &shortest[p->combo * COMBO_MAX_TERMS + p->term];
 		if (*m == 0 || len < *m)
 			*m = len;
 	}
 	for (size_t c = 0; c < rs->ncombos; c++) {
+		const combo *cb = &rs->combos[c];
+		const size_t *sh = &shortest[c * COMBO_MAX_TERMS];
 		uint16_t best = 0;
-		for (uint16_t t = 1; t < rs->combos[c].nterms; t++)
-			if (shortest[c * 16 + t] > shortest[c * 16 + best])
+		for (uint16_t t = 1; t < cb->nterms; t++)
+			if (sh[t] > sh[best])
 				best = t;
+		if (cb->anchor)
+			best = (uint16_t)(cb->anchor - 1);
+		if (e->forced)
+			best = (uint16_t)(e->force % cb->nterms);
 		e->anchor[c] = best;
 	}
 	for (size_t i = 0; i < rs->npats; i++) {
@@ -604,7 +617,10 @@ static const char *default_rules_path(void)
 	return WARD_DATADIR "/rules";
 }
 
-ward_status ward_engine_load(const char *path, unsigned flags, ward_engine **out, ward_diag *diag)
+/* Loads the database at path (NULL: the default) into a new engine, *out (caller frees);
+ * force >= 0 anchors every combination on that term (engine_load_anchored). */
+static ward_status load_path(const char *path, unsigned flags, int force, ward_engine **out,
+                             ward_diag *diag)
 {
 	ward_status st;
 	ward_engine *e;
@@ -616,6 +632,8 @@ ward_status ward_engine_load(const char *path, unsigned flags, ward_engine **out
 	e = calloc(1, sizeof *e);
 	if (!e)
 		return WARD_ENOMEM;
+	e->forced = force >= 0;
+	e->force = force >= 0 ? (unsigned)force : 0;
 	if (!path)
 		path = default_rules_path();
 	if ((st = parse_path(&e->rs, path, diag)) == WARD_OK)
@@ -628,6 +646,17 @@ ward_status ward_engine_load(const char *path, unsigned flags, ward_engine **out
 	}
 	*out = e;
 	return WARD_OK;
+}
+
+ward_status ward_engine_load(const char *path, unsigned flags, ward_engine **out, ward_diag *diag)
+{
+	return load_path(path, flags, -1, out, diag);
+}
+
+ward_status engine_load_anchored(const char *path, unsigned force, ward_engine **out,
+                                 ward_diag *diag)
+{
+	return load_path(path, WARD_LOAD_NOCACHE, (int)(force % COMBO_MAX_TERMS), out, diag);
 }
 
 ward_status ward_engine_load_string(const char *text, size_t len, const char *name, unsigned flags,
@@ -741,6 +770,7 @@ void ward_scanner_free(ward_scanner *s)
 	free(s->spacecount);
 	free(s->breaks);
 	free(s->sbuf);
+	free(s->counts);
 	free(s);
 }
 
@@ -1380,6 +1410,40 @@ static size_t count_nl(const char *p, size_t n)
 	return c;
 }
 
+/* Counting, for ward_engine_anchors: the main database has run over the block; every
+ * combination's near database runs over the whole block too, so that each term is searched
+ * for everywhere, and each term occurrence ending after skip_upto (the block before counted
+ * those) is added to s->counts.  A regex phrase ending in a prefix word matches at every byte
+ * of that word: it counts once, where the word ends. */
+static ward_status count_terms(ward_scanner *s, uint64_t base, uint64_t skip_upto)
+{
+	const ward_engine *e = s->e;
+	const ruleset *rs = &e->rs;
+	ward_status st = WARD_OK;
+	/* c == 0: the main database's hits, already there; c > 0: combination c - 1's terms */
+	for (size_t c = 0; c <= rs->ncombos && st == WARD_OK; c++) {
+		if (c > 0) {
+			region all = {0, (uint32_t)s->nb.len, 0};
+			s->nhits = 0;
+			st = scan_merged(s, e->db[NEAR_DB(e, c - 1)], &all, 1);
+		}
+		if (st == WARD_OK && s->hits_overflow)
+			st = WARD_ELIMIT; /* a count would be short */
+		for (size_t i = 0; i < s->nhits && st == WARD_OK; i++) {
+			const hit *h = &s->hits[i];
+			const pat *p = &rs->pats[h->pat];
+			if (p->kind != PAT_TERM ||
+			    (p->is_regex && e->open_end[h->pat] && h->to < s->nb.len &&
+			     s->nb.out[h->to] != ' ') ||
+			    base + s->nb.map[h->to] <= skip_upto)
+				continue;
+			s->counts[h->pat]++;
+		}
+	}
+	s->nhits = 0;
+	return st;
+}
+
 /* Scans block p[0..n) whose first byte is at absolute offset base and on line line0.
  * Findings ending at or before skip_upto were reported by the previous block. */
 static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t base,
@@ -1396,6 +1460,8 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 	if (hs_scan(s->e->db[DB_MAIN], s->nb.out, (unsigned)s->nb.len, 0, s->scratch, on_match,
 	            s) != HS_SUCCESS)
 		return WARD_EINTERNAL;
+	if (s->counts)
+		return count_terms(s, base, skip_upto);
 	if (s->nhits == 0)
 		return WARD_OK;
 	if ((st = space_index(s)) != WARD_OK || (st = find_breaks(s, p, n)) != WARD_OK)
@@ -1632,5 +1698,163 @@ done:
 		*failed = nf;
 	if (total)
 		*total = nt;
+	return st;
+}
+
+/* ---------- anchors (ward rules anchors) ---------- */
+
+_Static_assert(COMBO_MAX_TERMS == WARD_ANCHOR_MAX_TERMS, "the public bound on an all's terms");
+
+/* Streams the file at path through s, a counting scanner, adding its size to *bytes; buf
+ * has SAMPLE_CHUNK bytes. */
+static ward_status count_file(ward_scanner *s, const char *path, char *buf, uint64_t *bytes,
+                              ward_diag *diag)
+{
+	ward_status st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int err = errno;
+		diag_set(diag, path, 0, "%s", strerror(err));
+		return err == ENOENT ? WARD_ENOENT : WARD_EIO;
+	}
+	if ((st = ward_stream_begin(s, NULL, NULL)) != WARD_OK)
+		goto done;
+	for (;;) {
+		ssize_t k = read(fd, buf, SAMPLE_CHUNK);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			diag_set(diag, path, 0, "%s", strerror(errno));
+			st = WARD_EIO;
+			break;
+		}
+		if (k == 0)
+			break;
+		*bytes += (uint64_t)k;
+		if ((st = ward_stream_write(s, buf, (size_t)k)) != WARD_OK)
+			break;
+	}
+	ward_status end = ward_stream_end(s); /* always: it leaves streaming */
+	if (st == WARD_OK)
+		st = end;
+	if (st != WARD_OK && diag && !diag->file[0])
+		diag_set(diag, path, 0, "%s", ward_strerror(st));
+done:
+	close(fd);
+	return st;
+}
+
+static int fts_by_name(const FTSENT **a, const FTSENT **b)
+{
+	return strcmp((*a)->fts_name, (*b)->fts_name);
+}
+
+/* Counts the file at path, or every regular file under the directory at path in name order
+ * (links inside not followed, as ward scan reads a directory). */
+static ward_status count_path(ward_scanner *s, const char *path, char *buf, uint64_t *bytes,
+                              ward_diag *diag)
+{
+	ward_status st = WARD_OK;
+	char *const paths[] = {(char *)path, NULL};
+	FTS *fts = fts_open(paths, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR, fts_by_name);
+	FTSENT *f;
+	if (!fts) {
+		diag_set(diag, path, 0, "%s", strerror(errno));
+		return WARD_EIO;
+	}
+	while (st == WARD_OK && (f = fts_read(fts)) != NULL) {
+		switch (f->fts_info) {
+		case FTS_F:
+			st = count_file(s, f->fts_path, buf, bytes, diag);
+			break;
+		case FTS_DNR:
+		case FTS_ERR:
+		case FTS_NS:
+			diag_set(diag, f->fts_path, 0, "%s", strerror(f->fts_errno));
+			st = f->fts_errno == ENOENT ? WARD_ENOENT : WARD_EIO;
+			break;
+		case FTS_SLNONE:
+			if (f->fts_level == FTS_ROOTLEVEL) {
+				diag_set(diag, f->fts_path, 0, "%s", strerror(ENOENT));
+				st = WARD_ENOENT;
+			}
+			break;
+		default:
+			break; /* directories, devices, sockets, links inside a directory */
+		}
+	}
+	fts_close(fts);
+	return st;
+}
+
+ward_status ward_engine_anchors(const ward_engine *e, const char *const *paths, size_t npaths,
+                                ward_anchor **out, size_t *n, uint64_t *sample_bytes,
+                                ward_diag *diag)
+{
+	ward_status st = WARD_OK;
+	ward_scanner *s = NULL;
+	ward_anchor *a = NULL;
+	char *buf = NULL;
+	uint64_t bytes = 0;
+	if (diag)
+		memset(diag, 0, sizeof *diag);
+	if (!e || !out || !n || (npaths && !paths))
+		return WARD_EINVAL;
+	*out = NULL;
+	*n = 0;
+	const ruleset *rs = &e->rs;
+	if (!(a = calloc(rs->ncombos + 1, sizeof *a))) {
+		st = WARD_ENOMEM;
+		goto done;
+	}
+	if (npaths) {
+		if ((st = ward_scanner_new(e, &s)) != WARD_OK)
+			goto done;
+		if (!(s->counts = calloc(rs->npats + 1, sizeof *s->counts)) ||
+		    !(buf = malloc(SAMPLE_CHUNK))) {
+			st = WARD_ENOMEM;
+			goto done;
+		}
+		for (size_t i = 0; i < npaths && st == WARD_OK; i++)
+			st = count_path(s, paths[i], buf, &bytes, diag);
+		if (st != WARD_OK)
+			goto done;
+	}
+	for (size_t c = 0; c < rs->ncombos; c++) {
+		const combo *cb = &rs->combos[c];
+		a[c].rule = &rs->rules[cb->rule].info;
+		a[c].nterms = cb->nterms;
+		a[c].current = e->anchor[c] + 1u;
+		a[c].named = cb->anchor != 0;
+	}
+	for (size_t i = 0; i < rs->npats; i++) {
+		const pat *p = &rs->pats[i];
+		if (p->kind != PAT_TERM)
+			continue;
+		ward_anchor *x = &a[p->combo];
+		ward_anchor_term *t = &x->terms[p->term];
+		if (!x->line)
+			x->line = p->line;
+		if (!t->phrase)
+			t->phrase = p->src ? p->src : p->expr;
+		t->nphrases++;
+		t->hits += s ? s->counts[i] : 0;
+	}
+	for (size_t c = 0; c < rs->ncombos; c++) {
+		ward_anchor *x = &a[c];
+		x->suggested = x->current;
+		for (unsigned t = 0; t < x->nterms; t++)
+			if (x->terms[t].hits < x->terms[x->suggested - 1].hits)
+				x->suggested = t + 1;
+	}
+	*out = a;
+	*n = rs->ncombos;
+	a = NULL;
+	if (sample_bytes)
+		*sample_bytes = bytes;
+done:
+	free(a);
+	free(buf);
+	ward_scanner_free(s);
 	return st;
 }

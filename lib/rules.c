@@ -18,7 +18,6 @@
 #include "text_int.h"
 
 #define MAX_LINE 8192
-#define MAX_TERMS 16
 #define MAX_WINDOW 1000
 #define UNLESS_WINDOW 8
 
@@ -251,19 +250,35 @@ static ward_status add_regex(pctx *c, const char *re)
 	return WARD_OK;
 }
 
-/* "all N: TERM; TERM; ..." */
+/* "all N: TERM; TERM; ..." or "all N anchor K: ...", K (from 1) naming the term the engine
+ * searches for everywhere (its anchor): a performance hint, since any anchor gives the same
+ * findings. */
 static ward_status add_all(pctx *c, char *arg)
 {
 	ward_status st;
 	char *end = NULL;
+	long k = 0;
 	errno = 0;
 	long n = strtol(arg, &end, 10);
 	if (end == arg || errno || n < 1 || n > MAX_WINDOW)
 		return perr(c, "all needs a window of 1 to %d words, as in \"all 6: a; b\"",
 		            MAX_WINDOW);
 	end = trim(end);
+	if (strncmp(end, "anchor", 6) == 0 && (end[6] == ' ' || end[6] == '\t' || end[6] == ':')) {
+		char *kp = end + 6;
+		while (*kp == ' ' || *kp == '\t')
+			kp++;
+		errno = 0;
+		k = (*kp >= '0' && *kp <= '9') ? strtol(kp, &end, 10) : -1;
+		if (k < 0 || errno)
+			return perr(c, "anchor needs the number of a term, as in \"all 6 anchor 2: a; b\"");
+		if (k == 0)
+			return perr(c, "anchor 0: terms are numbered from 1");
+		end = trim(end);
+	}
 	if (*end != ':')
-		return perr(c, "expected ':' after the window of all");
+		return perr(c, k ? "expected ':' after the anchor of all"
+		                 : "expected ':' (or anchor K) after the window of all");
 	end++;
 	GROW(c->rs->combos, c->rs->ncombos, c->rs->capcombos);
 	uint32_t ci = (uint32_t)c->rs->ncombos;
@@ -271,6 +286,7 @@ static ward_status add_all(pctx *c, char *arg)
 	cb->rule = (uint32_t)c->cur_index;
 	cb->window = (uint32_t)n;
 	cb->nterms = 0;
+	cb->anchor = 0;
 	c->rs->ncombos++;
 	char *save = NULL;
 	uint16_t t = 0;
@@ -278,15 +294,18 @@ static ward_status add_all(pctx *c, char *arg)
 		tok = trim(tok);
 		if (!*tok)
 			return perr(c, "empty term in all");
-		if (t >= MAX_TERMS)
-			return perr(c, "all takes at most %d terms", MAX_TERMS);
+		if (t >= COMBO_MAX_TERMS)
+			return perr(c, "all takes at most %d terms", COMBO_MAX_TERMS);
 		if ((st = add_alternatives(c, tok, PAT_TERM, ci, t)) != WARD_OK)
 			return st;
 		t++;
 	}
 	if (t < 2)
 		return perr(c, "all needs at least two terms separated by ';'");
+	if (k > t)
+		return perr(c, "anchor %ld, but this all has %u terms", k, (unsigned)t);
 	c->rs->combos[ci].nterms = t;
+	c->rs->combos[ci].anchor = (uint16_t)k;
 	return WARD_OK;
 }
 

@@ -52,9 +52,11 @@ typedef struct pat {
 } pat;
 
 /* An all-of combination: every term within window words. */
+#define COMBO_MAX_TERMS 16
 typedef struct combo {
 	uint32_t rule;
 	uint16_t nterms;
+	uint16_t anchor; /* the term named by "anchor K" (from 1), or 0: the engine chooses */
 	uint32_t window;
 } combo;
 
@@ -94,6 +96,11 @@ void rules_free(ruleset *rs);
  * the words around the hits that can use them: slower, and the reference that tests hold
  * the windowed scan to (the same findings). */
 void scanner_set_exhaustive(ward_scanner *s, bool on);
+/* For tests: as ward_engine_load, but every all-of combination anchors on its term number
+ * force % nterms (from 0), whatever its rule says or the engine would choose.  Findings must
+ * not change.  Never reads or writes the compiled cache, whose key is the rules' source. */
+ward_status engine_load_anchored(const char *path, unsigned force, ward_engine **out,
+                                 ward_diag *diag);
 /* Points f's excerpt at the line(s) of p[0, n) around [start, end), bounded to
  * WARD_EXCERPT_MAX bytes (engine.c; the conversation model cuts its excerpts the same way). */
 void text_excerpt(const char *p, size_t n, size_t start, size_t end, ward_finding *f);

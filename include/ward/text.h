@@ -90,6 +90,43 @@ typedef void (*ward_example_cb)(const ward_rule_info *rule, int should_match,
 WARD_API ward_status ward_engine_test_examples(const ward_engine *e, ward_example_cb cb,
                                                void *ctx, size_t *failed, size_t *total);
 
+/* The anchors of all-of combinations (ward rules anchors).  The engine searches the whole
+ * text for one term of each "all" line, its anchor, and for the other terms only around the
+ * anchor's occurrences: an anchor that is rare in ordinary text makes scans faster, and any
+ * anchor gives the same findings.  A rule names it with "all N anchor K:" (ward-rules(5)). */
+#define WARD_ANCHOR_MAX_TERMS 16
+
+/* One term of a combination.  phrase is valid until ward_engine_free. */
+typedef struct ward_anchor_term {
+	const char *phrase; /* its first phrase, as the rule wrote it */
+	size_t nphrases;    /* how many phrases it has (separated by '|') */
+	uint64_t hits;      /* occurrences of any of them in the sample */
+} ward_anchor_term;
+
+/* One combination: rule is valid until ward_engine_free.  Terms are numbered from 1, as in
+ * "anchor K". */
+typedef struct ward_anchor {
+	const ward_rule_info *rule;
+	unsigned line;      /* its "all" line in rule->file */
+	unsigned nterms;
+	unsigned current;   /* the term the engine anchors on */
+	int named;          /* 1 when the rule names it ("anchor K"), 0 when the engine chose */
+	unsigned suggested; /* the term with the fewest hits; a tie keeps current */
+	ward_anchor_term terms[WARD_ANCHOR_MAX_TERMS];
+} ward_anchor;
+
+/* Counts how often each term of each of e's all-of combinations occurs in a sample of text
+ * the school considers ordinary, every term searched for everywhere: the files at
+ * paths[0..npaths) (a directory: every regular file under it, links inside not followed).
+ * *out gets one ward_anchor per combination, in the order of the rule files (caller frees the
+ * array with free(); its pointers are valid until ward_engine_free), *n their number, and
+ * *sample_bytes (may be NULL) the bytes read.  With npaths 0 every count is 0 and each
+ * suggestion the current anchor.  A path that cannot be read stops it (WARD_ENOENT,
+ * WARD_EIO) with diag naming the path. */
+WARD_API ward_status ward_engine_anchors(const ward_engine *e, const char *const *paths,
+                                         size_t npaths, ward_anchor **out, size_t *n,
+                                         uint64_t *sample_bytes, ward_diag *diag);
+
 /* A scanner for e, for use by one thread at a time.  Caller frees with ward_scanner_free;
  * it must be freed before e. */
 WARD_API ward_status ward_scanner_new(const ward_engine *e, ward_scanner **out);
