@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <ward/ward.h>
 
@@ -438,6 +439,30 @@ static void test_syntax_errors(void **state)
 	    {"rule a\n area grooming\n severity low\n description d\n regex (unclosed\nend\n", 5,
 	     "pattern rejected"},
 	    {"", 0, "no rules"},
+	    /* all N anchor K: a bad K is an error on the all line */
+	    {"rule a\n area grooming\n severity low\n description d\n phrase x\n"
+	     " all 3 anchor x: a; b\nend\n",
+	     6, "anchor needs the number of a term"},
+	    {"rule a\n area grooming\n severity low\n description d\n all 3 anchor: a; b\nend\n", 5,
+	     "anchor needs the number of a term"},
+	    {"rule a\n area grooming\n severity low\n description d\n all 3 anchor -1: a; b\nend\n",
+	     5, "anchor needs the number of a term"},
+	    {"rule a\n area grooming\n severity low\n description d\n"
+	     " all 3 anchor 99999999999999999999: a; b\nend\n",
+	     5, "anchor needs the number of a term"},
+	    {"rule a\n area grooming\n severity low\n description d\n all 3 anchor 0: a; b\nend\n", 5,
+	     "numbered from 1"},
+	    {"\nrule a\n area grooming\n severity low\n description d\n all 3 anchor 3: a; b\nend\n",
+	     6, "anchor 3, but this all has 2 terms"},
+	    {"rule a\n area grooming\n severity low\n description d\n"
+	     " all 3 anchor 17: a; b; c; d; e; f; g; h; i; j; k; l; m; n; o; p\nend\n",
+	     5, "anchor 17, but this all has 16 terms"},
+	    {"rule a\n area grooming\n severity low\n description d\n all 3 anchor 2x: a; b\nend\n",
+	     5, "expected ':' after the anchor"},
+	    {"rule a\n area grooming\n severity low\n description d\n all 3 anchors 2: a; b\nend\n",
+	     5, "expected ':' (or anchor K)"},
+	    {"rule a\n area grooming\n severity low\n description d\n all 3 2: a; b\nend\n", 5,
+	     "expected ':' (or anchor K)"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		ward_engine *e = NULL;
@@ -567,6 +592,372 @@ static void test_windowed_equals_exhaustive(void **state)
 	ward_engine_free(e);
 }
 
+
+/* The anchors of a database with no sample: each combination's current anchor, no hits. */
+static ward_anchor *anchors_of(const ward_engine *e, size_t *n)
+{
+	ward_anchor *a = NULL;
+	ward_diag d;
+	assert_int_equal(ward_engine_anchors(e, NULL, 0, &a, n, NULL, &d), WARD_OK);
+	assert_non_null(a);
+	return a;
+}
+
+/* "all N anchor K:" is read, K is the anchor, and the findings are those without it. */
+static void test_anchor_named(void **state)
+{
+	static const char text[] =
+	    "rule grooming.meet.one\n area grooming\n severity high\n description d\n"
+	    "  all 6 anchor 2: meet up | meet; secret\n"
+	    "  example+ lets meet up but keep it secret\n"
+	    "  example- meet the team on saturday\nend\n"
+	    "rule grooming.meet.two\n area grooming\n severity high\n description d\n"
+	    "  all 6: meet up | meet; secret\n"
+	    "  all 4 anchor 3 : send* pic* | photo; now; please\nend\n"
+	    "rule grooming.meet.three\n area grooming\n severity high\n description d\n"
+	    "  all 6 anchor 1: meet up | meet; secret\nend\n";
+	ward_engine *e = NULL;
+	ward_diag d;
+	size_t n = 0, failed = 9, total = 0;
+	(void)state;
+	assert_int_equal(ward_engine_load_string(text, sizeof text - 1, "anchor.rules",
+	                                         WARD_LOAD_NOCACHE, &e, &d),
+	                 WARD_OK);
+	ward_anchor *a = anchors_of(e, &n);
+	assert_int_equal(n, 4);
+	assert_string_equal(a[0].rule->id, "grooming.meet.one");
+	assert_int_equal(a[0].line, 5);
+	assert_int_equal(a[0].nterms, 2);
+	assert_int_equal(a[0].current, 2);
+	assert_true(a[0].named);
+	assert_int_equal(a[0].suggested, 2); /* no sample: no reason to move */
+	assert_string_equal(a[0].terms[0].phrase, "meet up");
+	assert_int_equal(a[0].terms[0].nphrases, 2);
+	assert_string_equal(a[0].terms[1].phrase, "secret");
+	assert_int_equal(a[0].terms[1].nphrases, 1);
+	assert_int_equal(a[0].terms[0].hits, 0);
+	/* unnamed: the longest shortest phrase, "secret" over "meet" */
+	assert_false(a[1].named);
+	assert_int_equal(a[1].current, 2);
+	assert_int_equal(a[1].line, 13);
+	assert_true(a[2].named);
+	assert_int_equal(a[2].current, 3);
+	assert_int_equal(a[2].nterms, 3);
+	assert_string_equal(a[2].terms[0].phrase, "send* pic*");
+	assert_true(a[3].named);
+	assert_int_equal(a[3].current, 1);
+	free(a);
+	assert_int_equal(ward_engine_test_examples(e, NULL, NULL, &failed, &total), WARD_OK);
+	assert_int_equal(failed, 0);
+	assert_int_equal(total, 2);
+	/* each anchor finds the same: rules one, two and three are one rule three times */
+	static const char *const texts[] = {
+	    "lets meet up but keep it secret", "secret! meet me", "meet the team on saturday",
+	    "a secret\n\nmeet up", "meet one two three four five six seven secret",
+	    "meet one two three four five secret", "meet meet secret secret meet"};
+	size_t found_all = 0;
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+		results r;
+		scan_str(e, texts[i], &r);
+		found_all += r.n;
+		assert_int_equal(r.n % 3, 0);
+		for (size_t j = 0; j + 2 < r.n; j += 3)
+			if (r.f[j].start != r.f[j + 1].start || r.f[j].start != r.f[j + 2].start ||
+			    r.f[j].end != r.f[j + 1].end || r.f[j].end != r.f[j + 2].end)
+				fail_msg("text %zu: anchors 2, default and 1 differ", i);
+	}
+	assert_int_equal(found_all, 3 * 4);
+	ward_engine_free(e);
+}
+
+/* Writes len bytes of text to dir/name. */
+static void write_sample(const char *dir, const char *name, const char *text, size_t len)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* ward_engine_anchors counts each term's occurrences in files and directories, once each
+ * (across the engine's blocks too), and suggests the rarest; a tie keeps the anchor. */
+static void test_anchor_counts(void **state)
+{
+	static const char text[] =
+	    "rule grooming.count.a\n area grooming\n severity low\n description d\n"
+	    "  all 6: meet up | meet; secret\n"
+	    "  all 5: send* pic* | selfie; just for me; tonight\nend\n"
+	    "rule grooming.count.b\n area grooming\n severity low\n description d\n"
+	    "  all 3 anchor 2: photo*; homework\nend\n";
+	char dir[64], sub[128], path[192];
+	ward_engine *e = NULL;
+	ward_anchor *a = NULL;
+	ward_diag d;
+	size_t n = 0;
+	uint64_t bytes = 0;
+	(void)state;
+	assert_int_equal(ward_engine_load_string(text, sizeof text - 1, "count.rules",
+	                                         WARD_LOAD_NOCACHE, &e, &d),
+	                 WARD_OK);
+	snprintf(dir, sizeof dir, "/tmp/ward-anchor-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof sub, "%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	/* meet: 3 (meet up counts once, as one phrase of the term; meeting is not meet), secret
+	 * 1; send* pic*: 2 (once each, however long the last word), selfie 1 */
+	static const char one[] = "Meet up later? meet me. A meeting. It is a SECRET.\n"
+	                          "sending pictures, send pic, a selfie\n";
+	write_sample(dir, "one.txt", one, sizeof one - 1);
+	static const char two[] = "meet at the photographs, photo, homework\n";
+	write_sample(sub, "two.txt", two, sizeof two - 1);
+	/* more than the engine's 1 MB block, so the overlap between blocks is crossed */
+	size_t big = (size_t)3 << 20, rep = 0;
+	char *b = malloc(big);
+	assert_non_null(b);
+	static const char line[] = "the homework is due tonight ok\n";
+	for (size_t at = 0; at + sizeof line - 1 <= big; at += sizeof line - 1, rep++)
+		memcpy(b + at, line, sizeof line - 1);
+	write_sample(dir, "big.txt", b, rep * (sizeof line - 1));
+	free(b);
+	const char *paths[] = {dir};
+	assert_int_equal(ward_engine_anchors(e, paths, 1, &a, &n, &bytes, &d), WARD_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(bytes, sizeof one - 1 + sizeof two - 1 + rep * (sizeof line - 1));
+	assert_int_equal(a[0].terms[0].hits, 4);
+	assert_int_equal(a[0].terms[1].hits, 1);
+	assert_int_equal(a[0].current, 2);
+	assert_int_equal(a[0].suggested, 2);
+	assert_int_equal(a[1].terms[0].hits, 3);
+	assert_int_equal(a[1].terms[1].hits, 0);
+	assert_int_equal(a[1].terms[2].hits, rep);
+	assert_int_equal(a[1].suggested, 2);
+	assert_int_equal(a[2].terms[0].hits, 2);
+	assert_int_equal(a[2].terms[1].hits, rep + 1);
+	assert_int_equal(a[2].current, 2);
+	assert_true(a[2].named);
+	assert_int_equal(a[2].suggested, 1);
+	free(a);
+	/* the file alone; a tie keeps the current anchor */
+	snprintf(path, sizeof path, "%s/one.txt", dir);
+	static const char tie[] = "meet secret";
+	write_sample(dir, "tie.txt", tie, sizeof tie - 1);
+	snprintf(sub, sizeof sub, "%s/tie.txt", dir);
+	const char *two_paths[] = {path, sub};
+	assert_int_equal(ward_engine_anchors(e, two_paths, 1, &a, &n, &bytes, &d), WARD_OK);
+	assert_int_equal(a[0].terms[0].hits, 3);
+	assert_int_equal(bytes, sizeof one - 1);
+	free(a);
+	assert_int_equal(ward_engine_anchors(e, two_paths + 1, 1, &a, &n, NULL, &d), WARD_OK);
+	assert_int_equal(a[0].terms[0].hits, 1);
+	assert_int_equal(a[0].terms[1].hits, 1);
+	assert_int_equal(a[0].suggested, a[0].current);
+	free(a);
+	/* both files: their counts add up */
+	assert_int_equal(ward_engine_anchors(e, two_paths, 2, &a, &n, NULL, &d), WARD_OK);
+	assert_int_equal(a[0].terms[0].hits, 4);
+	assert_int_equal(a[0].terms[1].hits, 2);
+	free(a);
+	/* a path that is not there stops it, named */
+	snprintf(path, sizeof path, "%s/missing.txt", dir);
+	const char *missing[] = {dir, path};
+	a = NULL;
+	assert_int_equal(ward_engine_anchors(e, missing, 2, &a, &n, NULL, &d), WARD_ENOENT);
+	assert_null(a);
+	assert_string_equal(d.file, path);
+	assert_int_equal(ward_engine_anchors(e, NULL, 1, &a, &n, NULL, &d), WARD_EINVAL);
+	ward_engine_free(e);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A growable list of findings. */
+typedef struct flist {
+	found *f;
+	size_t n, cap;
+} flist;
+
+static int collect_all(const ward_finding *f, void *ctx)
+{
+	flist *l = ctx;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		found *nf = realloc(l->f, nc * sizeof *nf);
+		if (!nf)
+			return 1;
+		l->f = nf;
+		l->cap = nc;
+	}
+	found *x = &l->f[l->n++];
+	memset(x, 0, sizeof *x);
+	snprintf(x->rule, sizeof x->rule, "%s", f->rule->id);
+	x->start = f->start;
+	x->end = f->end;
+	x->line = f->line;
+	return 0;
+}
+
+/* The texts the anchor test scans: tests/corpus's files whole, every inline example of
+ * rules/, and texts that run one example's words into another's. */
+typedef struct texts {
+	char **t;
+	size_t *len;
+	size_t n, cap;
+} texts;
+
+static void add_text(texts *x, const char *p, size_t len)
+{
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 64;
+		x->t = realloc(x->t, x->cap * sizeof *x->t);
+		x->len = realloc(x->len, x->cap * sizeof *x->len);
+		assert_true(x->t && x->len);
+	}
+	x->t[x->n] = malloc(len + 1);
+	assert_non_null(x->t[x->n]);
+	memcpy(x->t[x->n], p, len);
+	x->t[x->n][len] = '\0';
+	x->len[x->n++] = len;
+}
+
+static void add_file(texts *x, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	static char buf[1 << 20];
+	size_t len = fread(buf, 1, sizeof buf, f);
+	assert_true(len < sizeof buf);
+	fclose(f);
+	add_text(x, buf, len);
+}
+
+static void add_dir(texts *x, const char *dir, const char *suffix, bool examples)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, NULL, alphasort);
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++) {
+		char path[512], line[2048];
+		size_t nl = strlen(list[i]->d_name), sl = strlen(suffix);
+		if (list[i]->d_name[0] != '.' && nl > sl &&
+		    strcmp(list[i]->d_name + nl - sl, suffix) == 0) {
+			snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
+			if (!examples) {
+				add_file(x, path);
+			} else {
+				FILE *f = fopen(path, "r");
+				assert_non_null(f);
+				while (fgets(line, sizeof line, f)) {
+					char *e = strstr(line, "example");
+					if (e && (e[7] == '+' || e[7] == '-'))
+						add_text(x, e + 8, strlen(e + 8));
+				}
+				fclose(f);
+			}
+		}
+		free(list[i]);
+	}
+	free(list);
+}
+
+static void scan_texts(ward_scanner *sc, const texts *x, flist *out)
+{
+	out->n = 0;
+	for (size_t i = 0; i < x->n; i++)
+		assert_int_equal(ward_scan(sc, x->t[i], x->len[i], collect_all, out), WARD_OK);
+}
+
+/* The anchor only decides where a combination's near database runs: with every
+ * combination of rules/ anchored on each of its terms in turn, the findings on tests/corpus,
+ * on the rules' examples and on texts mixing them are those of the default anchors and those
+ * of the exhaustive scan.  Skipped when rules/ is not in the working directory. */
+static void test_anchor_never_changes_findings(void **state)
+{
+	ward_engine *e = NULL;
+	ward_scanner *sc = NULL, *ref = NULL;
+	ward_diag d;
+	texts x = {0};
+	flist want = {0}, exh = {0}, got = {0};
+	size_t n = 0, most = 0, three = 0, examples;
+	DIR *dir = opendir("rules");
+	(void)state;
+	if (!dir) {
+		skip();
+		return;
+	}
+	closedir(dir);
+	add_dir(&x, "tests/corpus/ordinary", ".txt", false);
+	add_dir(&x, "tests/corpus/evasion", ".txt", false);
+	size_t files = x.n;
+	add_dir(&x, "rules", ".rules", true);
+	examples = x.n - files;
+	assert_true(files >= 5 && examples > 200);
+	/* each example's last words then the next one's first: sets of terms across two */
+	for (size_t i = files; i + 1 < files + examples; i++) {
+		char mix[4200];
+		size_t a = x.len[i] / 2, b = x.len[i + 1] / 2;
+		if (a + b + 2 > sizeof mix)
+			continue;
+		memcpy(mix, x.t[i] + a, x.len[i] - a);
+		mix[x.len[i] - a] = ' ';
+		memcpy(mix + x.len[i] - a + 1, x.t[i + 1], b);
+		add_text(&x, mix, x.len[i] - a + 1 + b);
+	}
+	assert_int_equal(ward_engine_load("rules", WARD_LOAD_NOCACHE, &e, &d), WARD_OK);
+	ward_anchor *a = anchors_of(e, &n);
+	for (size_t c = 0; c < n; c++) {
+		most = a[c].nterms > most ? a[c].nterms : most;
+		three += a[c].nterms >= 3;
+	}
+	free(a);
+	assert_true(n >= 10 && three >= 5);
+	assert_int_equal(ward_scanner_new(e, &sc), WARD_OK);
+	assert_int_equal(ward_scanner_new(e, &ref), WARD_OK);
+	scanner_set_exhaustive(ref, true);
+	scan_texts(sc, &x, &want);
+	scan_texts(ref, &x, &exh);
+	print_message("anchors: %zu texts, %zu findings\n", x.n, want.n);
+	assert_true(want.n > 800); /* the texts do exercise the rules */
+	if (exh.n != want.n || memcmp(exh.f, want.f, want.n * sizeof *want.f) != 0)
+		fail_msg("the exhaustive scan differs from the default anchors' (%zu, %zu findings)",
+		         exh.n, want.n);
+	ward_scanner_free(sc);
+	ward_scanner_free(ref);
+	ward_engine_free(e);
+	for (unsigned t = 0; t < most; t++) {
+		ward_engine *f = NULL;
+		assert_int_equal(engine_load_anchored("rules", t, &f, &d), WARD_OK);
+		/* the hook did move every anchor */
+		a = anchors_of(f, &n);
+		for (size_t c = 0; c < n; c++)
+			assert_int_equal(a[c].current, t % a[c].nterms + 1);
+		free(a);
+		assert_int_equal(ward_scanner_new(f, &sc), WARD_OK);
+		scan_texts(sc, &x, &got);
+		for (size_t i = 0; i < want.n && i < got.n; i++)
+			if (memcmp(&want.f[i], &got.f[i], sizeof *got.f) != 0)
+				fail_msg("anchored on term %u: finding %zu is %s %llu-%llu, not %s "
+				         "%llu-%llu", t + 1, i, got.f[i].rule,
+				         (unsigned long long)got.f[i].start,
+				         (unsigned long long)got.f[i].end, want.f[i].rule,
+				         (unsigned long long)want.f[i].start,
+				         (unsigned long long)want.f[i].end);
+		if (got.n != want.n)
+			fail_msg("anchored on term %u: %zu findings, not %zu", t + 1, got.n, want.n);
+		ward_scanner_free(sc);
+		ward_engine_free(f);
+	}
+	for (size_t i = 0; i < x.n; i++)
+		free(x.t[i]);
+	free(x.t);
+	free(x.len);
+	free(want.f);
+	free(exh.f);
+	free(got.f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,6 +977,9 @@ int main(void)
 	    cmocka_unit_test(test_all_of_after_unless),
 	    cmocka_unit_test(test_prefix_span),
 	    cmocka_unit_test(test_windowed_equals_exhaustive),
+	    cmocka_unit_test(test_anchor_named),
+	    cmocka_unit_test(test_anchor_counts),
+	    cmocka_unit_test(test_anchor_never_changes_findings),
 	};
 	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
 }
