@@ -121,6 +121,75 @@ t_status 2 "scan with a broken rule file: exit 2" \
 	"$WARD" scan --rules "$t_tmp/broken-bad-severity.rules" "$ORD/chat.txt"
 t_grep "scan with a broken rule file: message names file:line" "broken-bad-severity.rules:3:" "$t_tmp/err"
 
+broken bad-anchor 5 "${ok_head} all 6 anchor 3: a; b\nend\n"
+broken anchor-zero 5 "${ok_head} all 6 anchor 0: a; b\nend\n"
+broken anchor-word 5 "${ok_head} all 6 anchor two: a; b\nend\n"
+
+# --- rules anchors: each all line's terms counted in ordinary text --------------------------
+nall=$(cat "$RULES"/*.rules | grep -c '^[[:space:]]*all ')
+t_ok "rules anchors: runs on the ordinary corpus" "$WARD" rules anchors --sample "$ORD" "$RULES"
+cp "$t_tmp/out" "$t_tmp/anchors.txt"
+n=$(grep -Ec '^[^ ]+\.rules:[0-9]+ [a-z0-9.-]+: anchor [0-9]+( \(named\))?, (keep|suggest [0-9]+)( \| [0-9]+\*? "[^"]*" \([0-9]+ phrases?\) [0-9]+){2,}$' "$t_tmp/anchors.txt")
+[ "$n" -eq "$nall" ] && [ "$nall" -gt 10 ]; t_result $? "rules anchors: one line per all line of the library ($n of $nall)"
+t_grep "rules anchors: a last line says how many would change" "^[0-9]+ of $nall combinations would change anchor \(sample: [0-9]+ bytes\)$" "$t_tmp/anchors.txt"
+[ "$(wc -l <"$t_tmp/anchors.txt")" -eq $((nall + 1)) ]; t_result $? "rules anchors: nothing else on standard output"
+# a fixture whose answer is known: the default anchors on the longer phrase, which the
+# sample holds five times; the other term once
+printf '%s\n' 'rule grooming.fixture.anchor' ' area grooming' ' severity low' ' description d' \
+	' all 6: zebra | zebras; the homework' ' example+ the homework zebra' 'end' \
+	'rule grooming.fixture.named' ' area grooming' ' severity low' ' description d' \
+	' all 4 anchor 1: zebra; due' 'end' >"$t_tmp/fix.rules"
+mkdir -p "$t_tmp/sample/more"
+printf 'the homework is due\nthe homework is due\n' >"$t_tmp/sample/a.txt"
+printf 'the homework\n\nthe homework, the homework, a zebra is due\n' >"$t_tmp/sample/more/b.txt"
+t_ok "rules anchors: a fixture rule file" "$WARD" rules anchors --sample "$t_tmp/sample" "$t_tmp/fix.rules"
+cp "$t_tmp/out" "$t_tmp/fix.out"
+t_grep "rules anchors: fixture: the rarer term is suggested, hits counted in a directory" \
+	'^.*/fix\.rules:5 grooming\.fixture\.anchor: anchor 2, suggest 1 \| 1 "zebra" \(2 phrases\) 1 \| 2\* "the homework" \(1 phrase\) 5$' "$t_tmp/fix.out"
+t_grep "rules anchors: fixture: a named anchor that is the rarest is kept" \
+	'^.*/fix\.rules:12 grooming\.fixture\.named: anchor 1 \(named\), keep \| 1\* "zebra" \(1 phrase\) 1 \| 2 "due" \(1 phrase\) 3$' "$t_tmp/fix.out"
+t_grep "rules anchors: fixture: 1 of 2 would change" '^1 of 2 combinations would change anchor \(sample: 97 bytes\)$' "$t_tmp/fix.out"
+# two samples add up; the suggestion applied, nothing more to change and the same findings
+t_ok "rules anchors: two --sample paths" "$WARD" rules anchors --sample "$t_tmp/sample/a.txt" \
+	--sample="$t_tmp/sample/more/b.txt" "$t_tmp/fix.rules"
+t_grep "rules anchors: two --sample paths: their counts add up" '"the homework" \(1 phrase\) 5$' "$t_tmp/out"
+sed 's/ all 6: zebra/ all 6 anchor 1: zebra/' "$t_tmp/fix.rules" >"$t_tmp/fix1.rules"
+t_ok "rules anchors: the suggestion applied" "$WARD" rules anchors --sample "$t_tmp/sample" "$t_tmp/fix1.rules"
+t_grep "rules anchors: the suggestion applied: nothing to change" '^0 of 2 combinations would change anchor' "$t_tmp/out"
+t_grep "rules anchors: the suggestion applied: the anchor is named" 'fixture\.anchor: anchor 1 \(named\), keep' "$t_tmp/out"
+"$WARD" scan --json --rules "$t_tmp/fix.rules" "$t_tmp/sample" "$ORD" >"$t_tmp/fix.json" 2>/dev/null
+"$WARD" scan --json --rules "$t_tmp/fix1.rules" "$t_tmp/sample" "$ORD" >"$t_tmp/fix1.json" 2>/dev/null
+[ -s "$t_tmp/fix.json" ] && cmp -s "$t_tmp/fix.json" "$t_tmp/fix1.json"
+t_result $? "rules anchors: the findings with either anchor are byte-identical ($(wc -l <"$t_tmp/fix.json") lines)"
+t_ok "rules test: the fixture's examples hold with the anchor named" "$WARD" rules test "$t_tmp/fix1.rules"
+# JSON: one object per combination, then the totals
+t_ok "rules anchors --json" "$WARD" rules anchors --json --sample "$t_tmp/sample" "$t_tmp/fix.rules"
+jq -e -s 'length == 3 and .[0].rule == "grooming.fixture.anchor" and .[0].anchor == 2 and
+	.[0].suggest == 1 and .[0].change == true and .[0].named == false and .[0].line == 5 and
+	.[0].terms[0] == {"phrase": "zebra", "phrases": 2, "hits": 1} and .[0].terms[1].hits == 5 and
+	.[1].named == true and .[1].change == false and
+	.[2] == {"combinations": 2, "change": 1, "sample_bytes": 97}' "$t_tmp/out" >/dev/null
+t_result $? "rules anchors --json: the fixture's objects and totals"
+"$WARD" rules anchors --json --sample "$ORD" "$RULES" >"$t_tmp/anchors.json" 2>/dev/null
+jq -e -s --argjson n "$nall" 'length == $n + 1 and (.[:-1] | map(select(.suggest >= 1 and .anchor >= 1 and (.terms | length) >= 2)) | length) == $n and
+	.[-1].combinations == $n' "$t_tmp/anchors.json" >/dev/null
+t_result $? "rules anchors --json: the library's $nall combinations"
+# errors: exit 2 with the reason
+t_status 2 "rules anchors: without --sample, exit 2" "$WARD" rules anchors "$RULES"
+t_grep "rules anchors: without --sample: says it needs one" "needs --sample PATH" "$t_tmp/err"
+t_status 2 "rules anchors: --sample without a path, exit 2" "$WARD" rules anchors "$RULES" --sample
+t_grep "rules anchors: --sample without a path: says so" "--sample needs a file or directory" "$t_tmp/err"
+t_status 2 "rules anchors: a missing sample, exit 2" "$WARD" rules anchors --sample "$t_tmp/no-such-sample" "$RULES"
+t_grep "rules anchors: a missing sample is named" "no-such-sample: No such file or directory" "$t_tmp/err"
+[ ! -s "$t_tmp/out" ]; t_result $? "rules anchors: a missing sample: nothing on standard output"
+t_status 2 "rules anchors: a sample that cannot be read, exit 2" "$WARD" rules anchors --sample /proc/self/mem "$RULES"
+t_grep "rules anchors: a sample that cannot be read is named" "/proc/self/mem: " "$t_tmp/err"
+t_status 2 "rules anchors: an unknown option, exit 2" "$WARD" rules anchors --sample "$ORD" --fast "$RULES"
+t_grep "rules anchors: an unknown option is named" "unknown option '--fast'" "$t_tmp/err"
+t_status 2 "rules anchors: a broken rule file, exit 2" "$WARD" rules anchors --sample "$ORD" "$t_tmp/broken-bad-anchor.rules"
+t_grep "rules anchors: a broken rule file: file:line and the reason" "broken-bad-anchor.rules:5: anchor 3, but this all has 2 terms" "$t_tmp/err"
+t_ok "rules --help: names anchors" sh -c '"$1" rules --help | grep -q "rules anchors --sample PATH"' _ "$WARD"
+
 # --- bad input ------------------------------------------------------------------------------
 perl -e 'srand(7); print map { chr(int(rand(256))) } 1 .. 200000' >"$t_tmp/binary.bin"
 t_ok "bad input: random binary is scanned safely" sh -c \
