@@ -26,7 +26,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define HAVE_CHUNK16 1 /* sixteen bytes at once with SSSE3, chosen at run time */
+#define HAVE_CHUNKS 1 /* 16, 32 or 64 bytes at once (SSSE3, AVX2, AVX-512), chosen at run time */
 #endif
 
 #include <unicode/uspoof.h>
@@ -66,9 +66,10 @@ static char letter_low[256]; /* an ASCII letter's lower case; 0 for any other by
 static uint8_t fast_tab[256]; /* fast path: a letter's lower case, ' ' for an ASCII separator,
                                  0 for a byte only the general path reads */
 static USpoofChecker *spoof;
-#ifdef HAVE_CHUNK16
+#ifdef HAVE_CHUNKS
 static uint8_t compact_tab[256][8]; /* per 8-bit mask: its set lanes in order, then 0x80 */
-static bool have_ssse3;
+static uint8_t lane_iota[64];       /* 0, 1, ... 63 */
+static bool have_ssse3, have_avx2, have_avx512;
 #endif
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -89,7 +90,7 @@ static void init_tables(void)
 	}
 	ascii_cls['@'] = ascii_cls['$'] = ascii_cls['!'] = ascii_cls['|'] = ascii_cls['+'] = C_LEET;
 	ascii_cls['\''] = ascii_cls['`'] = ascii_cls['-'] = C_JOIN;
-#ifdef HAVE_CHUNK16
+#ifdef HAVE_CHUNKS
 	for (int m = 0; m < 256; m++) {
 		int k = 0;
 		for (int b = 0; b < 8; b++)
@@ -98,8 +99,15 @@ static void init_tables(void)
 		while (k < 8)
 			compact_tab[m][k++] = 0x80;
 	}
+	for (int k = 0; k < 64; k++)
+		lane_iota[k] = (uint8_t)k;
 	__builtin_cpu_init();
 	have_ssse3 = __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt");
+	have_avx2 = have_ssse3 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	            __builtin_cpu_supports("bmi2");
+	have_avx512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
+	              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+	              __builtin_cpu_supports("avx512vbmi2");
 #endif
 	for (int c = 0; c < 128; c++)
 		fast_tab[c] = ascii_cls[c] == C_LET   ? (uint8_t)ascii_low[c]
@@ -571,109 +579,328 @@ static inline size_t letter_run(norm_buf *nb, wstate *w, const uint8_t *p, size_
 	return i;
 }
 
-/* The ASCII fast path: from p[i], while bytes are ASCII letters and separators and words
- * have two or more letters, writes what the general path would (a letter unless it repeats
- * the one before; one space, mapped to the first separator, after each word) with none of
- * its per-byte bookkeeping.  Runs only outside a chain of single letters and in a word of
- * letters only, the states in which the general path's gap and chain fields are not read.
- * Stops before a byte the general path must see: a digit, symbol, apostrophe, hyphen or
- * non-ASCII byte, a separator after a one-letter word, a word near WORD_MAX; or at lim,
- * which the caller has made room for (one output byte per input byte at most).  Returns
- * the offset it stopped at, with w and nb brought up to date. */
-#ifdef HAVE_CHUNK16
-/* The fast path's work sixteen bytes at a time while they are ASCII letters and separators:
- * lower-cased letters and spaces, each kept when it differs from the one before, packed
- * together with pshufb (their offsets with them).  Stops, writing nothing for them, at
- * sixteen bytes holding a byte only the byte loop reads or a one-letter word (space,
- * letter, space in the output, counting the two bytes before *o) not followed there by a
- * longer word, or when fewer than sixteen are left.  Needs *o >= 2 and room for a byte out per byte in; returns where it
- * stopped, with *o, *wl and *ws brought up to date. */
+/* Where a run of chunks has got to: the output's length, the current word's bytes so far
+ * (0 between words) and where it starts, and whether out[o - 2] (bit 0) and out[o - 1]
+ * (bit 1) are spaces. */
+typedef struct chunk_pos {
+	size_t o, wl, ws;
+	unsigned ctx;
+} chunk_pos;
+
+/* A kernel: runs chunks from p[i] while at least a chunk is left before lim and the word
+ * cannot pass WORD_MAX; returns where it stopped, with c brought up to date.  Needs
+ * c->o >= 2 and room for a chunk's bytes past out[c->o] and map[c->o]. */
+typedef size_t chunk_fn(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map,
+                        chunk_pos *c);
+
+#ifdef HAVE_CHUNKS
+/*
+ * The fast path's work 16, 32 or 64 bytes at a time (a chunk), for runs of ASCII letters and
+ * separators.  Each width has its own kernel, chosen at run time by what the CPU has (SSSE3,
+ * AVX2, AVX-512 with VBMI2); all do the same four steps, and the last is shared:
+ *
+ *  1. Classify.  Find the first byte only the byte loop reads (non-ASCII, a digit, a symbol
+ *     read as a letter, an apostrophe or hyphen): the chunk's lanes stop before it.  Map the
+ *     rest to t: a letter's lower case, or a space for a separator.
+ *  2. Keep.  A lane is kept when its t differs from the lane before (the first lane is compared
+ *     with the last byte written), which squeezes repeated letters and keeps one space per gap,
+ *     as the byte loop does.
+ *  3. Compact.  Write the kept bytes together at out[o..] and each one's input offset at
+ *     map[o..]: pshufb with a table of 8-lane masks (16 and 32 bytes) or vpcompressb (64).
+ *     Kernels store whole vectors; bytes past the ones kept are scratch, overwritten later.
+ *  4. Take (chunk_take, shared).  A one-letter word (space, letter, space in the output) may
+ *     start a chain of them (s e c r e t), which only the general path joins: it is taken only
+ *     when a word of two letters or more follows it in the chunk, which ends any chain where it
+ *     began.  Otherwise the chunk is cut before that letter, which the byte loop then reads.
+ *
+ * A chunk that takes all its lanes is followed by the next; one cut short ends the run, and
+ * the byte loop carries on from there.  The differential test and the fuzzer hold every width
+ * to the general path, byte for byte and offset for offset.
+ */
+
+/* Bytes only the byte loop reads, by nibbles (a byte is one when the bits its low and high
+ * nibbles select share a bit): 0x80-0xFF (16), digits (2), ! $ ' + - (1), @ ` (4), | (8). */
+static const uint8_t bad_lo_tab[16] = {
+    2 | 4 | 16, 1 | 2 | 16, 2 | 16, 2 | 16, 1 | 2 | 16, 2 | 16, 2 | 16, 1 | 2 | 16,
+    2 | 16,     2 | 16,     16,     1 | 16, 8 | 16,     1 | 16, 16,     16,
+};
+static const uint8_t bad_hi_tab[16] = {0, 0, 1, 2, 4, 0, 4, 8, 16, 16, 16, 16, 16, 16, 16, 16};
+
+static inline uint64_t low_bits(size_t n)
+{
+	return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+}
+
+/* Step 4 for every width.  The chunk has written n output bytes at out[c->o..] and their
+ * offsets at map[c->o..] from its first lanes input bytes (p[i..i+lanes)); spaces has a bit
+ * per output byte that is a space.  Returns how many input bytes are taken (0: none, the
+ * chunk is dropped) and brings c up to date for them. */
+static inline size_t chunk_take(chunk_pos *c, const uint32_t *map, size_t i, size_t lanes,
+                                uint64_t spaces, size_t n)
+{
+	typedef unsigned __int128 u128; /* 64 output bytes and the two before them */
+	u128 seq = (u128)c->ctx | (u128)spaces << 2; /* bit k: out[o + k - 2] is a space */
+	/* bit k: out[o + k - 1] is a one-letter word */
+	u128 single = seq & ~(seq >> 1) & (seq >> 2);
+	if (single) {
+		/* ... and it is followed here by two letters: out[o + k + 1] and out[o + k + 2] */
+		u128 room = n >= 3 ? ((u128)1 << (n - 2)) - 1 : 0;
+		u128 lone = single & ~(~(seq >> 3) & ~(seq >> 4) & room);
+		if (lone) {
+			uint64_t lo = (uint64_t)lone;
+			size_t k = lo ? (size_t)__builtin_ctzll(lo)
+			              : 64 + (size_t)__builtin_ctzll((uint64_t)(lone >> 64));
+			if (k == 0)
+				return 0; /* the letter was written before this chunk */
+			/* keep out[o..o + k - 1), up to the space before the letter */
+			n = k - 1;
+			lanes = map[c->o + n] - i;
+			spaces &= low_bits(n);
+			if (lanes == 0)
+				return 0;
+		}
+	}
+	if (spaces) {
+		size_t last = 63 - (size_t)__builtin_clzll(spaces);
+		c->ws = c->o + last + 1;
+		c->wl = n - 1 - last;
+	} else if (n > 0) {
+		if (c->wl == 0)
+			c->ws = c->o;
+		c->wl += n;
+	}
+	c->ctx = (unsigned)(seq >> n) & 3;
+	c->o += n;
+	return lanes;
+}
+
+/* Sixteen bytes at a time (SSSE3). */
 __attribute__((target("ssse3,popcnt"))) static size_t
-chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, size_t *o_,
-         size_t *wl_, size_t *ws_)
+chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk_pos *c)
 {
 	const __m128i zero = _mm_setzero_si128(), sp = _mm_set1_epi8(' ');
 	const __m128i nib = _mm_set1_epi8(0x0F);
-	/* bytes only the byte loop reads, by nibbles: 0x80-0xFF (16), digits (2), and
-	 * ! $ ' + - (1), @ ` (4), | (8) */
-	const __m128i bad_lo =
-	    _mm_setr_epi8(2 | 4 | 16, 1 | 2 | 16, 2 | 16, 2 | 16, 1 | 2 | 16, 2 | 16, 2 | 16,
-	                  1 | 2 | 16, 2 | 16, 2 | 16, 16, 1 | 16, 8 | 16, 1 | 16, 16, 16);
-	const __m128i bad_hi = _mm_setr_epi8(0, 0, 1, 2, 4, 0, 4, 8, 16, 16, 16, 16, 16, 16, 16, 16);
-	size_t o = *o_, wl = *wl_, ws = *ws_;
-	__m128i tprev = _mm_set1_epi8(out[o - 1]);
-	unsigned ctx = (unsigned)(out[o - 2] == ' ') | (unsigned)(out[o - 1] == ' ') << 1;
-	while (lim - i >= 16 && wl + 18 < WORD_MAX) {
+	const __m128i bad_lo = _mm_loadu_si128((const __m128i *)bad_lo_tab);
+	const __m128i bad_hi = _mm_loadu_si128((const __m128i *)bad_hi_tab);
+	__m128i tprev = _mm_set1_epi8(out[c->o - 1]);
+	while (lim - i >= 16 && c->wl + 16 + 2 < WORD_MAX) {
+		/* 1: classify */
 		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
 		__m128i cls = _mm_and_si128(
 		    _mm_shuffle_epi8(bad_lo, _mm_and_si128(v, nib)),
 		    _mm_shuffle_epi8(bad_hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib)));
-		if (_mm_movemask_epi8(_mm_cmpeq_epi8(cls, zero)) != 0xFFFF)
+		unsigned bad = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(cls, zero)) & 0xFFFF;
+		size_t lanes = bad ? (size_t)__builtin_ctz(bad) : 16;
+		if (lanes == 0)
 			break;
 		__m128i low = _mm_or_si128(v, sp);
 		__m128i al = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
 		                           _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
 		__m128i t = _mm_or_si128(_mm_and_si128(al, low), _mm_andnot_si128(al, sp));
+		/* 2: keep */
 		__m128i before = _mm_or_si128(_mm_slli_si128(t, 1), _mm_srli_si128(tprev, 15));
-		unsigned keep = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(t, before)) & 0xFFFF;
+		unsigned keep = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(t, before)) &
+		                (unsigned)low_bits(lanes);
+		/* 3: compact, eight lanes at a time */
 		__m128i ilo = _mm_loadl_epi64((const __m128i *)compact_tab[keep & 0xFF]);
 		__m128i ihi = _mm_loadl_epi64((const __m128i *)compact_tab[keep >> 8]);
 		size_t nlo = (size_t)__builtin_popcount(keep & 0xFF);
 		size_t n = nlo + (size_t)__builtin_popcount(keep >> 8);
 		__m128i clo = _mm_shuffle_epi8(t, ilo);
 		__m128i chi = _mm_shuffle_epi8(_mm_srli_si128(t, 8), ihi);
-		/* the output's spaces, a bit each, after the two bytes before it (the lanes
-		 * pshufb zeroed are no spaces) */
-		unsigned valid = (1u << n) - 1;
+		_mm_storel_epi64((__m128i *)(out + c->o), clo);
+		_mm_storel_epi64((__m128i *)(out + c->o + nlo), chi);
+		__m128i l16 = _mm_unpacklo_epi8(ilo, zero), h16 = _mm_unpacklo_epi8(ihi, zero);
+		__m128i blo = _mm_set1_epi32((int)i), bhi = _mm_set1_epi32((int)(i + 8));
+		uint32_t *m = map + c->o;
+		_mm_storeu_si128((__m128i *)m, _mm_add_epi32(_mm_unpacklo_epi16(l16, zero), blo));
+		_mm_storeu_si128((__m128i *)(m + 4),
+		                 _mm_add_epi32(_mm_unpackhi_epi16(l16, zero), blo));
+		_mm_storeu_si128((__m128i *)(m + nlo),
+		                 _mm_add_epi32(_mm_unpacklo_epi16(h16, zero), bhi));
+		_mm_storeu_si128((__m128i *)(m + nlo + 4),
+		                 _mm_add_epi32(_mm_unpackhi_epi16(h16, zero), bhi));
+		/* the output's spaces (the lanes pshufb zeroed are no spaces) */
 		unsigned spaces =
 		    (((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(clo, sp)) & 0xFF) |
 		     ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(chi, sp)) & 0xFF) << nlo) &
-		    valid;
-		/* a one-letter word (space, letter, space) may start a chain of them
-		 * (s e c r e t): it is taken only when a word of two letters or more follows
-		 * it here, which ends any chain where it began */
-		unsigned seq = ctx | spaces << 2;
-		unsigned single = seq & ~(seq >> 1) & (seq >> 2) & valid;
-		if (single) {
-			unsigned room = n >= 3 ? (1u << (n - 2)) - 1 : 0; /* p + 4 <= n + 1 */
-			if (single & ~(~(seq >> 3) & ~(seq >> 4) & room))
-				break;
-		}
-		_mm_storel_epi64((__m128i *)(out + o), clo);
-		_mm_storel_epi64((__m128i *)(out + o + nlo), chi);
-		__m128i l16 = _mm_unpacklo_epi8(ilo, zero), h16 = _mm_unpacklo_epi8(ihi, zero);
-		__m128i blo = _mm_set1_epi32((int)i), bhi = _mm_set1_epi32((int)(i + 8));
-		_mm_storeu_si128((__m128i *)(map + o),
-		                 _mm_add_epi32(_mm_unpacklo_epi16(l16, zero), blo));
-		_mm_storeu_si128((__m128i *)(map + o + 4),
-		                 _mm_add_epi32(_mm_unpackhi_epi16(l16, zero), blo));
-		_mm_storeu_si128((__m128i *)(map + o + nlo),
-		                 _mm_add_epi32(_mm_unpacklo_epi16(h16, zero), bhi));
-		_mm_storeu_si128((__m128i *)(map + o + nlo + 4),
-		                 _mm_add_epi32(_mm_unpackhi_epi16(h16, zero), bhi));
-		if (spaces) {
-			unsigned last = 31u - (unsigned)__builtin_clz(spaces);
-			ws = o + last + 1;
-			wl = n - 1 - last;
-		} else if (n > 0) {
-			if (wl == 0)
-				ws = o;
-			wl += n;
-		}
-		ctx = (seq >> n) & 3;
-		o += n;
+		    (unsigned)low_bits(n);
+		/* 4: take */
+		size_t took = chunk_take(c, map, i, lanes, spaces, n);
+		i += took;
+		if (took < 16)
+			break;
 		tprev = t;
-		i += 16;
 	}
-	*o_ = o;
-	*wl_ = wl;
-	*ws_ = ws;
 	return i;
+}
+
+/* 32 bytes at a time (AVX2): chunks16's steps on both 128-bit halves at once.  The output's
+ * spaces come from the input's with pext, which gathers the bits of the lanes kept. */
+__attribute__((target("avx2,bmi,bmi2,popcnt"))) static size_t
+chunks32(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk_pos *c)
+{
+	const __m256i zero = _mm256_setzero_si256(), sp = _mm256_set1_epi8(' ');
+	const __m256i nib = _mm256_set1_epi8(0x0F);
+	const __m256i bad_lo =
+	    _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)bad_lo_tab));
+	const __m256i bad_hi =
+	    _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)bad_hi_tab));
+	/* pshufb reads within each half: the second eight lanes of a half are 8 to 15 */
+	const __m256i second8 = _mm256_setr_epi64x(0, 0x0808080808080808, 0, 0x0808080808080808);
+	__m256i tprev = _mm256_set1_epi8(out[c->o - 1]);
+	while (lim - i >= 32 && c->wl + 32 + 2 < WORD_MAX) {
+		/* 1: classify */
+		__m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
+		__m256i cls = _mm256_and_si256(
+		    _mm256_shuffle_epi8(bad_lo, _mm256_and_si256(v, nib)),
+		    _mm256_shuffle_epi8(bad_hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
+		uint32_t bad = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(cls, zero));
+		size_t lanes = bad ? (size_t)__builtin_ctz(bad) : 32;
+		if (lanes == 0)
+			break;
+		__m256i low = _mm256_or_si256(v, sp);
+		__m256i al = _mm256_and_si256(_mm256_cmpgt_epi8(low, _mm256_set1_epi8('a' - 1)),
+		                              _mm256_cmpgt_epi8(_mm256_set1_epi8('z' + 1), low));
+		__m256i t = _mm256_blendv_epi8(sp, low, al);
+		/* 2: keep; before is t moved up a lane, across the halves, tprev's last first */
+		__m256i before =
+		    _mm256_alignr_epi8(t, _mm256_permute2x128_si256(tprev, t, 0x21), 15);
+		uint32_t keep = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, before)) &
+		                (uint32_t)low_bits(lanes);
+		uint32_t spaces =
+		    _pext_u32((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, sp)), keep);
+		/* 3: compact, eight lanes at a time */
+		const uint8_t *r0 = compact_tab[keep & 0xFF], *r1 = compact_tab[(keep >> 8) & 0xFF];
+		const uint8_t *r2 = compact_tab[(keep >> 16) & 0xFF], *r3 = compact_tab[keep >> 24];
+		size_t n0 = (size_t)__builtin_popcount(keep & 0xFF);
+		size_t n1 = n0 + (size_t)__builtin_popcount((keep >> 8) & 0xFF);
+		size_t n2 = n1 + (size_t)__builtin_popcount((keep >> 16) & 0xFF);
+		size_t n = (size_t)__builtin_popcount(keep);
+		__m128i i0 = _mm_loadl_epi64((const __m128i *)r0);
+		__m128i i1 = _mm_loadl_epi64((const __m128i *)r1);
+		__m128i i2 = _mm_loadl_epi64((const __m128i *)r2);
+		__m128i i3 = _mm_loadl_epi64((const __m128i *)r3);
+		__m256i idx = _mm256_add_epi8(
+		    _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi64(i0, i1)),
+		                            _mm_unpacklo_epi64(i2, i3), 1),
+		    second8);
+		__m256i tc = _mm256_shuffle_epi8(t, idx);
+		__m128i c01 = _mm256_castsi256_si128(tc), c23 = _mm256_extracti128_si256(tc, 1);
+		char *o = out + c->o;
+		_mm_storel_epi64((__m128i *)o, c01);
+		_mm_storel_epi64((__m128i *)(o + n0), _mm_srli_si128(c01, 8));
+		_mm_storel_epi64((__m128i *)(o + n1), c23);
+		_mm_storel_epi64((__m128i *)(o + n2), _mm_srli_si128(c23, 8));
+		uint32_t *m = map + c->o;
+		__m256i base = _mm256_set1_epi32((int)i), eight = _mm256_set1_epi32(8);
+		_mm256_storeu_si256((__m256i *)m, _mm256_add_epi32(_mm256_cvtepu8_epi32(i0), base));
+		base = _mm256_add_epi32(base, eight);
+		_mm256_storeu_si256((__m256i *)(m + n0),
+		                    _mm256_add_epi32(_mm256_cvtepu8_epi32(i1), base));
+		base = _mm256_add_epi32(base, eight);
+		_mm256_storeu_si256((__m256i *)(m + n1),
+		                    _mm256_add_epi32(_mm256_cvtepu8_epi32(i2), base));
+		base = _mm256_add_epi32(base, eight);
+		_mm256_storeu_si256((__m256i *)(m + n2),
+		                    _mm256_add_epi32(_mm256_cvtepu8_epi32(i3), base));
+		/* 4: take */
+		size_t took = chunk_take(c, map, i, lanes, spaces, n);
+		i += took;
+		if (took < 32)
+			break;
+		tprev = t;
+	}
+	return i;
+}
+
+/* 64 bytes at a time (AVX-512 with VBMI and VBMI2).  Masks replace movemask: classifying is
+ * one vpermi2b through fast_tab (a letter's lower case, a space, or 0 for a byte the byte
+ * loop reads; bytes from 0x80 by their top bit), and compacting is vpcompressb, of t for the
+ * output and of the lane numbers for the map. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi,popcnt"))) static size_t
+chunks64(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk_pos *c)
+{
+	const __m512i tab_lo = _mm512_loadu_si512(fast_tab), tab_hi = _mm512_loadu_si512(fast_tab + 64);
+	const __m512i sp = _mm512_set1_epi8(' '), iota = _mm512_loadu_si512(lane_iota);
+	/* lane k - 1 of t, or for lane 0 (index 0xFF, read as 127) lane 63 of tprev */
+	const __m512i back = _mm512_sub_epi8(iota, _mm512_set1_epi8(1));
+	__m512i tprev = _mm512_set1_epi8(out[c->o - 1]);
+	while (lim - i >= 64 && c->wl + 64 + 2 < WORD_MAX) {
+		/* 1: classify */
+		__m512i v = _mm512_loadu_si512(p + i);
+		__m512i t = _mm512_permutex2var_epi8(tab_lo, v, tab_hi);
+		uint64_t bad = _mm512_movepi8_mask(v) | _mm512_testn_epi8_mask(t, t);
+		size_t lanes = bad ? (size_t)__builtin_ctzll(bad) : 64;
+		if (lanes == 0)
+			break;
+		/* 2: keep */
+		__m512i before = _mm512_permutex2var_epi8(t, back, tprev);
+		__mmask64 keep = _mm512_cmpneq_epi8_mask(t, before) & low_bits(lanes);
+		size_t n = (size_t)__builtin_popcountll(keep);
+		/* 3: compact; lanes past n are zero, no spaces */
+		__m512i tc = _mm512_maskz_compress_epi8(keep, t);
+		_mm512_storeu_si512(out + c->o, tc);
+		__m512i lane = _mm512_maskz_compress_epi8(keep, iota);
+		__m512i base = _mm512_set1_epi32((int)i);
+		uint32_t *m = map + c->o;
+		_mm512_storeu_si512(m, _mm512_add_epi32(
+		                           _mm512_cvtepu8_epi32(_mm512_castsi512_si128(lane)), base));
+		/* the rest whatever n: cheaper than a branch on it */
+		_mm512_storeu_si512(m + 16, _mm512_add_epi32(_mm512_cvtepu8_epi32(
+		                                                 _mm512_extracti32x4_epi32(lane, 1)),
+		                                             base));
+		_mm512_storeu_si512(m + 32, _mm512_add_epi32(_mm512_cvtepu8_epi32(
+		                                                 _mm512_extracti32x4_epi32(lane, 2)),
+		                                             base));
+		_mm512_storeu_si512(m + 48, _mm512_add_epi32(_mm512_cvtepu8_epi32(
+		                                                 _mm512_extracti32x4_epi32(lane, 3)),
+		                                             base));
+		uint64_t spaces = _mm512_cmpeq_epi8_mask(tc, sp);
+		/* 4: take */
+		size_t took = chunk_take(c, map, i, lanes, spaces, n);
+		i += took;
+		if (took < 64)
+			break;
+		tprev = t;
+	}
+	return i;
+}
+
+/* The widest kernel flags allow on this CPU, and its width; NULL and 1 for none. */
+static chunk_fn *chunk_kernel(unsigned flags, size_t *width)
+{
+	*width = 1;
+	if (flags & NORM_NO_SIMD)
+		return NULL;
+	if (have_avx512 && !(flags & NORM_NO_AVX512)) {
+		*width = 64;
+		return chunks64;
+	}
+	if (have_avx2 && !(flags & NORM_NO_AVX2)) {
+		*width = 32;
+		return chunks32;
+	}
+	if (have_ssse3) {
+		*width = 16;
+		return chunks16;
+	}
+	return NULL;
 }
 #endif
 
+/* The ASCII fast path: from p[i], while bytes are ASCII letters and separators and words
+ * have two or more letters, writes what the general path would (a letter unless it repeats
+ * the one before; one space, mapped to the first separator, after each word) with none of
+ * its per-byte bookkeeping, a chunk at a time where it can (chunks, of width bytes; NULL for
+ * none).  Runs only outside a chain of single letters and in a word of letters only, the
+ * states in which the general path's gap and chain fields are not read.  Stops before a byte
+ * the general path must see: a digit, symbol, apostrophe, hyphen or non-ASCII byte, a
+ * separator after a one-letter word, a word near WORD_MAX; or at lim, which the caller has
+ * made room for (one output byte per input byte at most, and four more).  Returns the offset
+ * it stopped at, with w and nb brought up to date. */
 static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size_t lim,
-                       bool simd)
+                       chunk_fn *chunks, size_t width)
 {
 	char *out = nb->out;
 	uint32_t *map = nb->map;
@@ -683,14 +910,24 @@ static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size
 	/* Branch-free but for the exit: a byte is always written and kept only when it differs
 	 * from the one before, which squeezes repeated letters and drops the separators after
 	 * the first (the output's last byte is a space between words). */
-#ifdef HAVE_CHUNK16
-	size_t bytewise_to = i; /* after sixteen bytes that would not go at once */
+#ifdef HAVE_CHUNKS
+	size_t bytewise_to = i; /* past a chunk cut short, which the byte loop reads */
+#else
+	(void)chunks;
+	(void)width;
 #endif
 	for (; i < lim; i++) {
-#ifdef HAVE_CHUNK16
-		if (simd && i >= bytewise_to && lim - i >= 16 && o >= 2) {
-			size_t j = chunks16(p, i, lim, out, map, &o, &wl, &ws);
+#ifdef HAVE_CHUNKS
+		if (chunks && i >= bytewise_to && lim - i >= width && o >= 2) {
+			chunk_pos c = {o, wl, ws,
+			               (unsigned)(out[o - 2] == ' ') | (unsigned)(out[o - 1] == ' ') << 1};
+			size_t j = chunks(p, i, lim, out, map, &c);
+			o = c.o;
+			wl = c.wl;
+			ws = c.ws;
 			prev = (uint8_t)out[o - 1];
+			/* the byte loop stops within a few bytes of a cut (at the byte it reads or
+			 * the separator after a one-letter word), and goes to lim near the end */
 			bytewise_to = j + 16;
 			i = j;
 			if (i == lim)
@@ -727,6 +964,18 @@ static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size
 	return i;
 }
 
+size_t norm_chunk_width(unsigned flags)
+{
+	size_t width = 1;
+	pthread_once(&init_once, init_tables);
+#ifdef HAVE_CHUNKS
+	(void)chunk_kernel(flags, &width);
+#else
+	(void)flags;
+#endif
+	return width;
+}
+
 ward_status norm_run(norm_buf *nb, const char *in, size_t len)
 {
 	return norm_run_opts(nb, in, len, 0);
@@ -738,10 +987,11 @@ ward_status norm_run_opts(norm_buf *nb, const char *in, size_t len, unsigned fla
 	const uint8_t *p = (const uint8_t *)in;
 	wstate w;
 	pthread_once(&init_once, init_tables);
-#ifdef HAVE_CHUNK16
-	bool simd = have_ssse3 && !(flags & NORM_NO_SIMD);
+	size_t width = 1;
+#ifdef HAVE_CHUNKS
+	chunk_fn *chunks = chunk_kernel(flags, &width);
 #else
-	bool simd = false;
+	chunk_fn *chunks = NULL;
 #endif
 	if (len >= WARD_NORM_MAX_INPUT)
 		return WARD_ETOOBIG;
@@ -768,7 +1018,7 @@ ward_status norm_run_opts(norm_buf *nb, const char *in, size_t len, unsigned fla
 		    !(flags & NORM_NO_FAST)) {
 			/* one output byte per input byte at most: run as far as there is room */
 			size_t room = nb->cap - nb->len - 4, lim = len - i < room ? len : i + room;
-			size_t j = fast_run(nb, &w, p, i, lim, simd);
+			size_t j = fast_run(nb, &w, p, i, lim, chunks, width);
 			if (j != i) {
 				i = j;
 				continue;

@@ -23,11 +23,16 @@ typedef struct norm_buf {
  * WARD_NORM_MAX_INPUT.  nb's buffers are reused and grown as needed. */
 ward_status norm_run(norm_buf *nb, const char *in, size_t len);
 /* norm_run with flags: NORM_NO_FAST reads every byte through the general path, never the
- * ASCII fast path, and NORM_NO_SIMD keeps the fast path to a byte at a time, so tests can
- * check that all three give the same bytes and map. */
-#define NORM_NO_FAST 1u
-#define NORM_NO_SIMD 2u
+ * ASCII fast path; NORM_NO_SIMD keeps the fast path to a byte at a time; NORM_NO_AVX512 keeps
+ * it from 64 bytes at a time and NORM_NO_AVX2 from 32, so tests can check that every path
+ * gives the same bytes and map. */
+#define NORM_NO_FAST   1u
+#define NORM_NO_SIMD   2u
+#define NORM_NO_AVX2   4u
+#define NORM_NO_AVX512 8u
 ward_status norm_run_opts(norm_buf *nb, const char *in, size_t len, unsigned flags);
+/* The bytes at a time the fast path takes with these flags on this CPU: 64, 32, 16 or 1. */
+size_t norm_chunk_width(unsigned flags);
 void norm_buf_free(norm_buf *nb);
 
 #define WARD_NORM_MAX_INPUT ((size_t)64 << 20)

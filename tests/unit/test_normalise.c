@@ -238,11 +238,14 @@ static void test_long_word_and_size(void **state)
 	assert_int_equal(ward_normalise(NULL, 5, &out, &on, NULL), WARD_EINVAL);
 }
 
-/* Normalises in through the general path alone and through the ASCII fast path, with and
- * without its sixteen-bytes-at-once part; all must give the same bytes and the same map. */
+/* The fast path's ways: its widest chunks on this CPU, then no wider than 32 and 16 bytes
+ * at a time, then a byte at a time. */
+static const unsigned ways[] = {0, NORM_NO_AVX512, NORM_NO_AVX512 | NORM_NO_AVX2, NORM_NO_SIMD};
+
+/* Normalises in through the general path alone and through the ASCII fast path each way;
+ * all must give the same bytes and the same map. */
 static void same_both_ways(const char *in, size_t len)
 {
-	static const unsigned ways[] = {0, NORM_NO_SIMD};
 	norm_buf slow;
 	memset(&slow, 0, sizeof slow);
 	assert_int_equal(norm_run_opts(&slow, in, len, NORM_NO_FAST), WARD_OK);
@@ -252,14 +255,34 @@ static void same_both_ways(const char *in, size_t len)
 		assert_int_equal(norm_run_opts(&fast, in, len, ways[k]), WARD_OK);
 		if (fast.len != slow.len || memcmp(fast.out, slow.out, fast.len + 1) != 0 ||
 		    memcmp(fast.map, slow.map, (fast.len + 1) * sizeof *fast.map) != 0) {
-			print_error("fast path (flags %u) differs for input of %zu bytes:\n[%.*s]\n"
-			            "fast [%s]\nslow [%s]\n",
-			            ways[k], len, (int)len, in, fast.out, slow.out);
+			print_error("fast path (flags %u, %zu bytes at a time) differs for input of "
+			            "%zu bytes:\n[%.*s]\nfast [%s]\nslow [%s]\n",
+			            ways[k], norm_chunk_width(ways[k]), len, (int)len, in, fast.out,
+			            slow.out);
 			fail();
 		}
 		norm_buf_free(&fast);
 	}
 	norm_buf_free(&slow);
+}
+
+/* Says which widths this CPU lets the differential tests compare, and checks that the flags
+ * narrow them as they say: each way no wider than the one before, a byte at a time last. */
+static void test_fast_path_widths(void **state)
+{
+	(void)state;
+	size_t prev = 64;
+	for (size_t k = 0; k < sizeof ways / sizeof *ways; k++) {
+		size_t w = norm_chunk_width(ways[k]);
+		print_message("# fast path, flags %u: %zu byte%s at a time\n", ways[k], w,
+		              w == 1 ? "" : "s");
+		assert_true(w == 64 || w == 32 || w == 16 || w == 1);
+		assert_true(w <= prev);
+		prev = w;
+	}
+	assert_true(norm_chunk_width(NORM_NO_AVX512) <= 32);
+	assert_true(norm_chunk_width(NORM_NO_AVX512 | NORM_NO_AVX2) <= 16);
+	assert_int_equal(norm_chunk_width(NORM_NO_SIMD), 1);
 }
 
 /* The fast path against the general path over random text built from the pieces evasions
@@ -307,6 +330,86 @@ static void test_fast_path_differential(void **state)
 	same_both_ways(buf, 256);
 }
 
+/* A pseudo-random number from *seed (a linear congruential step; its high bits). */
+static uint32_t next_rand(uint64_t *seed)
+{
+	*seed = *seed * 6364136223846793005u + 1442695040888963407u;
+	return (uint32_t)(*seed >> 33);
+}
+
+/* Appends a word of n letters to buf at *len: mostly lower case, some capitals, some letters
+ * doubled (squeezed), adjacent letters otherwise mostly different. */
+static void put_word(char *buf, size_t *len, size_t n, uint64_t *seed)
+{
+	static const char letters[] = "abcdeefghiiklmnoopqrssttuwyz";
+	for (size_t k = 0; k < n; k++) {
+		uint32_t r = next_rand(seed);
+		char c = letters[r % (sizeof letters - 1)];
+		if (k > 0 && (r >> 8) % 8 == 0)
+			c = buf[*len - 1]; /* a stretched letter */
+		else if ((r >> 12) % 6 == 0)
+			c = (char)(c - 'a' + 'A');
+		buf[(*len)++] = c;
+	}
+}
+
+/* The chunks against the general path on text that is mostly what they take (ASCII words
+ * and separators, long runs of it) so that every lane of every width meets each reason to
+ * stop: a byte only the byte loop reads, a one-letter word with or without a longer word
+ * after it in the chunk, a chain of them, a gap of several separators, a word near WORD_MAX,
+ * the end of the input.  Then each of those at every offset of a run of words. */
+static void test_chunk_edges_differential(void **state)
+{
+	static const char *const odd[] = {
+	    "0", "7", "'", "-", "!", "@", "$", "|", "+", "`", "\xc3\xa9", "\xd0\xbc", "\xe2\x80\x8b",
+	    "\xff", "\x01",
+	};
+	static const char seps[] = " .,\n\t?;:_/()";
+	char buf[8192];
+	uint64_t seed = 0xc4a2c5u;
+	(void)state;
+	for (int round = 0; round < 6000; round++) {
+		size_t len = 0, want = 1 + next_rand(&seed) % 1500;
+		while (len + 320 < sizeof buf && len < want) {
+			uint32_t r = next_rand(&seed);
+			if (r % 60 == 0) {
+				const char *s = odd[(r >> 8) % (sizeof odd / sizeof *odd)];
+				memcpy(buf + len, s, strlen(s));
+				len += strlen(s);
+			} else if (r % 150 == 1) {
+				put_word(buf, &len, 150 + (r >> 8) % 150, &seed); /* near WORD_MAX */
+			} else {
+				/* one-letter words often, sometimes in a row */
+				size_t n = (r >> 8) % 4 == 0 ? 1 : 2 + (r >> 10) % 10;
+				put_word(buf, &len, n, &seed);
+			}
+			size_t ns = (r >> 16) % 8 == 0 ? 2 + (r >> 19) % 3 : 1;
+			for (size_t k = 0; k < ns; k++)
+				buf[len++] = seps[next_rand(&seed) % (sizeof seps - 1)];
+		}
+		same_both_ways(buf, len);
+	}
+	/* one odd byte, one one-letter word, one pair of them, at every offset of 200 bytes */
+	static const char *const inserts[] = {"1", "'", "\xc3\xa9", " a ", " a b ", " I x yz "};
+	char base[256];
+	size_t blen = 0;
+	while (blen < 200) {
+		put_word(base, &blen, 2 + next_rand(&seed) % 8, &seed);
+		base[blen++] = ' ';
+	}
+	for (size_t k = 0; k < sizeof inserts / sizeof *inserts; k++)
+		for (size_t at = 0; at <= blen; at++) {
+			size_t il = strlen(inserts[k]), len = 0;
+			memcpy(buf, base, at);
+			len = at;
+			memcpy(buf + len, inserts[k], il);
+			len += il;
+			memcpy(buf + len, base + at, blen - at);
+			len += blen - at;
+			same_both_ways(buf, len);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,7 +425,9 @@ int main(void)
 	    cmocka_unit_test(test_invalid_utf8_and_nul),
 	    cmocka_unit_test(test_map),
 	    cmocka_unit_test(test_long_word_and_size),
+	    cmocka_unit_test(test_fast_path_widths),
 	    cmocka_unit_test(test_fast_path_differential),
+	    cmocka_unit_test(test_chunk_edges_differential),
 	};
 	return cmocka_run_group_tests_name("normalise", tests, NULL, NULL);
 }
