@@ -80,7 +80,8 @@ static void print_anchor(const ward_anchor *a)
 		const ward_anchor_term *x = &a->terms[t];
 		cli_clean_text(x->phrase, strlen(x->phrase), clean, sizeof clean);
 		printf(" | %u%s \"%s\" (%zu phrase%s) %llu", t + 1, t + 1 == a->current ? "*" : "",
-		       clean, x->nphrases, x->nphrases == 1 ? "" : "s", (unsigned long long)x->hits);
+		       clean, x->nphrases, x->nphrases == 1 ? "" : "s",
+		       (unsigned long long)x->hits);
 	}
 	putchar('\n');
 }
@@ -90,15 +91,15 @@ static int print_anchor_json(const ward_anchor *a)
 	json_t *terms = json_array(), *o = NULL;
 	char *line = NULL;
 	for (unsigned t = 0; terms && t < a->nterms; t++)
-		if (json_array_append_new(terms, json_pack("{s:s, s:I, s:I}", "phrase",
-		                                           a->terms[t].phrase, "phrases",
-		                                           (json_int_t)a->terms[t].nphrases, "hits",
-		                                           (json_int_t)a->terms[t].hits)) != 0)
+		if (json_array_append_new(terms,
+		                          json_pack("{s:s, s:I, s:I}", "phrase", a->terms[t].phrase,
+		                                    "phrases", (json_int_t)a->terms[t].nphrases,
+		                                    "hits", (json_int_t)a->terms[t].hits)) != 0)
 			break;
 	if (terms)
-		o = json_pack("{s:s, s:s, s:I, s:o, s:I, s:b, s:I, s:b}", "rule", a->rule->id, "file",
-		              a->rule->file, "line", (json_int_t)a->line, "terms", terms, "anchor",
-		              (json_int_t)a->current, "named", a->named, "suggest",
+		o = json_pack("{s:s, s:s, s:I, s:o, s:I, s:b, s:I, s:b}", "rule", a->rule->id,
+		              "file", a->rule->file, "line", (json_int_t)a->line, "terms", terms,
+		              "anchor", (json_int_t)a->current, "named", a->named, "suggest",
 		              (json_int_t)a->suggested, "change", a->suggested != a->current);
 	if (o && (line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII)) != NULL)
 		puts(line);

@@ -8,11 +8,13 @@
  *
  * All-of terms are often common words ("he", "send", "your"), and unless phrases only matter
  * next to a finding, so they are not searched everywhere.  The main database holds the
- * triggers and, for each combination, its most specific term (the anchor); each combination
+ * triggers and, for each combination, one term (its anchor: the term the rule names with
+ * "anchor K", else its most specific; ward rules anchors finds the rarest); each combination
  * has a near database of its other terms, run only over the words around its own anchor's
  * hits; each rule with unless phrases has an unless database of them, run only around
- * those of its candidate findings that would otherwise be reported.  A small database over a few words is much faster than a large
- * one, and finds no other rule's phrases to be sorted and thrown away.
+ * those of its candidate findings that would otherwise be reported.  A small database over a
+ * few words is much faster than a large one, and finds no other rule's phrases to be sorted
+ * and thrown away.
  *
  * Asking Vectorscan for the start of every regex match (SOM) slows the whole database
  * several times over, so regexes run without it; when one matches, a database of the
@@ -290,7 +292,8 @@ static int mkdir_p(const char *dir)
 /* The cache file: "WARDHS7\0", the number of databases as a 64-bit count, then for each
  * database (main, som, the near one of each combination, the unless one of each rule) a
  * 64-bit length and its serialised bytes (a length of 0 for a missing one).  Change the magic
- * when the layout or the way patterns are split between the databases changes. */
+ * when the layout or the way patterns are split between the databases changes (an anchor
+ * named in the rules needs no change: it is in the source, so in the key). */
 static const char CACHE_MAGIC[8] = "WARDHS7";
 
 static void cache_load(ward_engine *e, const char *path)

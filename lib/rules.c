@@ -271,7 +271,8 @@ static ward_status add_all(pctx *c, char *arg)
 		errno = 0;
 		k = (*kp >= '0' && *kp <= '9') ? strtol(kp, &end, 10) : -1;
 		if (k < 0 || errno)
-			return perr(c, "anchor needs the number of a term, as in \"all 6 anchor 2: a; b\"");
+			return perr(
+			    c, "anchor needs the number of a term, as in \"all 6 anchor 2: a; b\"");
 		if (k == 0)
 			return perr(c, "anchor 0: terms are numbered from 1");
 		end = trim(end);

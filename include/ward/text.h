@@ -103,13 +103,13 @@ typedef struct ward_anchor_term {
 	uint64_t hits;      /* occurrences of any of them in the sample */
 } ward_anchor_term;
 
-/* One combination: rule is valid until ward_engine_free.  Terms are numbered from 1, as in
- * "anchor K". */
+/* One combination: rule is valid until ward_engine_free.  current and suggested number the
+ * terms from 1, as "anchor K" does: the current anchor is terms[current - 1]. */
 typedef struct ward_anchor {
-	const ward_rule_info *rule;
-	unsigned line;      /* its "all" line in rule->file */
-	unsigned nterms;
-	unsigned current;   /* the term the engine anchors on */
+	const ward_rule_info *rule; /* the rule the "all" line is in */
+	unsigned line;              /* the "all" line in rule->file */
+	unsigned nterms;            /* terms[0, nterms) are used */
+	unsigned current;           /* the term the engine anchors on */
 	int named;          /* 1 when the rule names it ("anchor K"), 0 when the engine chose */
 	unsigned suggested; /* the term with the fewest hits; a tie keeps current */
 	ward_anchor_term terms[WARD_ANCHOR_MAX_TERMS];
@@ -122,7 +122,8 @@ typedef struct ward_anchor {
  * array with free(); its pointers are valid until ward_engine_free), *n their number, and
  * *sample_bytes (may be NULL) the bytes read.  With npaths 0 every count is 0 and each
  * suggestion the current anchor.  A path that cannot be read stops it (WARD_ENOENT,
- * WARD_EIO) with diag naming the path. */
+ * WARD_EIO) with diag naming the path; so does a block with more matches than the engine
+ * keeps (WARD_ELIMIT), which would make a count short. */
 WARD_API ward_status ward_engine_anchors(const ward_engine *e, const char *const *paths,
                                          size_t npaths, ward_anchor **out, size_t *n,
                                          uint64_t *sample_bytes, ward_diag *diag);
