@@ -103,8 +103,7 @@ static void init_tables(void)
 		lane_iota[k] = (uint8_t)k;
 	__builtin_cpu_init();
 	have_ssse3 = __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt");
-	have_avx2 = have_ssse3 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
-	            __builtin_cpu_supports("bmi2");
+	have_avx2 = have_ssse3 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi");
 	have_avx512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
 	              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
 	              __builtin_cpu_supports("avx512vbmi2");
@@ -579,21 +578,6 @@ static inline size_t letter_run(norm_buf *nb, wstate *w, const uint8_t *p, size_
 	return i;
 }
 
-/* Where a run of chunks has got to: the output's length, the current word's bytes so far
- * (0 between words) and where it starts, and whether out[o - 2] (bit 0) and out[o - 1]
- * (bit 1) are spaces. */
-typedef struct chunk_pos {
-	size_t o, wl, ws;
-	unsigned ctx;
-} chunk_pos;
-
-/* A kernel: runs chunks from p[i] while at least a chunk is left before lim and the word
- * cannot pass WORD_MAX; returns where it stopped, with c brought up to date.  Needs
- * c->o >= 2 and room for a chunk's bytes past out[c->o] and map[c->o]. */
-typedef size_t chunk_fn(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map,
-                        chunk_pos *c);
-
-#ifdef HAVE_CHUNKS
 /*
  * The fast path's work 16, 32 or 64 bytes at a time (a chunk), for runs of ASCII letters and
  * separators.  Each width has its own kernel, chosen at run time by what the CPU has (SSSE3,
@@ -618,6 +602,21 @@ typedef size_t chunk_fn(const uint8_t *p, size_t i, size_t lim, char *out, uint3
  * to the general path, byte for byte and offset for offset.
  */
 
+/* Where a run of chunks has got to: the output's length, the current word's bytes so far
+ * (0 between words) and where it starts, and whether out[o - 2] (bit 0) and out[o - 1]
+ * (bit 1) are spaces. */
+typedef struct chunk_pos {
+	size_t o, wl, ws;
+	unsigned ctx;
+} chunk_pos;
+
+/* A kernel: runs chunks from p[i] while at least a chunk is left before lim and the word
+ * cannot pass WORD_MAX; returns where it stopped, with c brought up to date.  Needs
+ * c->o >= 2 and room for a chunk's bytes past out[c->o] and map[c->o]. */
+typedef size_t chunk_fn(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map,
+                        chunk_pos *c);
+
+#ifdef HAVE_CHUNKS
 /* Bytes only the byte loop reads, by nibbles (a byte is one when the bits its low and high
  * nibbles select share a bit): 0x80-0xFF (16), digits (2), ! $ ' + - (1), @ ` (4), | (8). */
 static const uint8_t bad_lo_tab[16] = {
@@ -735,9 +734,9 @@ chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 	return i;
 }
 
-/* 32 bytes at a time (AVX2): chunks16's steps on both 128-bit halves at once.  The output's
- * spaces come from the input's with pext, which gathers the bits of the lanes kept. */
-__attribute__((target("avx2,bmi,bmi2,popcnt"))) static size_t
+/* 32 bytes at a time (AVX2): chunks16's steps on both 128-bit halves at once.  (Not pext for
+ * the output's spaces: it is slow on the AMD CPUs before Zen 3.) */
+__attribute__((target("avx2,bmi,popcnt"))) static size_t
 chunks32(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk_pos *c)
 {
 	const __m256i zero = _mm256_setzero_si256(), sp = _mm256_set1_epi8(' ');
@@ -768,8 +767,6 @@ chunks32(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 		    _mm256_alignr_epi8(t, _mm256_permute2x128_si256(tprev, t, 0x21), 15);
 		uint32_t keep = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, before)) &
 		                (uint32_t)low_bits(lanes);
-		uint32_t spaces =
-		    _pext_u32((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(t, sp)), keep);
 		/* 3: compact, eight lanes at a time */
 		const uint8_t *r0 = compact_tab[keep & 0xFF], *r1 = compact_tab[(keep >> 8) & 0xFF];
 		const uint8_t *r2 = compact_tab[(keep >> 16) & 0xFF], *r3 = compact_tab[keep >> 24];
@@ -792,6 +789,10 @@ chunks32(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 		_mm_storel_epi64((__m128i *)(o + n0), _mm_srli_si128(c01, 8));
 		_mm_storel_epi64((__m128i *)(o + n1), c23);
 		_mm_storel_epi64((__m128i *)(o + n2), _mm_srli_si128(c23, 8));
+		/* the output's spaces, eight lanes' worth at a time (pshufb zeroed the rest) */
+		uint32_t s8 = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(tc, sp));
+		uint64_t spaces = (uint64_t)(s8 & 0xFF) | (uint64_t)((s8 >> 8) & 0xFF) << n0 |
+		                  (uint64_t)((s8 >> 16) & 0xFF) << n1 | (uint64_t)(s8 >> 24) << n2;
 		uint32_t *m = map + c->o;
 		__m256i base = _mm256_set1_epi32((int)i), eight = _mm256_set1_epi32(8);
 		_mm256_storeu_si256((__m256i *)m, _mm256_add_epi32(_mm256_cvtepu8_epi32(i0), base));
