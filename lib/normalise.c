@@ -637,8 +637,9 @@ static inline uint64_t low_bits(size_t n)
 static inline size_t chunk_take(chunk_pos *c, const uint32_t *map, size_t i, size_t lanes,
                                 uint64_t spaces, size_t n)
 {
-	typedef unsigned __int128 u128; /* 64 output bytes and the two before them */
-	u128 seq = (u128)c->ctx | (u128)spaces << 2; /* bit k: out[o + k - 2] is a space */
+	/* 64 output bytes and the two before them; bit k: out[o + k - 2] is a space */
+	typedef unsigned __int128 u128;
+	u128 seq = (u128)c->ctx | (u128)spaces << 2;
 	/* bit k: out[o + k - 1] is a one-letter word */
 	u128 single = seq & ~(seq >> 1) & (seq >> 2);
 	if (single) {
@@ -822,7 +823,8 @@ chunks32(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi,popcnt"))) static size_t
 chunks64(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk_pos *c)
 {
-	const __m512i tab_lo = _mm512_loadu_si512(fast_tab), tab_hi = _mm512_loadu_si512(fast_tab + 64);
+	const __m512i tab_lo = _mm512_loadu_si512(fast_tab),
+	              tab_hi = _mm512_loadu_si512(fast_tab + 64);
 	const __m512i sp = _mm512_set1_epi8(' '), iota = _mm512_loadu_si512(lane_iota);
 	/* lane k - 1 of t, or for lane 0 (index 0xFF, read as 127) lane 63 of tprev */
 	const __m512i back = _mm512_sub_epi8(iota, _mm512_set1_epi8(1));
@@ -845,18 +847,18 @@ chunks64(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 		__m512i lane = _mm512_maskz_compress_epi8(keep, iota);
 		__m512i base = _mm512_set1_epi32((int)i);
 		uint32_t *m = map + c->o;
-		_mm512_storeu_si512(m, _mm512_add_epi32(
-		                           _mm512_cvtepu8_epi32(_mm512_castsi512_si128(lane)), base));
+		_mm512_storeu_si512(
+		    m, _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(lane)), base));
 		/* the rest whatever n: cheaper than a branch on it */
-		_mm512_storeu_si512(m + 16, _mm512_add_epi32(_mm512_cvtepu8_epi32(
-		                                                 _mm512_extracti32x4_epi32(lane, 1)),
-		                                             base));
-		_mm512_storeu_si512(m + 32, _mm512_add_epi32(_mm512_cvtepu8_epi32(
-		                                                 _mm512_extracti32x4_epi32(lane, 2)),
-		                                             base));
-		_mm512_storeu_si512(m + 48, _mm512_add_epi32(_mm512_cvtepu8_epi32(
-		                                                 _mm512_extracti32x4_epi32(lane, 3)),
-		                                             base));
+		_mm512_storeu_si512(
+		    m + 16, _mm512_add_epi32(
+		                _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(lane, 1)), base));
+		_mm512_storeu_si512(
+		    m + 32, _mm512_add_epi32(
+		                _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(lane, 2)), base));
+		_mm512_storeu_si512(
+		    m + 48, _mm512_add_epi32(
+		                _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(lane, 3)), base));
 		uint64_t spaces = _mm512_cmpeq_epi8_mask(tc, sp);
 		/* 4: take */
 		size_t took = chunk_take(c, map, i, lanes, spaces, n);
@@ -920,8 +922,8 @@ static size_t fast_run(norm_buf *nb, wstate *w, const uint8_t *p, size_t i, size
 	for (; i < lim; i++) {
 #ifdef HAVE_CHUNKS
 		if (chunks && i >= bytewise_to && lim - i >= width && o >= 2) {
-			chunk_pos c = {o, wl, ws,
-			               (unsigned)(out[o - 2] == ' ') | (unsigned)(out[o - 1] == ' ') << 1};
+			chunk_pos c = {o, wl, ws, (unsigned)(out[o - 2] == ' ')};
+			c.ctx |= (unsigned)(out[o - 1] == ' ') << 1;
 			size_t j = chunks(p, i, lim, out, map, &c);
 			o = c.o;
 			wl = c.wl;

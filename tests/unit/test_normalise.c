@@ -255,10 +255,11 @@ static void same_both_ways(const char *in, size_t len)
 		assert_int_equal(norm_run_opts(&fast, in, len, ways[k]), WARD_OK);
 		if (fast.len != slow.len || memcmp(fast.out, slow.out, fast.len + 1) != 0 ||
 		    memcmp(fast.map, slow.map, (fast.len + 1) * sizeof *fast.map) != 0) {
-			print_error("fast path (flags %u, %zu bytes at a time) differs for input of "
-			            "%zu bytes:\n[%.*s]\nfast [%s]\nslow [%s]\n",
-			            ways[k], norm_chunk_width(ways[k]), len, (int)len, in, fast.out,
-			            slow.out);
+			print_error(
+			    "fast path (flags %u, %zu bytes at a time) differs for input of "
+			    "%zu bytes:\n[%.*s]\nfast [%s]\nslow [%s]\n",
+			    ways[k], norm_chunk_width(ways[k]), len, (int)len, in, fast.out,
+			    slow.out);
 			fail();
 		}
 		norm_buf_free(&fast);
@@ -360,10 +361,9 @@ static void put_word(char *buf, size_t *len, size_t n, uint64_t *seed)
  * the end of the input.  Then each of those at every offset of a run of words. */
 static void test_chunk_edges_differential(void **state)
 {
-	static const char *const odd[] = {
-	    "0", "7", "'", "-", "!", "@", "$", "|", "+", "`", "\xc3\xa9", "\xd0\xbc", "\xe2\x80\x8b",
-	    "\xff", "\x01",
-	};
+	/* bytes only the byte loop reads, and characters only the general path reads */
+	static const char odd_bytes[] = "07'-!@$|+`\x01\xff";
+	static const char *const odd_utf8[] = {"\xc3\xa9", "\xd0\xbc", "\xe2\x80\x8b"};
 	static const char seps[] = " .,\n\t?;:_/()";
 	char buf[8192];
 	uint64_t seed = 0xc4a2c5u;
@@ -372,12 +372,16 @@ static void test_chunk_edges_differential(void **state)
 		size_t len = 0, want = 1 + next_rand(&seed) % 1500;
 		while (len + 320 < sizeof buf && len < want) {
 			uint32_t r = next_rand(&seed);
-			if (r % 60 == 0) {
-				const char *s = odd[(r >> 8) % (sizeof odd / sizeof *odd)];
+			if (r % 60 == 0 && (r >> 8) % 4 == 0) {
+				const char *s =
+				    odd_utf8[(r >> 10) % (sizeof odd_utf8 / sizeof *odd_utf8)];
 				memcpy(buf + len, s, strlen(s));
 				len += strlen(s);
+			} else if (r % 60 == 0) {
+				buf[len++] = odd_bytes[(r >> 10) % (sizeof odd_bytes - 1)];
 			} else if (r % 150 == 1) {
-				put_word(buf, &len, 150 + (r >> 8) % 150, &seed); /* near WORD_MAX */
+				/* a word near WORD_MAX */
+				put_word(buf, &len, 150 + (r >> 8) % 150, &seed);
 			} else {
 				/* one-letter words often, sometimes in a row */
 				size_t n = (r >> 8) % 4 == 0 ? 1 : 2 + (r >> 10) % 10;
