@@ -583,9 +583,11 @@ static inline size_t letter_run(norm_buf *nb, wstate *w, const uint8_t *p, size_
  * separators.  Each width has its own kernel, chosen at run time by what the CPU has (SSSE3,
  * AVX2, AVX-512 with VBMI2); all do the same four steps, and the last is shared:
  *
- *  1. Classify.  Find the first byte only the byte loop reads (non-ASCII, a digit, a symbol
- *     read as a letter, an apostrophe or hyphen): the chunk's lanes stop before it.  Map the
- *     rest to t: a letter's lower case, or a space for a separator.
+ *  1. Classify.  Map each byte to t: a letter's lower case, or a space for a separator.  An
+ *     apostrophe or hyphen just after a letter is inside a word, where it is dropped: it
+ *     becomes a copy of that letter, which step 2 drops ("don't" reads "dont", "al'l" "al").
+ *     Find the first byte only the byte loop reads (non-ASCII, a digit, a symbol read as a
+ *     letter, any other apostrophe or hyphen): the chunk's lanes stop before it.
  *  2. Keep.  A lane is kept when its t differs from the lane before (the first lane is compared
  *     with the last byte written), which squeezes repeated letters and keeps one space per gap,
  *     as the byte loop does.
@@ -689,14 +691,21 @@ chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 		__m128i cls = _mm_and_si128(
 		    _mm_shuffle_epi8(bad_lo, _mm_and_si128(v, nib)),
 		    _mm_shuffle_epi8(bad_hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib)));
-		unsigned bad = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(cls, zero)) & 0xFFFF;
-		size_t lanes = bad ? (size_t)__builtin_ctz(bad) : 16;
-		if (lanes == 0)
-			break;
 		__m128i low = _mm_or_si128(v, sp);
 		__m128i al = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
 		                           _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
 		__m128i t = _mm_or_si128(_mm_and_si128(al, low), _mm_andnot_si128(al, sp));
+		__m128i join = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\'')),
+		                            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
+		                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('`'))));
+		__m128i drop = _mm_and_si128(join, _mm_slli_si128(al, 1));
+		t = _mm_or_si128(_mm_and_si128(drop, _mm_slli_si128(t, 1)),
+		                 _mm_andnot_si128(drop, t));
+		unsigned bad = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(cls, zero)) & 0xFFFF &
+		               ~(unsigned)_mm_movemask_epi8(drop);
+		size_t lanes = bad ? (size_t)__builtin_ctz(bad) : 16;
+		if (lanes == 0)
+			break;
 		/* 2: keep */
 		__m128i before = _mm_or_si128(_mm_slli_si128(t, 1), _mm_srli_si128(tprev, 15));
 		unsigned keep = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(t, before)) &
@@ -735,6 +744,12 @@ chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 	return i;
 }
 
+/* x moved up a lane across the halves of a 256-bit vector, a zero into lane 0. */
+__attribute__((target("avx2"))) static inline __m256i up_one32(__m256i x)
+{
+	return _mm256_alignr_epi8(x, _mm256_permute2x128_si256(x, x, 0x08), 15);
+}
+
 /* 32 bytes at a time (AVX2): chunks16's steps on both 128-bit halves at once.  (Not pext for
  * the output's spaces: it is slow on the AMD CPUs before Zen 3.) */
 __attribute__((target("avx2,bmi,popcnt"))) static size_t
@@ -755,14 +770,21 @@ chunks32(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 		__m256i cls = _mm256_and_si256(
 		    _mm256_shuffle_epi8(bad_lo, _mm256_and_si256(v, nib)),
 		    _mm256_shuffle_epi8(bad_hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
-		uint32_t bad = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(cls, zero));
-		size_t lanes = bad ? (size_t)__builtin_ctz(bad) : 32;
-		if (lanes == 0)
-			break;
 		__m256i low = _mm256_or_si256(v, sp);
 		__m256i al = _mm256_and_si256(_mm256_cmpgt_epi8(low, _mm256_set1_epi8('a' - 1)),
 		                              _mm256_cmpgt_epi8(_mm256_set1_epi8('z' + 1), low));
 		__m256i t = _mm256_blendv_epi8(sp, low, al);
+		__m256i join =
+		    _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\'')),
+		                    _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('-')),
+		                                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8('`'))));
+		__m256i drop = _mm256_and_si256(join, up_one32(al));
+		t = _mm256_blendv_epi8(t, up_one32(t), drop);
+		uint32_t bad = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(cls, zero)) &
+		               ~(uint32_t)_mm256_movemask_epi8(drop);
+		size_t lanes = bad ? (size_t)__builtin_ctz(bad) : 32;
+		if (lanes == 0)
+			break;
 		/* 2: keep; before is t moved up a lane, across the halves, tprev's last first */
 		__m256i before =
 		    _mm256_alignr_epi8(t, _mm256_permute2x128_si256(tprev, t, 0x21), 15);
@@ -833,7 +855,12 @@ chunks64(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 		/* 1: classify */
 		__m512i v = _mm512_loadu_si512(p + i);
 		__m512i t = _mm512_permutex2var_epi8(tab_lo, v, tab_hi);
-		uint64_t bad = _mm512_movepi8_mask(v) | _mm512_testn_epi8_mask(t, t);
+		uint64_t join = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\'')) |
+		                _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-')) |
+		                _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('`'));
+		uint64_t drop = join & _mm512_cmpgt_epi8_mask(t, sp) << 1;
+		t = _mm512_mask_mov_epi8(t, drop, _mm512_permutex2var_epi8(t, back, tprev));
+		uint64_t bad = (_mm512_movepi8_mask(v) | _mm512_testn_epi8_mask(t, t)) & ~drop;
 		size_t lanes = bad ? (size_t)__builtin_ctzll(bad) : 64;
 		if (lanes == 0)
 			break;

@@ -387,14 +387,22 @@ static void test_chunk_edges_differential(void **state)
 				size_t n = (r >> 8) % 4 == 0 ? 1 : 2 + (r >> 10) % 10;
 				put_word(buf, &len, n, &seed);
 			}
+			/* words joined by an apostrophe or hyphen (or two), or separated */
 			size_t ns = (r >> 16) % 8 == 0 ? 2 + (r >> 19) % 3 : 1;
-			for (size_t k = 0; k < ns; k++)
-				buf[len++] = seps[next_rand(&seed) % (sizeof seps - 1)];
+			size_t nj = (r >> 25) % 4 == 0 ? 2 : 1;
+			if ((r >> 22) % 8 == 0)
+				for (size_t k = 0; k < nj; k++)
+					buf[len++] = "'-`"[next_rand(&seed) % 3];
+			else
+				for (size_t k = 0; k < ns; k++)
+					buf[len++] = seps[next_rand(&seed) % (sizeof seps - 1)];
 		}
 		same_both_ways(buf, len);
 	}
-	/* one odd byte, one one-letter word, one pair of them, at every offset of 200 bytes */
-	static const char *const inserts[] = {"1", "'", "\xc3\xa9", " a ", " a b ", " I x yz "};
+	/* at every offset of 200 bytes of words: an odd byte, an apostrophe or hyphen (in a word,
+	 * before or after one), a one-letter word, two of them, a capital */
+	static const char *const inserts[] = {"1",  "'",        "-",   "``",    "'s ",     "a'b",
+	                                      "Ta", "\xc3\xa9", " a ", " a b ", " I x yz "};
 	char base[256];
 	size_t blen = 0;
 	while (blen < 200) {
