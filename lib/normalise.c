@@ -636,31 +636,31 @@ static inline uint64_t low_bits(size_t n)
  * offsets at map[c->o..] from its first lanes input bytes (p[i..i+lanes)); spaces has a bit
  * per output byte that is a space.  Returns how many input bytes are taken (0: none, the
  * chunk is dropped) and brings c up to date for them. */
-static inline size_t chunk_take(chunk_pos *c, const uint32_t *map, size_t i, size_t lanes,
-                                uint64_t spaces, size_t n)
+static inline size_t chunk_take(size_t width, chunk_pos *c, const uint32_t *map, size_t i,
+                                size_t lanes, uint64_t spaces, size_t n)
 {
 	/* 64 output bytes and the two before them; bit k: out[o + k - 2] is a space */
 	typedef unsigned __int128 u128;
 	u128 seq = (u128)c->ctx | (u128)spaces << 2;
-	/* bit k: out[o + k - 1] is a one-letter word */
+	/* bit k: out[o + k - 1] is a one-letter word, and one not followed here by two letters
+	 * (out[o + k + 1] and out[o + k + 2], before out[o + n]).  A 64-byte chunk of text often
+	 * holds a one-letter word, so that width does not branch on the first (width is a
+	 * constant once inlined); the second is rare. */
 	u128 single = seq & ~(seq >> 1) & (seq >> 2);
-	if (single) {
-		/* ... and it is followed here by two letters: out[o + k + 1] and out[o + k + 2] */
-		u128 room = n >= 3 ? ((u128)1 << (n - 2)) - 1 : 0;
-		u128 lone = single & ~(~(seq >> 3) & ~(seq >> 4) & room);
-		if (lone) {
-			uint64_t lo = (uint64_t)lone;
-			size_t k = lo ? (size_t)__builtin_ctzll(lo)
-			              : 64 + (size_t)__builtin_ctzll((uint64_t)(lone >> 64));
-			if (k == 0)
-				return 0; /* the letter was written before this chunk */
-			/* keep out[o..o + k - 1), up to the space before the letter */
-			n = k - 1;
-			lanes = map[c->o + n] - i;
-			spaces &= low_bits(n);
-			if (lanes == 0)
-				return 0;
-		}
+	u128 room = (((u128)1 << n) - 1) >> 2;
+	u128 lone = width == 64 || single ? single & ~(~(seq >> 3) & ~(seq >> 4) & room) : 0;
+	if (lone) {
+		uint64_t lo = (uint64_t)lone;
+		size_t k = lo ? (size_t)__builtin_ctzll(lo)
+		              : 64 + (size_t)__builtin_ctzll((uint64_t)(lone >> 64));
+		if (k == 0)
+			return 0; /* the letter was written before this chunk */
+		/* keep out[o..o + k - 1), up to the space before the letter */
+		n = k - 1;
+		lanes = map[c->o + n] - i;
+		spaces &= low_bits(n);
+		if (lanes == 0)
+			return 0;
 	}
 	if (spaces) {
 		size_t last = 63 - (size_t)__builtin_clzll(spaces);
@@ -735,7 +735,7 @@ chunks16(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 		     ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(chi, sp)) & 0xFF) << nlo) &
 		    (unsigned)low_bits(n);
 		/* 4: take */
-		size_t took = chunk_take(c, map, i, lanes, spaces, n);
+		size_t took = chunk_take(16, c, map, i, lanes, spaces, n);
 		i += took;
 		if (took < 16)
 			break;
@@ -829,7 +829,7 @@ chunks32(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 		_mm256_storeu_si256((__m256i *)(m + n2),
 		                    _mm256_add_epi32(_mm256_cvtepu8_epi32(i3), base));
 		/* 4: take */
-		size_t took = chunk_take(c, map, i, lanes, spaces, n);
+		size_t took = chunk_take(32, c, map, i, lanes, spaces, n);
 		i += took;
 		if (took < 32)
 			break;
@@ -888,7 +888,7 @@ chunks64(const uint8_t *p, size_t i, size_t lim, char *out, uint32_t *map, chunk
 		                _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(lane, 3)), base));
 		uint64_t spaces = _mm512_cmpeq_epi8_mask(tc, sp);
 		/* 4: take */
-		size_t took = chunk_take(c, map, i, lanes, spaces, n);
+		size_t took = chunk_take(64, c, map, i, lanes, spaces, n);
 		i += took;
 		if (took < 64)
 			break;
