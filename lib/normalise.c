@@ -1111,8 +1111,11 @@ ward_status norm_run_opts(norm_buf *nb, const char *in, size_t len, unsigned fla
 		nb->out[nb->len] = ' ';
 		nb->map[nb->len++] = (uint32_t)len;
 	}
+	/* NORM_PAD zero bytes after the end (the first is the string's NUL) */
+	if ((st = grow(nb, nb->len + NORM_PAD)) != WARD_OK)
+		goto done;
 	nb->map[nb->len] = (uint32_t)len;
-	nb->out[nb->len] = '\0';
+	memset(nb->out + nb->len, 0, NORM_PAD + 1);
 done:
 	return st;
 }

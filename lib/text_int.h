@@ -20,7 +20,9 @@ typedef struct norm_buf {
 } norm_buf;
 
 /* Normalises in[0..len) into nb (see ward_normalise for the form).  len must be below
- * WARD_NORM_MAX_INPUT.  nb's buffers are reused and grown as needed. */
+ * WARD_NORM_MAX_INPUT.  nb's buffers are reused and grown as needed.  out[len] and the
+ * NORM_PAD bytes after it are zero, so a matcher may read past the end (engine.c, SCAN_PAD). */
+#define NORM_PAD 64
 ward_status norm_run(norm_buf *nb, const char *in, size_t len);
 /* norm_run with flags: NORM_NO_FAST reads every byte through the general path, never the
  * ASCII fast path; NORM_NO_SIMD keeps the fast path to a byte at a time; NORM_NO_AVX512 keeps
