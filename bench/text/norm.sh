@@ -7,15 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 O=${O:-build}
 CC=${CC:-cc}
-MB=${WARD_BENCH_MB:-256}
-dir=$O/bench/text
-mkdir -p "$dir"
-corpus=$dir/corpus-$MB.txt
-if [ ! -s "$corpus" ]; then
-	echo "building a $MB MB corpus in $corpus ..."
-	perl bench/text/gen.pl tests/corpus/ordinary "$MB" >"$corpus.tmp"
-	mv "$corpus.tmp" "$corpus"
-fi
+. bench/text/corpus.sh
 make -s O="$O" CC="$CC" "$O/libward.a"
 pkgs=$(make -s -f Makefile print-LIB_PKGS)
 # shellcheck disable=SC2046

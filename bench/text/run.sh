@@ -17,15 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 O=${O:-build}
 WARD=${WARD:-$O/ward}
-MB=${WARD_BENCH_MB:-256}
-dir=$O/bench/text
-mkdir -p "$dir"
-corpus=$dir/corpus-$MB.txt
-if [ ! -s "$corpus" ]; then
-	echo "building a $MB MB corpus in $corpus ..."
-	perl bench/text/gen.pl tests/corpus/ordinary "$MB" >"$corpus.tmp"
-	mv "$corpus.tmp" "$corpus"
-fi
+. bench/text/corpus.sh
 bytes=$(stat -c %s "$corpus")
 "$WARD" rules export-grep rules >"$dir/patterns"
 npat=$(wc -l <"$dir/patterns")
