@@ -16,6 +16,10 @@
  * few words is much faster than a large one, and finds no other rule's phrases to be sorted
  * and thrown away.
  *
+ * A near or unless database of plain phrases only is matched without Vectorscan, by a small
+ * table built at load time (build_direct): over a region of a few words, an hs_scan call's
+ * fixed cost is most of its time.  Its hits are Vectorscan's (tests hold it to them).
+ *
  * Asking Vectorscan for the start of every regex match (SOM) slows the whole database
  * several times over, so regexes run without it; when one matches, a database of the
  * regexes with SOM runs over a few words before the match's end to find where it starts.
@@ -71,6 +75,7 @@ struct ward_engine {
 	uint8_t *which;       /* per pattern: its database (DB_MAIN, DB_NEAR or DB_UNLESS) */
 	bool *open_end;       /* per pattern: a phrase ending in a prefix word ("photo*") */
 	uint32_t *group;      /* per pattern: its group of equal unless patterns */
+	struct direct **direct; /* per database: its direct matcher, or NULL (build_direct) */
 	bool forced;          /* every combination anchors on term force % nterms (tests) */
 	unsigned force;
 };
@@ -82,7 +87,8 @@ struct ward_engine {
  * with ones the size of the main database; Intel Hyperscan 5.4.0 does not).  With 32 bytes
  * more after the span, no miss was seen in several million such texts; SCAN_PAD doubles that.
  * The extra bytes are the block's own text after a region, or, after the block's end, the zero
- * bytes norm_run leaves there (NORM_PAD), which no pattern matches. */
+ * bytes norm_run leaves there (NORM_PAD), which no pattern matches.  The direct matcher
+ * (build_direct) has no such miss and is given no padding. */
 #define SCAN_PAD NORM_PAD
 
 #define NO_START  UINT32_MAX
@@ -110,6 +116,8 @@ struct ward_scanner {
 	const ward_engine *e;
 	hs_scratch_t *scratch;
 	bool exhaustive; /* near and unless databases over whole blocks (scanner_set_exhaustive) */
+	bool no_direct;  /* Vectorscan even where a direct matcher exists (scanner_set_direct) */
+	bool spaced;     /* spacebits and spacecount are those of the block in nb (space_index) */
 	uint64_t *counts; /* per pattern: term occurrences (count_terms), or NULL: a normal scan */
 	norm_buf nb;
 	hit *hits;
@@ -513,9 +521,229 @@ static ward_status plan(ward_engine *e)
 	}
 	free(shortest);
 	e->ndb = UNLESS_DB(e, rs->nrules);
-	if (!(e->db = calloc(e->ndb, sizeof *e->db)))
+	if (!(e->db = calloc(e->ndb, sizeof *e->db)) ||
+	    !(e->direct = calloc(e->ndb, sizeof *e->direct)))
 		return WARD_ENOMEM;
 	return plan_unless(e);
+}
+
+static enum which db_kind(const ward_engine *e, size_t d)
+{
+	return d < DB_NEAR ? (enum which)d : d < UNLESS_DB(e, 0) ? DB_NEAR : DB_UNLESS;
+}
+
+/* The patterns of database d, in ids (room for every pattern); returns how many: main, each
+ * combination's near one and each rule's unless one as planned (a rule's unless phrase
+ * listed twice only once); som, every regex. */
+static size_t db_pats(const ward_engine *e, size_t d, unsigned *ids)
+{
+	enum which which = db_kind(e, d);
+	size_t k = 0;
+	for (size_t i = 0; i < e->rs.npats; i++) {
+		bool take = which == DB_SOM ? e->rs.pats[i].is_regex : e->which[i] == which;
+		if (which == DB_NEAR && NEAR_DB(e, e->rs.pats[i].combo) != d)
+			take = false;
+		if (which == DB_UNLESS && UNLESS_DB(e, e->rs.pats[i].rule) != d)
+			take = false;
+		for (size_t j = 0; take && which == DB_UNLESS && j < k; j++)
+			take = e->group[ids[j]] != e->group[i];
+		if (take)
+			ids[k++] = (unsigned)i;
+	}
+	return k;
+}
+
+/* The direct matcher of a near or unless database whose patterns are all literals: an
+ * hs_scan call costs about 70 ns before it reads a byte, and these databases run over
+ * regions of a few words (about 150 bytes), some 170,000 times in 64 MB of text.  Every
+ * literal is matched as Vectorscan matches it (a space, then its bytes), so a match starts at
+ * a space of the normalised block: the scan walks the block's space bitmap over the region,
+ * looks up the three bytes after each space in a bit filter of the three bytes the literals
+ * can start with (most spaces stop there), hashes the two bytes after a space that passes to
+ * a bucket of the literals that begin with them, and compares each: its first eight bytes
+ * (with the space after a shorter one whose end is checked) at once, then the rest.  Built
+ * at load time from the ruleset, never cached; a database with a regex keeps Vectorscan. */
+#define DM_BUCKETS 256u
+typedef struct dlit {
+	uint64_t head, mask; /* the first 8 bytes (fewer: zeros) and a mask of those it has */
+	uint32_t pat;        /* pattern id, as Vectorscan reports it */
+	uint32_t len;        /* bytes after the space */
+	uint32_t off;        /* into bytes */
+	bool check_end;      /* the pattern's: a space must follow */
+} dlit;
+
+typedef struct direct {
+	uint64_t filter[64]; /* a bit for the hash (dm_hash3) of each three bytes a literal may
+	                      * start with (after the space): most spaces need look no further */
+	uint32_t first[DM_BUCKETS + 1]; /* bucket b's literals: ent[first[b] .. first[b + 1]) */
+	dlit *ent;                      /* copies of lit, by bucket */
+	dlit *lit;
+	size_t nlit;
+	char *bytes; /* every literal's bytes, one after another, then 8 zero bytes */
+} direct;
+
+static inline uint64_t load64(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static inline unsigned dm_hash3(uint32_t three)
+{
+	return (three * 0x9E3779B1u) >> 20;
+}
+
+static inline void dm_filter_set(direct *dm, unsigned a, unsigned b, unsigned c)
+{
+	unsigned h = dm_hash3(a | b << 8 | c << 16);
+	dm->filter[h >> 6] |= (uint64_t)1 << (h & 63);
+}
+
+static inline unsigned dm_hash(unsigned char a, unsigned char b)
+{
+	return ((unsigned)a * 31u + b) & (DM_BUCKETS - 1);
+}
+
+static void direct_free(direct *dm)
+{
+	if (!dm)
+		return;
+	free(dm->ent);
+	free(dm->lit);
+	free(dm->bytes);
+	free(dm);
+}
+
+/* The bytes of a literal's expression (rules.c writes a-z and 0-9 as themselves, every other
+ * byte as \xHH) into out; returns their number, or SIZE_MAX for anything else. */
+static size_t lit_unescape(const char *x, char *out)
+{
+	size_t n = 0;
+	while (*x) {
+		unsigned v = 0;
+		if ((*x >= 'a' && *x <= 'z') || (*x >= '0' && *x <= '9')) {
+			out[n++] = *x++;
+			continue;
+		}
+		if (x[0] != '\\' || x[1] != 'x')
+			return SIZE_MAX;
+		for (int i = 2; i < 4; i++) {
+			char c = x[i];
+			if (c >= '0' && c <= '9')
+				v = v * 16 + (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v = v * 16 + (unsigned)(c - 'a' + 10);
+			else
+				return SIZE_MAX;
+		}
+		out[n++] = (char)v;
+		x += 4;
+	}
+	return n;
+}
+
+/* Builds database d's direct matcher into e->direct[d] if it is a near or unless one and
+ * every pattern in it a literal; else leaves it NULL (Vectorscan runs it). */
+static ward_status build_direct(ward_engine *e, size_t d)
+{
+	enum which which = db_kind(e, d);
+	ward_status st = WARD_ENOMEM;
+	unsigned *ids = NULL;
+	uint32_t *cnt = NULL;
+	size_t k, total = 0, nent = 0;
+	direct *dm = NULL;
+	if ((which != DB_NEAR && which != DB_UNLESS) || !e->db[d])
+		return WARD_OK;
+	if (!(ids = calloc(e->rs.npats + 1, sizeof *ids)))
+		return WARD_ENOMEM;
+	k = db_pats(e, d, ids);
+	for (size_t j = 0; j < k; j++) {
+		const pat *p = &e->rs.pats[ids[j]];
+		if (p->is_regex || p->litlen == 0) {
+			st = WARD_OK; /* Vectorscan keeps it */
+			goto done;
+		}
+		total += strlen(p->expr);
+	}
+	if (!(dm = calloc(1, sizeof *dm)) || !(dm->lit = calloc(k, sizeof *dm->lit)) ||
+	    !(dm->bytes = calloc(total + 8, 1)) || !(cnt = calloc(DM_BUCKETS + 1, sizeof *cnt)))
+		goto done;
+	total = 0;
+	for (size_t j = 0; j < k; j++) {
+		const pat *p = &e->rs.pats[ids[j]];
+		size_t n = lit_unescape(p->expr, dm->bytes + total);
+		if (n != p->litlen || (n > 0 && dm->bytes[total] == ' ')) {
+			st = WARD_OK; /* not as expected: Vectorscan keeps it */
+			goto done;
+		}
+		unsigned char ones[8] = {0};
+		memset(ones, 0xff, n < 8 ? n : 8);
+		dm->lit[j] =
+		    (dlit){0, load64(ones), ids[j], (uint32_t)n, (uint32_t)total, p->check_end};
+		if (p->check_end && n < 8) {
+			/* the space after it is compared with it */
+			dm->bytes[total + n] = ' ';
+			ones[n] = 0xff;
+			dm->lit[j].mask = load64(ones);
+		}
+		dm->lit[j].head = load64(dm->bytes + total) & dm->lit[j].mask;
+		dm->bytes[total + n] = 0;
+		/* the three bytes it may start with: a literal of fewer has a space after it
+		 * (its end checked) or any byte (a prefix) */
+		const unsigned char *b = (const unsigned char *)dm->bytes + total;
+		unsigned b1 = n > 1 ? b[1] : ' ';
+		if (n >= 3)
+			dm_filter_set(dm, b[0], b[1], b[2]);
+		else if (n == 1 && !p->check_end)
+			memset(dm->filter, 0xff, sizeof dm->filter);
+		else if (n == 2 && p->check_end)
+			dm_filter_set(dm, b[0], b[1], ' ');
+		else
+			for (unsigned c = 0; c < 256; c++)
+				dm_filter_set(dm, b[0], b1, c);
+		total += n;
+	}
+	dm->nlit = k;
+	/* a literal of one byte ending in a prefix word may be followed by any byte: it goes
+	 * in the bucket of each; of one byte with its end checked, a space follows it */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t j = 0; j < k; j++) {
+			const dlit *l = &dm->lit[j];
+			const unsigned char *b = (const unsigned char *)dm->bytes + l->off;
+			bool any = l->len == 1 && !e->rs.pats[l->pat].check_end;
+			uint8_t seen[DM_BUCKETS] = {0};
+			for (unsigned nx = 0; nx < (any ? 256u : 1u); nx++) {
+				unsigned h = dm_hash(b[0], l->len > 1 ? b[1]
+				                           : any      ? (unsigned char)nx
+				                                      : ' ');
+				if (seen[h])
+					continue;
+				seen[h] = 1;
+				if (pass == 0) {
+					cnt[h + 1]++;
+					nent++;
+				} else {
+					dm->ent[cnt[h]++] = *l;
+				}
+			}
+		}
+		if (pass == 0) {
+			for (unsigned h = 0; h < DM_BUCKETS; h++)
+				cnt[h + 1] += cnt[h];
+			memcpy(dm->first, cnt, sizeof dm->first);
+			if (!(dm->ent = malloc((nent + 1) * sizeof *dm->ent)))
+				goto done;
+		}
+	}
+	e->direct[d] = dm;
+	dm = NULL;
+	st = WARD_OK;
+done:
+	direct_free(dm);
+	free(cnt);
+	free(ids);
+	return st;
 }
 
 /* Compiles the patterns of database d into e->db[d] (left NULL when there are none): main,
@@ -524,11 +752,9 @@ static ward_status plan(ward_engine *e)
 static ward_status compile_one(ward_engine *e, size_t d, ward_diag *diag)
 {
 	hs_database_t **db = &e->db[d];
-	enum which which = d < DB_NEAR           ? (enum which)d
-	                   : d < UNLESS_DB(e, 0) ? DB_NEAR
-	                                         : DB_UNLESS;
+	enum which which = db_kind(e, d);
 	ward_status st = WARD_OK;
-	size_t n = e->rs.npats, k = 0;
+	size_t n = e->rs.npats, k;
 	const char **exprs = calloc(n + 1, sizeof *exprs);
 	unsigned *flags = calloc(n + 1, sizeof *flags);
 	unsigned *ids = calloc(n + 1, sizeof *ids);
@@ -538,34 +764,24 @@ static ward_status compile_one(ward_engine *e, size_t d, ward_diag *diag)
 		st = WARD_ENOMEM;
 		goto done;
 	}
-	for (size_t i = 0; i < n; i++) {
-		bool take = which == DB_SOM ? e->rs.pats[i].is_regex : e->which[i] == which;
-		if (which == DB_NEAR && NEAR_DB(e, e->rs.pats[i].combo) != d)
-			take = false;
-		if (which == DB_UNLESS && UNLESS_DB(e, e->rs.pats[i].rule) != d)
-			take = false;
-		for (size_t j = 0; take && which == DB_UNLESS && j < k; j++)
-			take = e->group[ids[j]] != e->group[i];
-		if (!take)
-			continue;
-		const pat *pt = &e->rs.pats[i];
-		exprs[k] = pt->expr;
+	k = db_pats(e, d, ids);
+	for (size_t j = 0; j < k; j++) {
+		const pat *pt = &e->rs.pats[ids[j]];
+		exprs[j] = pt->expr;
 		if (!pt->is_regex) {
 			/* a literal with the space before it: longer, so rarer for the literal
 			 * matcher, and never a match inside a word to reject in on_match (every
 			 * block and region starts with a space) */
 			size_t el = strlen(pt->expr);
-			if (!(owned[k] = malloc(el + 5))) {
+			if (!(owned[j] = malloc(el + 5))) {
 				st = WARD_ENOMEM;
 				goto done;
 			}
-			memcpy(owned[k], "\\x20", 4);
-			memcpy(owned[k] + 4, pt->expr, el + 1);
-			exprs[k] = owned[k];
+			memcpy(owned[j], "\\x20", 4);
+			memcpy(owned[j] + 4, pt->expr, el + 1);
+			exprs[j] = owned[j];
 		}
-		flags[k] = which == DB_SOM ? HS_FLAG_SOM_LEFTMOST : 0;
-		ids[k] = (unsigned)i;
-		k++;
+		flags[j] = which == DB_SOM ? HS_FLAG_SOM_LEFTMOST : 0;
 	}
 	if (k == 0)
 		goto done;
@@ -617,6 +833,9 @@ static ward_status engine_build(ward_engine *e, unsigned flags, ward_diag *diag)
 		if (cached)
 			cache_store(e, cpath);
 	}
+	for (size_t d = 0; d < e->ndb; d++)
+		if ((st = build_direct(e, d)) != WARD_OK)
+			return st;
 	return WARD_OK;
 }
 
@@ -703,7 +922,10 @@ void ward_engine_free(ward_engine *e)
 		return;
 	for (size_t i = 0; e->db && i < e->ndb; i++)
 		hs_free_database(e->db[i]);
+	for (size_t i = 0; e->direct && i < e->ndb; i++)
+		direct_free(e->direct[i]);
 	free(e->db);
+	free(e->direct);
 	free(e->anchor);
 	free(e->span);
 	free(e->which);
@@ -767,6 +989,12 @@ void scanner_set_exhaustive(ward_scanner *s, bool on)
 		s->exhaustive = on;
 }
 
+void scanner_set_direct(ward_scanner *s, bool on)
+{
+	if (s)
+		s->no_direct = !on;
+}
+
 void ward_scanner_free(ward_scanner *s)
 {
 	if (!s)
@@ -788,12 +1016,33 @@ void ward_scanner_free(ward_scanner *s)
 	free(s);
 }
 
+/* Adds a hit of pattern id over the normalised bytes [from, to) (from NO_START for a regex,
+ * whose start find_starts finds). */
+static void add_hit(ward_scanner *s, uint32_t id, uint32_t from, uint32_t to)
+{
+	if (s->nhits == s->caphits) {
+		size_t nc = s->caphits ? s->caphits * 2 : 256;
+		hit *nh;
+		if (nc > MAX_HITS || !(nh = realloc(s->hits, nc * sizeof *nh))) {
+			s->hits_overflow = true;
+			return;
+		}
+		s->hits = nh;
+		s->caphits = nc;
+	}
+	hit *h = &s->hits[s->nhits++];
+	h->pat = id;
+	h->from = from;
+	h->to = to;
+}
+
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
                     void *ctx)
 {
 	ward_scanner *s = ctx;
 	const pat *p = &s->e->rs.pats[id];
 	(void)flags;
+	(void)from;
 	if (to > s->region_len)
 		return 0;
 	if (!p->is_regex) {
@@ -803,21 +1052,9 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		if (p->check_end && o[to] != ' ')
 			return 0;
 	}
-	if (s->nhits == s->caphits) {
-		size_t nc = s->caphits ? s->caphits * 2 : 256;
-		hit *nh;
-		if (nc > MAX_HITS || !(nh = realloc(s->hits, nc * sizeof *nh))) {
-			s->hits_overflow = true;
-			return 0;
-		}
-		s->hits = nh;
-		s->caphits = nc;
-	}
-	hit *h = &s->hits[s->nhits++];
-	h->pat = id;
 	/* a regex's start is found afterwards (find_starts) */
-	h->from = p->is_regex ? NO_START : s->region_base + (uint32_t)(to - p->litlen);
-	h->to = s->region_base + (uint32_t)to;
+	add_hit(s, id, p->is_regex ? NO_START : s->region_base + (uint32_t)(to - p->litlen),
+	        s->region_base + (uint32_t)to);
 	return 0;
 }
 
@@ -919,6 +1156,7 @@ static ward_status space_index(ward_scanner *s)
 		total += pop64(m);
 	}
 	s->nchunks = nw;
+	s->spaced = true;
 	return WARD_OK;
 }
 
@@ -1220,25 +1458,95 @@ static ward_status add_region(ward_scanner *s, uint32_t start, uint32_t end, uin
 	return WARD_OK;
 }
 
-/* Runs db over the normalised bytes [from, to) and SCAN_PAD more; its hits that end by to
- * join s->hits. */
-static ward_status scan_span(ward_scanner *s, const hs_database_t *db, uint32_t from, uint32_t to)
+/* Whether a[0, n) == b[0, n), eight bytes at a time: both may be read up to 7 bytes past n. */
+static inline bool tail_eq(const unsigned char *a, const unsigned char *b, uint32_t n)
 {
+	for (; n >= 8; n -= 8, a += 8, b += 8)
+		if (load64(a) != load64(b))
+			return false;
+	if (n == 0)
+		return true;
+	unsigned char ones[8] = {0};
+	memset(ones, 0xff, n);
+	return ((load64(a) ^ load64(b)) & load64(ones)) == 0;
+}
+
+/* Runs direct matcher dm over the normalised bytes [from, to): a match starts at a space in
+ * [from, to) and ends by to, and its end is checked as on_match checks it (the byte after
+ * may lie past to).  The hits join s->hits by end, then pattern.  What depends on their
+ * order (eval_combos sorts a combination's hits by start and keeps the order of those that
+ * start together) sees Vectorscan's: of the matches that start together it reports the
+ * shorter first, and of equal ones (one phrase in two terms) the lower pattern first; the
+ * unit test holds the two to that.  Needs no padding: every byte it reads is below the
+ * block's length + 8, inside norm_run's NORM_PAD zero bytes. */
+static void scan_direct(ward_scanner *s, const direct *dm, uint32_t from, uint32_t to)
+{
+	const unsigned char *o = (const unsigned char *)s->nb.out;
+	const unsigned char *lb = (const unsigned char *)dm->bytes;
+	size_t first = s->nhits;
+	if (from >= to)
+		return;
+	for (size_t c = from >> 6, last = (to - 1) >> 6; c <= last; c++) {
+		uint64_t bits = s->spacebits[c];
+		if (c == from >> 6)
+			bits &= ~(uint64_t)0 << (from & 63);
+		if (c == last && (to & 63) != 0)
+			bits &= ((uint64_t)1 << (to & 63)) - 1;
+		for (; bits; bits &= bits - 1) {
+			uint32_t at = (uint32_t)(c * 64 + (size_t)__builtin_ctzll(bits)) + 1;
+			unsigned f =
+			    dm_hash3(o[at] | (uint32_t)o[at + 1] << 8 | (uint32_t)o[at + 2] << 16);
+			if (!(dm->filter[f >> 6] >> (f & 63) & 1))
+				continue;
+			unsigned h = dm_hash(o[at], o[at + 1]);
+			for (uint32_t i = dm->first[h]; i < dm->first[h + 1]; i++) {
+				const dlit *l = &dm->ent[i];
+				uint32_t end = at + l->len;
+				if (end > to || (load64(o + at) & l->mask) != l->head ||
+				    (l->check_end && l->len >= 8 && o[end] != ' ') ||
+				    (l->len > 8 &&
+				     !tail_eq(o + at + 8, lb + l->off + 8, l->len - 8)))
+					continue;
+				add_hit(s, l->pat, at, end);
+			}
+		}
+	}
+	for (size_t i = first + 1; i < s->nhits; i++) {
+		hit x = s->hits[i];
+		size_t j = i;
+		while (j > first && (s->hits[j - 1].to > x.to ||
+		                     (s->hits[j - 1].to == x.to && s->hits[j - 1].pat > x.pat))) {
+			s->hits[j] = s->hits[j - 1];
+			j--;
+		}
+		s->hits[j] = x;
+	}
+}
+
+/* Runs database d over the normalised bytes [from, to): its direct matcher if it has one,
+ * else Vectorscan over them and SCAN_PAD more.  Its hits that end by to join s->hits. */
+static ward_status scan_span(ward_scanner *s, size_t d, uint32_t from, uint32_t to)
+{
+	const direct *dm = s->e->direct[d];
 	s->region_base = from;
 	s->region_len = to - from;
-	if (hs_scan(db, s->nb.out + from, to - from + SCAN_PAD, 0, s->scratch, on_match, s) !=
-	    HS_SUCCESS)
+	if (dm && s->spaced && !s->no_direct) {
+		scan_direct(s, dm, from, to);
+		return WARD_OK;
+	}
+	if (hs_scan(s->e->db[d], s->nb.out + from, to - from + SCAN_PAD, 0, s->scratch, on_match,
+	            s) != HS_SUCCESS)
 		return WARD_EINTERNAL;
 	return WARD_OK;
 }
 
-/* Merges the regions r[0..n) (sorted by start) where they overlap and runs db over each;
- * its hits join s->hits. */
-static ward_status scan_merged(ward_scanner *s, const hs_database_t *db, region *r, size_t n)
+/* Merges the regions r[0..n) (sorted by start) where they overlap and runs database d over
+ * each; its hits join s->hits. */
+static ward_status scan_merged(ward_scanner *s, size_t d, region *r, size_t n)
 {
 	ward_status st = WARD_OK;
 	size_t m = 0;
-	if (n == 0 || !db)
+	if (n == 0 || !s->e->db[d])
 		return WARD_OK;
 	for (size_t i = 1; i < n; i++) {
 		if (r[i].start <= r[m].end) {
@@ -1249,7 +1557,7 @@ static ward_status scan_merged(ward_scanner *s, const hs_database_t *db, region 
 		}
 	}
 	for (size_t i = 0; i <= m && st == WARD_OK; i++)
-		st = scan_span(s, db, r[i].start, r[i].end);
+		st = scan_span(s, d, r[i].start, r[i].end);
 	s->region_base = 0;
 	s->region_len = UINT32_MAX;
 	return st;
@@ -1283,7 +1591,7 @@ static ward_status scan_near(ward_scanner *s)
 		region all = {0, (uint32_t)s->nb.len, 0};
 		for (size_t c = 0; c < rs->ncombos && st == WARD_OK; c++) {
 			region r = all;
-			st = scan_merged(s, e->db[NEAR_DB(e, c)], &r, 1);
+			st = scan_merged(s, NEAR_DB(e, c), &r, 1);
 		}
 		goto done;
 	}
@@ -1313,7 +1621,7 @@ static ward_status scan_near(ward_scanner *s)
 		uint32_t c = s->rtmp[i].tag;
 		for (j = i + 1; j < s->nregions && s->rtmp[j].tag == c; j++)
 			;
-		st = scan_merged(s, e->db[NEAR_DB(e, c)], s->rtmp + i, j - i);
+		st = scan_merged(s, NEAR_DB(e, c), s->rtmp + i, j - i);
 	}
 done:
 	s->nregions = 0;
@@ -1379,7 +1687,7 @@ static ward_status unless_near(ward_scanner *s, const cand *c, bool *near)
 	if (s->exhaustive)
 		r = (region){0, (uint32_t)s->nb.len, 0}; /* the reference: the whole block */
 	*near = false;
-	st = scan_merged(s, e->db[UNLESS_DB(e, c->rule)], &r, 1);
+	st = scan_merged(s, UNLESS_DB(e, c->rule), &r, 1);
 	if (st == WARD_OK && e->db[DB_SOM])
 		st = find_starts(s, first);
 	if (st == WARD_OK) {
@@ -1389,6 +1697,61 @@ static ward_status unless_near(ward_scanner *s, const cand *c, bool *near)
 	}
 	s->nhits = first;
 	return st;
+}
+
+size_t engine_db_count(const ward_engine *e)
+{
+	return e ? e->ndb : 0;
+}
+
+size_t engine_direct_literals(const ward_engine *e, size_t d)
+{
+	return e && d < e->ndb && e->direct[d] ? e->direct[d]->nlit : 0;
+}
+
+const char *engine_direct_literal(const ward_engine *e, size_t d, size_t i, size_t *len)
+{
+	if (i >= engine_direct_literals(e, d))
+		return NULL;
+	const dlit *l = &e->direct[d]->lit[i];
+	*len = l->len;
+	return e->direct[d]->bytes + l->off;
+}
+
+ward_status scanner_load_block(ward_scanner *s, const char *text, size_t len, const char **out,
+                               size_t *nlen)
+{
+	ward_status st;
+	s->spaced = false;
+	s->nhits = 0;
+	if ((st = norm_run(&s->nb, text, len)) != WARD_OK || (st = space_index(s)) != WARD_OK)
+		return st;
+	*out = s->nb.out;
+	*nlen = s->nb.len;
+	return WARD_OK;
+}
+
+size_t scanner_region_hits(ward_scanner *s, size_t d, bool use_direct, uint32_t from, uint32_t to,
+                           engine_hit *out, size_t cap)
+{
+	bool was = s->no_direct;
+	size_t n = 0;
+	if (d >= s->e->ndb || from > to || to > s->nb.len || !s->spaced)
+		return SIZE_MAX;
+	s->nhits = 0;
+	s->hits_overflow = false;
+	s->no_direct = !use_direct;
+	region r = {from, to, 0};
+	ward_status st = scan_merged(s, d, &r, 1);
+	s->no_direct = was;
+	s->region_base = 0;
+	s->region_len = UINT32_MAX;
+	if (st != WARD_OK || s->hits_overflow)
+		return SIZE_MAX;
+	for (size_t i = 0; i < s->nhits && n < cap; i++)
+		out[n++] = (engine_hit){s->hits[i].pat, s->hits[i].from, s->hits[i].to};
+	s->nhits = 0;
+	return n;
 }
 
 /* Builds an excerpt of the original block around [start, end): same line(s), bounded. */
@@ -1450,7 +1813,7 @@ static ward_status count_terms(ward_scanner *s, uint64_t base, uint64_t skip_upt
 		if (c > 0) {
 			region all = {0, (uint32_t)s->nb.len, 0};
 			s->nhits = 0;
-			st = scan_merged(s, e->db[NEAR_DB(e, c - 1)], &all, 1);
+			st = scan_merged(s, NEAR_DB(e, c - 1), &all, 1);
 		}
 		if (st == WARD_OK && s->hits_overflow)
 			st = WARD_ELIMIT; /* a count would be short */
@@ -1481,12 +1844,13 @@ static ward_status scan_block(ward_scanner *s, const char *p, size_t n, uint64_t
 	s->nhits = 0;
 	s->ncands = 0;
 	s->hits_overflow = false;
-	if ((st = scan_span(s, s->e->db[DB_MAIN], 0, (uint32_t)s->nb.len)) != WARD_OK)
+	s->spaced = false; /* the bitmap is the last block's until space_index runs */
+	if ((st = scan_span(s, DB_MAIN, 0, (uint32_t)s->nb.len)) != WARD_OK)
 		return st;
 	s->region_base = 0;
 	s->region_len = UINT32_MAX;
 	if (s->counts)
-		return count_terms(s, base, skip_upto);
+		return (st = space_index(s)) != WARD_OK ? st : count_terms(s, base, skip_upto);
 	if (s->nhits == 0)
 		return WARD_OK;
 	if ((st = space_index(s)) != WARD_OK || (st = find_breaks(s, p, n)) != WARD_OK)

@@ -103,6 +103,29 @@ void rules_free(ruleset *rs);
  * the words around the hits that can use them: slower, and the reference that tests hold
  * the windowed scan to (the same findings). */
 void scanner_set_exhaustive(ward_scanner *s, bool on);
+/* With on (the default), a near or unless database whose patterns are all literals runs
+ * through its direct matcher (engine.c, build_direct); off, through Vectorscan, which tests
+ * hold the direct matcher to. */
+void scanner_set_direct(ward_scanner *s, bool on);
+/* For tests of the direct matcher: the engine's databases (0 and 1 are the main and som
+ * ones); how many literals database d's direct matcher holds (0: it has none); the bytes of
+ * its ith literal (without the space before it). */
+size_t engine_db_count(const ward_engine *e);
+size_t engine_direct_literals(const ward_engine *e, size_t d);
+const char *engine_direct_literal(const ward_engine *e, size_t d, size_t i, size_t *len);
+/* For tests: normalises text[0, len) into s as a block to be scanned and indexes its spaces;
+ * *out and *nlen are the normalised bytes (valid until s scans again).  Then
+ * scanner_region_hits runs database d over the normalised bytes [from, to) (from <= to <=
+ * *nlen) as the near and unless scans do, through its direct matcher or Vectorscan, and puts
+ * up to cap of the hits in out, in the order they came; returns their number, or SIZE_MAX on
+ * an error. */
+typedef struct engine_hit {
+	uint32_t pat, from, to;
+} engine_hit;
+ward_status scanner_load_block(ward_scanner *s, const char *text, size_t len, const char **out,
+                               size_t *nlen);
+size_t scanner_region_hits(ward_scanner *s, size_t d, bool use_direct, uint32_t from, uint32_t to,
+                           engine_hit *out, size_t cap);
 /* For tests: as ward_engine_load, but every all-of combination anchors on its term number
  * force % nterms (from 0), whatever its rule says or the engine would choose.  Findings must
  * not change.  Never reads or writes the compiled cache, whose key is the rules' source. */

@@ -592,6 +592,332 @@ static void test_windowed_equals_exhaustive(void **state)
 	ward_engine_free(e);
 }
 
+/* ---- the direct matcher of the small literal databases, held to Vectorscan ---- */
+
+static uint64_t dm_rand(uint64_t *seed)
+{
+	*seed = *seed * 6364136223846793005u + 1442695040888963407u;
+	return *seed >> 33;
+}
+
+/* A file's first cap bytes, appended to buf at *len (a text to scan). */
+static void dm_read(const char *path, char *buf, size_t cap, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return;
+	*len += fread(buf + *len, 1, cap - *len, f);
+	fclose(f);
+}
+
+typedef struct dm_stats {
+	size_t regions, hits, ties; /* ties: hits that start where the one before does */
+	size_t same;                /* hits of the same bytes as the one before */
+} dm_stats;
+
+/* Sorts h[0, n) by start, keeping the order of hits that start together. */
+static void dm_by_start(engine_hit *h, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		engine_hit x = h[i];
+		size_t j = i;
+		for (; j > 0 && h[j - 1].from > x.from; j--)
+			h[j] = h[j - 1];
+		h[j] = x;
+	}
+}
+
+/* Database d over the region [from, to) of the block loaded in sc: the direct matcher's hits
+ * must be Vectorscan's.  The scanner sorts a combination's hits by where they start, keeping
+ * the order in which they came of those that start together (eval_combos), so that order
+ * must be Vectorscan's too: the two lists must be equal once sorted so. */
+static void dm_compare(ward_scanner *sc, size_t d, const char *out, uint32_t from, uint32_t to,
+                       dm_stats *st)
+{
+	static engine_hit a[4096], b[4096];
+	size_t na = scanner_region_hits(sc, d, true, from, to, a, 4096);
+	size_t nb = scanner_region_hits(sc, d, false, from, to, b, 4096);
+	assert_true(na != SIZE_MAX && nb != SIZE_MAX);
+	dm_by_start(a, na);
+	dm_by_start(b, nb);
+	if (na != nb || memcmp(a, b, na * sizeof *a) != 0) {
+		print_error(
+		    "database %zu over [%u, %u) \"%.*s\": direct %zu hits, Vectorscan %zu\n", d,
+		    from, to, (int)(to - from), out + from, na, nb);
+		for (size_t i = 0; i < na || i < nb; i++)
+			print_error("  %zu: direct %u [%u, %u)  Vectorscan %u [%u, %u)\n", i,
+			            i < na ? a[i].pat : 0, i < na ? a[i].from : 0,
+			            i < na ? a[i].to : 0, i < nb ? b[i].pat : 0,
+			            i < nb ? b[i].from : 0, i < nb ? b[i].to : 0);
+		fail();
+	}
+	st->regions++;
+	st->hits += na;
+	for (size_t i = 1; i < na; i++) {
+		st->ties += a[i].from == a[i - 1].from;
+		st->same += a[i].from == a[i - 1].from && a[i].to == a[i - 1].to;
+	}
+}
+
+/* Random regions of the block text[0, len) for database d (every one when d is SIZE_MAX):
+ * the whole block, regions up to the block's end, from and to just past a space, and any. */
+static void dm_regions(ward_scanner *sc, const ward_engine *e, size_t d, const char *text,
+                       size_t len, unsigned nregions, uint64_t *seed, dm_stats *st)
+{
+	const char *out;
+	size_t n;
+	assert_int_equal(scanner_load_block(sc, text, len, &out, &n), WARD_OK);
+	for (size_t db = 0; db < engine_db_count(e); db++) {
+		if (!engine_direct_literals(e, db) || (d != SIZE_MAX && db != d))
+			continue;
+		dm_compare(sc, db, out, 0, (uint32_t)n, st);
+		for (unsigned k = 0; k < nregions; k++) {
+			uint64_t r = dm_rand(seed);
+			uint32_t from = (uint32_t)(r % (n + 1));
+			uint32_t to = from + (uint32_t)((r >> 12) % 320);
+			if (to > n || (r >> 24) % 4 == 0)
+				to = (uint32_t)n; /* phrases at the very end */
+			if ((r >> 26) % 2 == 0) {
+				/* as the scanner cuts regions: from a space, to just past one */
+				while (from > 0 && out[from] != ' ')
+					from--;
+				while (to > 0 && to < n && out[to - 1] != ' ')
+					to++;
+			}
+			dm_compare(sc, db, out, from, to, st);
+		}
+	}
+}
+
+/* Texts of a few words made of each direct database's own phrases (whole, cut short, run
+ * into a longer word, repeated, overlapping) among one-letter and common words, compared
+ * over random regions. */
+static void dm_phrase_texts(ward_scanner *sc, const ward_engine *e, int rounds, uint64_t *seedp,
+                            dm_stats *st)
+{
+	static char text[8192];
+	static const char *const filler[] = {"the",   "and", "a",   "i", "u",    "x",  "homework",
+	                                     "later", "ok",  "lol", "2", "\n\n", ", ", "."};
+	uint64_t seed = *seedp;
+	for (size_t d = 2; d < engine_db_count(e); d++) {
+		size_t nlit = engine_direct_literals(e, d);
+		if (!nlit)
+			continue;
+		for (int round = 0; round < rounds; round++) {
+			size_t len = 0, prev = SIZE_MAX;
+			unsigned words = 1 + (unsigned)(dm_rand(&seed) % 40);
+			for (unsigned w = 0; w < words && len < 4000; w++) {
+				uint64_t r = dm_rand(&seed);
+				size_t ll, i = (r >> 4) % nlit;
+				const char *l = engine_direct_literal(e, d, i, &ll);
+				switch (r % 8) {
+				case 0:
+				case 1: /* a phrase */
+					memcpy(text + len, l, ll);
+					len += ll;
+					break;
+				case 2: /* the same again, or one after the last */
+					if (prev != SIZE_MAX)
+						l = engine_direct_literal(e, d, prev, &ll);
+					memcpy(text + len, l, ll);
+					len += ll;
+					break;
+				case 3: /* a phrase cut short (may end inside a word) */
+					ll = 1 + (r >> 12) % ll;
+					memcpy(text + len, l, ll);
+					len += ll;
+					break;
+				case 4: /* a phrase run into a longer word */
+					memcpy(text + len, l, ll);
+					len += ll;
+					text[len++] = (char)('a' + (r >> 12) % 26);
+					break;
+				case 5: { /* overlapping: from the first's second word */
+					size_t l2;
+					const char *m =
+					    engine_direct_literal(e, d, (r >> 12) % nlit, &l2);
+					const char *sp = memchr(l, ' ', ll);
+					size_t keep = sp ? (size_t)(sp - l) + 1 : 0;
+					memcpy(text + len, l, keep);
+					len += keep;
+					memcpy(text + len, m, l2);
+					len += l2;
+					break;
+				}
+				default: /* one-letter and common words, paragraph breaks */
+					i = (r >> 12) % (sizeof filler / sizeof *filler);
+					ll = strlen(filler[i]);
+					memcpy(text + len, filler[i], ll);
+					len += ll;
+					break;
+				}
+				prev = (r >> 4) % nlit;
+				if (w + 1 < words || (r >> 20) % 3 == 0)
+					text[len++] = ' ';
+			}
+			dm_regions(sc, e, d, text, len, 12, &seed, st);
+		}
+	}
+	*seedp = seed;
+}
+
+/* Every near and unless database of the library's rules that gets a direct matcher finds
+ * what Vectorscan finds in it, hit for hit and in its order, over random regions of the test
+ * corpus, the rules' examples and texts made of the database's own phrases: whole and cut
+ * short, run into longer words, repeated, overlapping, between one-letter and common words,
+ * at a region's edges.  And whole scans give the same findings either way. */
+static void test_direct_equals_vectorscan(void **state)
+{
+	static char text[1 << 16];
+	static char ex[1 << 16];
+	static results ra, rb;
+	ward_engine *e = NULL;
+	ward_scanner *sc = NULL, *ref = NULL;
+	ward_diag diag;
+	dm_stats st = {0, 0, 0, 0};
+	uint64_t seed = 0xd1ec7u;
+	size_t ndirect = 0, nsmall = 0, exlen = 0;
+	(void)state;
+	DIR *dir = opendir("rules");
+	if (!dir) {
+		skip();
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(dir)) != NULL) {
+		char path[512], line[1024];
+		size_t nl = strlen(de->d_name);
+		if (nl < 7 || strcmp(de->d_name + nl - 6, ".rules") != 0)
+			continue;
+		snprintf(path, sizeof path, "rules/%s", de->d_name);
+		FILE *f = fopen(path, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof line, f)) {
+			char *x = strstr(line, "example");
+			size_t xl;
+			if (!x || (x[7] != '+' && x[7] != '-') ||
+			    exlen + (xl = strlen(x + 8)) + 2 > sizeof ex)
+				continue;
+			memcpy(ex + exlen, x + 8, xl);
+			exlen += xl;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	assert_true(exlen > 1000);
+	assert_int_equal(ward_engine_load("rules", WARD_LOAD_NOCACHE, &e, &diag), WARD_OK);
+	assert_int_equal(ward_scanner_new(e, &sc), WARD_OK);
+	assert_int_equal(ward_scanner_new(e, &ref), WARD_OK);
+	scanner_set_direct(ref, false);
+	for (size_t d = 2; d < engine_db_count(e); d++)
+		ndirect += engine_direct_literals(e, d) > 0;
+	/* the library has near and unless databases of literals only: most of them */
+	assert_true(ndirect >= 10);
+
+	/* the rules' examples, every database */
+	dm_regions(sc, e, SIZE_MAX, ex, exlen, 40, &seed, &st);
+
+	/* the test corpus, every database, a slice of each file */
+	static const char *const corpus[] = {"tests/corpus/ordinary", "tests/corpus/evasion"};
+	for (size_t c = 0; c < 2; c++) {
+		DIR *cd = opendir(corpus[c]);
+		if (!cd)
+			continue;
+		while ((de = readdir(cd)) != NULL) {
+			char path[1024];
+			size_t len = 0;
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "%s/%s", corpus[c], de->d_name);
+			dm_read(path, text, 24576, &len);
+			if (len == 0)
+				continue;
+			dm_regions(sc, e, SIZE_MAX, text, len, 25, &seed, &st);
+			memset(&ra, 0, sizeof ra);
+			memset(&rb, 0, sizeof rb);
+			assert_int_equal(ward_scan(sc, text, len, collect, &ra), WARD_OK);
+			assert_int_equal(ward_scan(ref, text, len, collect, &rb), WARD_OK);
+			assert_int_equal(ra.n, rb.n);
+			assert_memory_equal(ra.f, rb.f, ra.n * sizeof *ra.f);
+			nsmall++;
+		}
+		closedir(cd);
+	}
+	assert_true(nsmall > 0);
+
+	/* each database's own phrases, in texts of a few words */
+	dm_phrase_texts(sc, e, 60, &seed, &st);
+	ward_scanner_free(sc);
+	ward_scanner_free(ref);
+	ward_engine_free(e);
+	fprintf(stderr, "# %zu direct databases, %zu regions compared, %zu hits, %zu ties\n",
+	        ndirect, st.regions, st.hits, st.ties);
+	assert_true(st.hits > 1000); /* the texts did hold the phrases */
+	assert_true(st.ties > 100);  /* and phrases that start together */
+}
+
+/* The direct matcher's corners, held to Vectorscan: a one-letter phrase and short prefixes
+ * (which a three-byte filter cannot see whole; a one-letter prefix in a database of its own),
+ * phrases of 7, 8, 9 and 17 bytes (either side of the eight compared at once), one phrase in two
+ * terms of a combination (equal hits of two patterns, whose order the scanner keeps), a phrase
+ * inside a longer one. */
+static const char DIRECT_RULES[] =
+    "rule t.edge\n  area grooming\n  severity low\n  description test\n"
+    "  all 6: u | ok* | he | dont tell | abcdefg | abcdefgh | abcdefghijklmnopq; he | "
+    "dont tell anyone | abcdefghi; secret zone\n"
+    "  unless p | xy* | dont tell anyone | dont tell | abcdefghi | abcdefgh\nend\n"
+    "rule t.edge2\n  area grooming\n  severity low\n  description test\n"
+    "  phrase secret zone\n  unless q* | u | he\nend\n";
+
+static void test_direct_edges(void **state)
+{
+	static const char *const texts[] = {
+	    "u",
+	    "u ",
+	    "uu u",
+	    "ok",
+	    "okay ok",
+	    "he",
+	    "hehe he",
+	    "her he",
+	    "dont tell anyone",
+	    "dont tell anyon",
+	    "abcdefg abcdefgh abcdefghi abcdefghijklmnopq abcdefghijklmnop",
+	    "p",
+	    "pp p",
+	    "xy",
+	    "xyz",
+	    "q",
+	    "qq",
+	    "secret zone u he"};
+	ward_engine *e = NULL;
+	ward_scanner *sc = NULL;
+	ward_diag d;
+	dm_stats st = {0, 0, 0, 0};
+	uint64_t seed = 0xed9e5u;
+	size_t ndirect = 0;
+	(void)state;
+	assert_int_equal(ward_engine_load_string(DIRECT_RULES, sizeof DIRECT_RULES - 1,
+	                                         "direct.rules", WARD_LOAD_NOCACHE, &e, &d),
+	                 WARD_OK);
+	assert_int_equal(ward_scanner_new(e, &sc), WARD_OK);
+	for (size_t i = 2; i < engine_db_count(e); i++)
+		ndirect += engine_direct_literals(e, i) > 0;
+	assert_int_equal(ndirect, 3); /* the near and the two unless databases */
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+		for (size_t j = 0; j < sizeof texts / sizeof *texts; j++) {
+			char buf[256];
+			int n = snprintf(buf, sizeof buf, "%s %s", texts[i], texts[j]);
+			dm_regions(sc, e, SIZE_MAX, buf, (size_t)n, 30, &seed, &st);
+		}
+	dm_phrase_texts(sc, e, 3000, &seed, &st);
+	fprintf(stderr, "# %zu regions compared, %zu hits, %zu ties, %zu equal\n", st.regions,
+	        st.hits, st.ties, st.same);
+	assert_true(st.hits > 1000);
+	assert_true(st.same > 100); /* "he" as both terms */
+	ward_scanner_free(sc);
+	ward_engine_free(e);
+}
 
 /* The anchors of a database with no sample: each combination's current anchor, no hits. */
 static ward_anchor *anchors_of(const ward_engine *e, size_t *n)
@@ -1035,6 +1361,8 @@ int main(void)
 	    cmocka_unit_test(test_anchor_counts),
 	    cmocka_unit_test(test_anchor_never_changes_findings),
 	    cmocka_unit_test(test_match_near_buffer_end),
+	    cmocka_unit_test(test_direct_equals_vectorscan),
+	    cmocka_unit_test(test_direct_edges),
 	};
 	return cmocka_run_group_tests_name("engine", tests, setup, teardown);
 }
