@@ -20,10 +20,11 @@
 #define READ_CHUNK ((size_t)1 << 20)
 #define MAX_HASH_LISTS 64
 #define MAX_THREADS 64
-#define DEFAULT_THREADS 8 /* each thread holds a 4 MB segment and a scanner's buffers */
+#define DEFAULT_THREADS 8 /* each thread: 8 MB of the file (two rounds) and a scanner */
 #define PAR_MIN ((uint64_t)16 << 20)  /* files this large are scanned by several threads */
-#define PAR_SEG ((size_t)4 << 20)     /* bytes a thread scans per round */
-#define PAR_CTX ((size_t)4096)        /* bytes of context before a segment */
+#define PAR_SEG ((size_t)2 << 20)     /* bytes of a segment, scanned by one thread */
+#define PAR_SEGS 2                    /* segments per thread in a round */
+#define PAR_CTX ((size_t)4096)        /* bytes of context before a segment, and after it */
 
 enum { CONV_AUTO = 0, CONV_FORCE, CONV_OFF };
 
@@ -139,10 +140,11 @@ fail:
 }
 
 /* ---- large files, several threads ----
- * A large regular file is read a round at a time (a segment per thread) and cut into
- * segments at line ends; each thread scans its segment with some context before it, as the
- * engine scans its own blocks, and keeps the findings that end inside its segment.  Findings
- * are printed after each round in the order of the segments, so the output reads as a
+ * A large regular file is read a round at a time (PAR_SEGS segments per thread) and cut into
+ * segments at line ends; a thread scans a segment with some context before it, as the engine
+ * scans its own blocks, and after it (so that a finding near its end has the excerpt it would
+ * have in one scan), and keeps the findings that end inside the segment.  Findings are
+ * printed a round at a time in the order of the segments, so the output reads as a
  * single-threaded scan's. */
 
 typedef struct par_finding {
@@ -152,23 +154,52 @@ typedef struct par_finding {
 	char *ex_copy;             /* when the engine's excerpt was not in the buffer */
 } par_finding;
 
+typedef struct par_round par_round;
+
 typedef struct par_seg {
-	ward_scanner *sc;
+	par_round *round;
 	const char *buf;         /* the round's buffer */
-	size_t ctx, from, to;    /* scan buf[ctx, to); keep the findings ending after from */
+	size_t ctx, from, to;    /* keep the findings ending in (from, to] */
+	size_t tail;             /* scan buf[ctx, tail) */
 	uint64_t nl_ctx, nl_seg; /* newlines in [ctx, from) and [from, to) */
-	par_finding *f;
+	par_finding *f;          /* grown as needed, kept from round to round */
 	size_t nf, capf;
 	ward_status st;
 	int oom;
 } par_seg;
 
+/* One of the two buffers: a round read from the file and cut into segments. */
+struct par_round {
+	char *buf;         /* cap bytes, owned */
+	size_t len;        /* bytes in buf */
+	size_t start, end; /* the segments cover buf[start, end); before start is context */
+	uint64_t base;     /* offset in the file of buf[0] */
+	par_seg seg[MAX_THREADS * PAR_SEGS];
+	int nseg;
+	int pending; /* segments not yet scanned (under the pool's lock) */
+};
+
+/* The segments waiting for a thread, oldest round first, and the threads' rendezvous. */
+typedef struct par_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done; /* a segment was queued or the pool stops; a round was done */
+	par_round *q[2];           /* rounds with segments not yet taken, oldest first */
+	int nq, next;              /* next: the first untaken segment of q[0] */
+	int stop;
+	ward_scanner *sc[MAX_THREADS];
+} par_pool;
+
+typedef struct par_worker {
+	par_pool *pool;
+	ward_scanner *sc;
+} par_worker;
+
 static int par_collect(const ward_finding *f, void *ctx)
 {
 	par_seg *g = ctx;
 	uint64_t start = g->ctx + f->start, end = g->ctx + f->end;
-	if (g->ctx < g->from && end <= g->from)
-		return 0; /* the previous segment reports it */
+	if ((g->ctx < g->from && end <= g->from) || end > g->to)
+		return 0; /* the previous segment reports it, or the next */
 	if (g->nf == g->capf) {
 		size_t nc = g->capf ? g->capf * 2 : 256;
 		par_finding *nf = realloc(g->f, nc * sizeof *nf);
@@ -187,7 +218,7 @@ static int par_collect(const ward_finding *f, void *ctx)
 	p->line = f->line;
 	p->ex_len = f->excerpt_len;
 	p->ex_match = f->excerpt_match;
-	if (f->excerpt >= g->buf + g->ctx && f->excerpt + f->excerpt_len <= g->buf + g->to) {
+	if (f->excerpt >= g->buf + g->ctx && f->excerpt + f->excerpt_len <= g->buf + g->tail) {
 		p->ex_off = (size_t)(f->excerpt - g->buf);
 	} else {
 		/* the excerpt is only valid during this call: keep a copy */
@@ -226,13 +257,78 @@ static uint64_t count_lines(const char *p, size_t n)
 	return c;
 }
 
-static void *par_run(void *arg)
+static void par_run(par_seg *g, ward_scanner *sc)
 {
-	par_seg *g = arg;
 	g->nl_ctx = count_lines(g->buf + g->ctx, g->from - g->ctx);
 	g->nl_seg = count_lines(g->buf + g->from, g->to - g->from);
-	g->st = ward_scan(g->sc, g->buf + g->ctx, g->to - g->ctx, par_collect, g);
+	g->st = ward_scan(sc, g->buf + g->ctx, g->tail - g->ctx, par_collect, g);
+}
+
+/* The next queued segment, or NULL when none is; with the pool's lock held. */
+static par_seg *par_take(par_pool *p)
+{
+	if (p->nq == 0)
+		return NULL;
+	par_seg *g = &p->q[0]->seg[p->next++];
+	if (p->next == p->q[0]->nseg) {
+		p->q[0] = p->q[1];
+		p->nq--;
+		p->next = 0;
+	}
+	return g;
+}
+
+/* Scans segments, one round after another, until the pool stops. */
+static void *par_work(void *arg)
+{
+	par_worker *w = arg;
+	par_pool *p = w->pool;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		par_seg *g = par_take(p);
+		if (!g) {
+			if (p->stop)
+				break;
+			pthread_cond_wait(&p->work, &p->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&p->mu);
+		par_run(g, w->sc);
+		pthread_mutex_lock(&p->mu);
+		if (--g->round->pending == 0)
+			pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
+}
+
+/* Queues round rd's segments for the threads. */
+static void par_publish(par_pool *p, par_round *rd)
+{
+	pthread_mutex_lock(&p->mu);
+	rd->pending = rd->nseg;
+	p->q[p->nq++] = rd;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Returns when every segment of round rd is scanned.  With no thread running (none could be
+ * started), this thread scans the queued segments itself, oldest first, which are rd's. */
+static void par_wait(par_pool *p, par_round *rd, int nworkers)
+{
+	pthread_mutex_lock(&p->mu);
+	while (rd->pending > 0) {
+		par_seg *g = nworkers == 0 ? par_take(p) : NULL;
+		if (g) {
+			pthread_mutex_unlock(&p->mu);
+			par_run(g, p->sc[0]);
+			pthread_mutex_lock(&p->mu);
+			g->round->pending--;
+		} else {
+			pthread_cond_wait(&p->done, &p->mu);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* Where a segment of buf[lo..n) ending near want (<= n) ends: just past a newline at or
@@ -262,100 +358,161 @@ static size_t par_ctx(const char *buf, size_t from)
 	return from;
 }
 
+/* Fills round rd: what prev left unscanned, with its context, then the file up to cap bytes
+ * or its end (*eof), and cuts it into at most nseg segments.  Returns 0, or an errno. */
+static int par_fill(par_round *rd, const par_round *prev, int fd, size_t cap, int nseg, int *eof)
+{
+	rd->len = rd->start = 0;
+	rd->base = 0;
+	rd->nseg = 0;
+	if (prev) {
+		size_t keep = par_ctx(prev->buf, prev->end);
+		memcpy(rd->buf, prev->buf + keep, prev->len - keep);
+		rd->base = prev->base + keep;
+		rd->len = prev->len - keep;
+		rd->start = prev->end - keep;
+	}
+	while (!*eof && rd->len < cap) {
+		ssize_t k = read(fd, rd->buf + rd->len, cap - rd->len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno;
+		if (k == 0)
+			*eof = 1;
+		else
+			rd->len += (size_t)k;
+	}
+	/* the segments from start; the last ends at the data's end only at EOF, and before it
+	 * they leave PAR_CTX bytes after them, to be scanned as context */
+	size_t pos = rd->start, limit = *eof ? rd->len : rd->len - PAR_CTX;
+	for (; rd->nseg < nseg && pos < limit; rd->nseg++) {
+		par_seg *g = &rd->seg[rd->nseg];
+		g->round = rd;
+		g->buf = rd->buf;
+		g->from = pos;
+		g->to = *eof && rd->len - pos <= PAR_SEG
+		            ? rd->len
+		            : par_cut(rd->buf, pos, rd->len,
+		                      pos + PAR_SEG < limit ? pos + PAR_SEG : limit);
+		g->tail = rd->len - g->to < PAR_CTX ? rd->len : g->to + PAR_CTX;
+		g->ctx = rd->base == 0 && pos == 0 ? 0 : par_ctx(rd->buf, pos);
+		g->nf = 0;
+		g->oom = 0;
+		g->st = WARD_OK;
+		pos = g->to;
+	}
+	rd->end = pos;
+	return 0;
+}
+
+/* Prints round rd's findings in order (while *st is WARD_OK; the first failure goes to *st),
+ * advancing *line, the line of rd->buf[rd->start], past the round; frees the excerpt copies. */
+static void par_print(scan_run *r, par_round *rd, uint64_t *line, ward_status *st)
+{
+	for (int k = 0; k < rd->nseg; k++) {
+		par_seg *g = &rd->seg[k];
+		if (g->oom)
+			*st = WARD_ENOMEM;
+		else if (g->st != WARD_OK && *st == WARD_OK)
+			*st = g->st;
+		/* the context's first line: the segment's, less the context's newlines */
+		uint64_t line0 = *line - g->nl_ctx;
+		for (size_t i = 0; i < g->nf; i++) {
+			par_finding *p = &g->f[i];
+			ward_finding f = {p->rule,
+			                  rd->base + p->start,
+			                  rd->base + p->end,
+			                  line0 + p->line - 1,
+			                  p->ex_copy ? p->ex_copy : rd->buf + p->ex_off,
+			                  p->ex_len,
+			                  p->ex_match};
+			if (*st == WARD_OK)
+				on_finding(&f, r);
+			free(p->ex_copy);
+		}
+		g->nf = 0;
+		*line += g->nl_seg;
+		cli_progress_add(&r->prog, g->to - g->from);
+	}
+}
+
 /* Scans the regular file fd with r->o->threads threads.  Returns 0 when done (errors
- * reported), 1 when it could not start (the caller streams the file instead). */
+ * reported), 1 when it could not start (the caller streams the file instead).
+ *
+ * Two rounds are in flight so that no core waits on this thread: the threads scan round k's
+ * segments, taking them from a queue one at a time (a slow segment holds up only its own
+ * thread), while this thread reads round k+1 into the other buffer, cuts it and queues it
+ * behind round k's; then it waits for round k, prints its findings in file order, and reads
+ * round k+2 into round k's buffer.  A thread that finishes round k's last segments goes on
+ * to round k+1's.  This thread scans nothing itself unless no thread could be started.
+ * Segments are small (2 MB, two per thread in a round) so that the threads end the file
+ * together.  Memory: two buffers of threads x 4 MB + PAR_CTX bytes, and the findings of two
+ * rounds.  A read error stops the scan after the rounds before it are printed; the file is
+ * read until read() says it ends, whatever fstat said (it may have shrunk or grown). */
 static int scan_parallel(scan_run *r, int fd, const char *name)
 {
-	int nt = r->o->threads;
-	par_seg seg[MAX_THREADS];
-	pthread_t tid[MAX_THREADS];
-	size_t cap = (size_t)nt * PAR_SEG + PAR_CTX, len = 0, start = 0;
-	uint64_t base = 0, line = 1; /* offset in the file of buf[0]; line of buf[start] */
+	int nt = r->o->threads, nworkers = 0, eof = 0, err = 0, status = 1;
+	size_t cap = (size_t)nt * PAR_SEGS * PAR_SEG + PAR_CTX;
+	uint64_t line = 1; /* line of the next round's first segment */
 	ward_status st = WARD_OK;
-	int eof = 0, err = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return 1;
-	for (int k = 0; k < nt; k++)
-		if (!r->par[k] && ward_scanner_new(r->e, &r->par[k]) != WARD_OK) {
-			free(buf);
-			return 1;
-		}
-	r->file = name;
-	memset(seg, 0, sizeof seg);
-	while (st == WARD_OK) {
-		while (!eof && len < cap) {
-			ssize_t k = read(fd, buf + len, cap - len);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				err = errno;
-			if (k <= 0)
-				eof = 1;
-			else
-				len += (size_t)k;
-		}
-		if (err || start >= len)
-			break;
-		/* the round: segments from start; the last ends at the data's end only at EOF */
-		int used = 0;
-		for (size_t pos = start; used < nt && pos < len; used++) {
-			par_seg *g = &seg[used];
-			g->sc = r->par[used];
-			g->buf = buf;
-			g->from = pos;
-			g->to = eof && len - pos <= PAR_SEG ? len : par_cut(buf, pos, len, pos + PAR_SEG);
-			g->ctx = base == 0 && pos == 0 ? 0 : par_ctx(buf, pos);
-			g->nf = 0;
-			g->oom = 0;
-			g->st = WARD_OK;
-			pos = g->to;
-		}
-		int started = 0;
-		for (int k = 1; k < used; k++) {
-			if (pthread_create(&tid[k], NULL, par_run, &seg[k]) != 0)
-				break;
-			started = k;
-		}
-		for (int k = started + 1; k < used; k++)
-			par_run(&seg[k]); /* a thread could not be started: run its segment here */
-		par_run(&seg[0]);
-		for (int k = 1; k <= started; k++)
-			pthread_join(tid[k], NULL);
-		for (int k = 0; k < used; k++) {
-			par_seg *g = &seg[k];
-			if (g->oom)
-				st = WARD_ENOMEM;
-			else if (g->st != WARD_OK && st == WARD_OK)
-				st = g->st;
-			/* the context's first line: the segment's, less the context's newlines */
-			uint64_t line0 = line - g->nl_ctx;
-			for (size_t i = 0; i < g->nf; i++) {
-				par_finding *p = &g->f[i];
-				ward_finding f = {p->rule,
-				                  base + p->start,
-				                  base + p->end,
-				                  line0 + p->line - 1,
-				                  p->ex_copy ? p->ex_copy : buf + p->ex_off,
-				                  p->ex_len,
-				                  p->ex_match};
-				if (st == WARD_OK)
-					on_finding(&f, r);
-				free(p->ex_copy);
-			}
-			line += g->nl_seg;
-			cli_progress_add(&r->prog, g->to - g->from);
-		}
-		/* keep the context of what is left, and what is left, for the next round */
-		size_t end = seg[used - 1].to, keep = par_ctx(buf, end);
-		memmove(buf, buf + keep, len - keep);
-		base += keep;
-		len -= keep;
-		start = end - keep;
+	par_round *rd = calloc(2, sizeof *rd);
+	par_pool pool;
+	par_worker w[MAX_THREADS];
+	pthread_t tid[MAX_THREADS];
+	memset(&pool, 0, sizeof pool);
+	if (!rd || !(rd[0].buf = malloc(cap)) || !(rd[1].buf = malloc(cap)))
+		goto done;
+	for (int k = 0; k < nt; k++) {
+		if (!r->par[k] && ward_scanner_new(r->e, &r->par[k]) != WARD_OK)
+			goto done;
+		pool.sc[k] = r->par[k];
 	}
-	for (int k = 0; k < nt; k++)
-		free(seg[k].f);
-	free(buf);
+	status = 0;
+	pthread_mutex_init(&pool.mu, NULL);
+	pthread_cond_init(&pool.work, NULL);
+	pthread_cond_init(&pool.done, NULL);
+	for (int k = 0; k < nt; k++) {
+		w[nworkers] = (par_worker){&pool, pool.sc[k]};
+		if (pthread_create(&tid[nworkers], NULL, par_work, &w[nworkers]) != 0)
+			break; /* fewer threads; with none, par_wait scans on this one */
+		nworkers++;
+	}
+	r->file = name;
+	par_round *cur = &rd[0], *next = &rd[1];
+	if ((err = par_fill(cur, NULL, fd, cap, nt * PAR_SEGS, &eof)) == 0 && cur->nseg > 0) {
+		par_publish(&pool, cur);
+		for (;;) {
+			/* read and queue the next round while this one is scanned */
+			int more = 0;
+			if ((err = par_fill(next, cur, fd, cap, nt * PAR_SEGS, &eof)) == 0 &&
+			    next->nseg > 0) {
+				par_publish(&pool, next);
+				more = 1;
+			}
+			par_wait(&pool, cur, nworkers);
+			par_print(r, cur, &line, &st);
+			if (more && (err || st != WARD_OK)) {
+				par_wait(&pool, next, nworkers); /* scanned for nothing: drop it */
+				ward_status ignore = WARD_EINVAL;
+				par_print(r, next, &line, &ignore);
+			}
+			if (!more || err || st != WARD_OK)
+				break;
+			par_round *t = cur;
+			cur = next;
+			next = t;
+		}
+	}
+	pthread_mutex_lock(&pool.mu);
+	pool.stop = 1;
+	pthread_cond_broadcast(&pool.work);
+	pthread_mutex_unlock(&pool.mu);
+	for (int k = 0; k < nworkers; k++)
+		pthread_join(tid[k], NULL);
+	pthread_cond_destroy(&pool.done);
+	pthread_cond_destroy(&pool.work);
+	pthread_mutex_destroy(&pool.mu);
 	if (err || st != WARD_OK) {
 		cli_progress_done(&r->prog);
 		cli_error("%s: %s", name, err ? strerror(err) : ward_strerror(st));
@@ -363,7 +520,14 @@ static int scan_parallel(scan_run *r, int fd, const char *name)
 	} else {
 		r->files++;
 	}
-	return 0;
+done:
+	for (int i = 0; rd && i < 2; i++) {
+		for (int k = 0; k < nt * PAR_SEGS; k++)
+			free(rd[i].seg[k].f);
+		free(rd[i].buf);
+	}
+	free(rd);
+	return status;
 }
 
 /* A chat export: per-message findings and conversation alerts (conv_output.c). */
