@@ -92,20 +92,97 @@ if [[ $WARD_BUILD != */asan* ]]; then
 	[ $rc -eq 1 ] && [ "$rss" -lt 120000 ]; t_result $? "64 MB single line: found, ${rss} KB resident"
 fi
 
-# large files are scanned by several threads: the output is the single-threaded scan's
+# large files (16 MB and more) are scanned by several threads, two rounds at a time: whatever
+# the thread count, the output (findings, lines, offsets, excerpts) and the exit status are
+# exactly the single-threaded scan's
 awk 'BEGIN { for (i = 0; i < 380000; i++)
 	if (i % 997 == 0) print "he said our little secret, see you on your own " i
 	else print "ordinary homework about rivers and mountains " i }' >big.txt
 tr '\n' ' ' <big.txt >big-line.txt
-for f in big.txt big-line.txt; do
-	"$WARD" scan --json --threads 1 --rules "$R" "$f" >"$f.1"; rc1=$?
-	"$WARD" scan --json --threads 3 --rules "$R" "$f" >"$f.3"; rc3=$?
-	[ $rc1 -eq 1 ] && [ $rc3 -eq 1 ] && [ "$(wc -l <"$f.1")" -ge 760 ] && cmp -s "$f.1" "$f.3"
-	t_result $? "$f ($(wc -c <"$f") bytes): --threads 3 gives exactly what --threads 1 gives ($(wc -l <"$f.1") findings)"
+# 40 MB: several rounds at 2 and 3 threads; findings on every few lines, some across a line
+# end (see you / on your own), so across segment ends too; the last line has no newline
+awk 'BEGIN { for (i = 0; i < 900000; i++)
+	if (i % 37 == 0) print "then we can see you"
+	else if (i % 37 == 1) print "on your own after school " i
+	else if (i % 53 == 0) print "it is our little secret " i
+	else print "ordinary homework about rivers and mountains " i
+	printf "last line our little secret, no newline" }' >dense.txt
+# one line of 40 MB, no newline at all: segments are cut at spaces.  The excerpts are left
+# out of the comparison: libward clips an excerpt at the end of the 1 MB block it scans, which
+# is a line end unless no line ends in the block's last 64 KB, and its blocks fall elsewhere
+# in a segment than in the stream of one thread (a known limitation; with lines under 64 KB
+# the excerpts are the same, as dense.txt shows)
+no_excerpt() { jq -c 'del(.excerpt)'; }
+tr '\n' ' ' <dense.txt >dense-line.txt
+# just over the threshold, 16 MiB and a few bytes
+head -c $((16 * 1048576 + 7)) dense.txt >edge.txt
+# over the threshold with nothing to find: exit status 0
+awk 'BEGIN { for (i = 0; i < 400000; i++) print "ordinary homework about rivers and mountains " i }' >nothing.txt
+# same_as_one FILE THREADS [OPTION [FILTER]]: compare with --threads 1 (through FILTER)
+same_as_one() {
+	local f=$1 n=$2 opt=${3:-} filter=${4:-cat} rc1 rcn
+	"$WARD" scan $opt --threads 1 --rules "$R" "$f" 2>"$f.err1" | $filter >"$f.1"
+	rc1=${PIPESTATUS[0]}
+	"$WARD" scan $opt --threads "$n" --rules "$R" "$f" 2>"$f.errn" | $filter >"$f.n"
+	rcn=${PIPESTATUS[0]}
+	[ $rc1 -eq $rcn ] && cmp -s "$f.err1" "$f.errn" && cmp -s "$f.1" "$f.n"
+	t_result $? "$f ($(wc -c <"$f") bytes) ${opt:-human}: --threads $n gives exactly what --threads 1 gives (status $rc1, $(grep -c '"rule"\|^    >' "$f.1") findings)"
+}
+for f in big.txt big-line.txt; do same_as_one "$f" 3 --json; done
+for n in 2 3 8; do
+	same_as_one dense.txt "$n" --json
+	same_as_one dense.txt "$n"
+	same_as_one dense-line.txt "$n" --json no_excerpt
 done
+same_as_one edge.txt 2 --json
+same_as_one edge.txt 8
+"$WARD" scan --json --threads 1 --rules "$R" dense.txt >dense.json
+[ "$(grep -c '"rule"' dense.json)" -ge 40000 ] && tail -1 dense.json | grep -q '"line":900001,'
+t_result $? "dense.txt: the findings of every line, and of the last line without its newline"
+t_status 0 "a large file with nothing to find: status 0 with --threads 2" \
+	"$WARD" scan --threads 2 --rules "$R" nothing.txt
+[ ! -s "$t_tmp/out" ]; t_result $? "and nothing printed"
 t_status 1 "--threads 0 is one per CPU" "$WARD" scan -q --threads 0 --rules "$R" big.txt
 t_status 2 "a bad --threads is refused" "$WARD" scan --threads many --rules "$R" big.txt
-rm -f big.txt big-line.txt big.txt.? big-line.txt.?
+
+# a file that shrinks, grows or fails while it is read (between fstat and the first read, or
+# between rounds): shim.so acts on the file just after ward's Nth read() of it; the output
+# must be what --threads 1 finds in the file as it ends up: ward reads until read() says
+# the file ends
+if nm "$WARD" | grep -q __asan_init; then
+	t_result 0 "a file that changes while it is read # SKIP under ASan, whose read() comes before the shim's"
+elif cc -shared -fPIC -O1 -o shim.so "$WARD_TOP/tests/cli/shim.c" -ldl 2>shim.err; then
+	shim() { # shim ACT N ARG: scan dense.txt (a fresh copy) with 2 threads under the shim
+		cp dense.txt moving.txt
+		LD_PRELOAD=$t_tmp/shim.so SHIM_FILE=moving.txt SHIM_ACT=$1 SHIM_AT=$2 SHIM_ARG=$3 \
+			ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+			"$WARD" scan --json --threads 2 --rules "$R" moving.txt >moving.n 2>moving.err
+	}
+	# read 1 is the chat sniffing's, before fstat; 2 fills the first round, 3 the second
+	for case in "truncate 1 17000000" "truncate 1 1234567" "grow 1 3000000" "truncate 2 0" \
+	            "truncate 3 100000" "grow 3 3000000"; do
+		set -- $case
+		shim "$@"; rcn=$?
+		"$WARD" scan --json --threads 1 --rules "$R" moving.txt >moving.1; rc1=$?
+		[ $rcn -eq $rc1 ] && [ ! -s moving.err ] && [ -s moving.n ] && cmp -s moving.1 moving.n && ! cmp -s moving.txt dense.txt
+		t_result $? "$1 after read $2 (file now $(wc -c <moving.txt) bytes): as --threads 1 on what is left ($(wc -l <moving.n) findings)"
+	done
+	# threads that cannot be started: fewer scan, or with none this thread scans alone
+	for nth in 0 1; do
+		cp dense.txt moving.txt
+		LD_PRELOAD=$t_tmp/shim.so SHIM_THREADS=$nth \
+			"$WARD" scan --json --threads 3 --rules "$R" moving.txt >moving.n 2>moving.err; rcn=$?
+		[ $rcn -eq 1 ] && [ ! -s moving.err ] && cmp -s moving.n <(sed 's/"dense.txt"/"moving.txt"/' dense.json)
+		t_result $? "--threads 3 when only $nth threads can start: the same findings"
+	done
+	shim eio 2 0; rcn=$?
+	[ $rcn -eq 2 ] && grep -q '^ward: moving.txt: Input/output error' moving.err && \
+		cmp -s moving.n <(head -n "$(wc -l <moving.n)" dense.json | sed 's/"dense.txt"/"moving.txt"/')
+	t_result $? "a read error: named with the file, status 2, the findings before it as printed ($(wc -l <moving.n))"
+else
+	t_result 1 "the test shim builds: $(head -1 shim.err)"
+fi
+rm -f big*.txt* dense*.txt* edge.txt* nothing.txt moving.* shim.so
 
 # chat exports go through the conversation model (the shipped rules carry the stage tags)
 cp "$WARD_TOP/tests/eval/set/grooming/g00-fast-plain.txt" chat-export.txt
