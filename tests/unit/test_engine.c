@@ -502,6 +502,68 @@ static void test_taxonomy(void **state)
 	assert_non_null(strstr(ward_area_get(WARD_AREA_HOUSEHOLD_IMAGES)->guidance, "parents"));
 }
 
+/* Calls fn with the text of each example line ("example+ TEXT", "example- TEXT") of the rule
+ * files (*.rules) in dir, in name order; returns how many, or -1 when dir cannot be read. */
+typedef void example_fn(char *text, void *ctx);
+
+static int each_example(const char *dir, example_fn *fn, void *ctx)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, NULL, alphasort), count = 0;
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char path[512], line[2048];
+		size_t nl = strlen(list[i]->d_name);
+		if (list[i]->d_name[0] != '.' && nl > 6 &&
+		    strcmp(list[i]->d_name + nl - 6, ".rules") == 0) {
+			snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
+			FILE *f = fopen(path, "r");
+			assert_non_null(f);
+			while (fgets(line, sizeof line, f)) {
+				char *x = strstr(line, "example");
+				if (x && (x[7] == '+' || x[7] == '-')) {
+					fn(x + 8, ctx);
+					count++;
+				}
+			}
+			fclose(f);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return count;
+}
+
+typedef struct word_list {
+	char (*w)[48];
+	size_t n, cap;
+} word_list;
+
+/* each word of an example, so texts mix pieces of several */
+static void add_words(char *text, void *ctx)
+{
+	word_list *wl = ctx;
+	for (char *w = strtok(text, " \t\r\n"); w && wl->n < wl->cap; w = strtok(NULL, " \t\r\n"))
+		snprintf(wl->w[wl->n++], sizeof wl->w[0], "%s", w);
+}
+
+typedef struct text_buf {
+	char *p;
+	size_t len, cap;
+} text_buf;
+
+/* the whole example, after the others, while it fits with room to spare */
+static void append_text(char *text, void *ctx)
+{
+	text_buf *b = ctx;
+	size_t n = strlen(text);
+	if (b->len + n + 2 <= b->cap) {
+		memcpy(b->p + b->len, text, n);
+		b->len += n;
+	}
+}
+
 /* The windowed scan (near terms and unless phrases looked for only around the hits that can
  * use them) against the exhaustive one (their databases over whole blocks): the same
  * findings, over random texts made of the shipped rules' own examples, cut into pieces and
@@ -517,33 +579,13 @@ static void test_windowed_equals_exhaustive(void **state)
 	ward_engine *e = NULL;
 	ward_scanner *fast = NULL, *ref = NULL;
 	ward_diag d;
-	DIR *dir = opendir("rules");
+	word_list ex_words = {words, 0, 4000};
 	(void)state;
-	if (!dir) {
+	if (each_example("rules", add_words, &ex_words) < 0) {
 		skip();
 		return;
 	}
-	struct dirent *de;
-	while ((de = readdir(dir)) != NULL && nwords < 4000) {
-		char path[512], line[1024];
-		size_t nl = strlen(de->d_name);
-		if (nl < 7 || strcmp(de->d_name + nl - 6, ".rules") != 0)
-			continue;
-		snprintf(path, sizeof path, "rules/%s", de->d_name);
-		FILE *f = fopen(path, "r");
-		assert_non_null(f);
-		while (fgets(line, sizeof line, f) && nwords < 4000) {
-			char *x = strstr(line, "example");
-			if (!x || (x[7] != '+' && x[7] != '-'))
-				continue;
-			/* each word of the example, so texts mix pieces of several */
-			for (char *w = strtok(x + 8, " \t\r\n"); w && nwords < 4000;
-			     w = strtok(NULL, " \t\r\n"))
-				snprintf(words[nwords++], sizeof words[0], "%s", w);
-		}
-		fclose(f);
-	}
-	closedir(dir);
+	nwords = ex_words.n;
 	assert_true(nwords > 100);
 	assert_int_equal(ward_engine_load("rules", WARD_LOAD_NOCACHE, &e, &d), WARD_OK);
 	assert_int_equal(ward_scanner_new(e, &fast), WARD_OK);
@@ -778,32 +820,12 @@ static void test_direct_equals_vectorscan(void **state)
 	uint64_t seed = 0xd1ec7u;
 	size_t ndirect = 0, nsmall = 0, exlen = 0;
 	(void)state;
-	DIR *dir = opendir("rules");
-	if (!dir) {
+	text_buf eb = {ex, 0, sizeof ex};
+	if (each_example("rules", append_text, &eb) < 0) {
 		skip();
 		return;
 	}
-	struct dirent *de;
-	while ((de = readdir(dir)) != NULL) {
-		char path[512], line[1024];
-		size_t nl = strlen(de->d_name);
-		if (nl < 7 || strcmp(de->d_name + nl - 6, ".rules") != 0)
-			continue;
-		snprintf(path, sizeof path, "rules/%s", de->d_name);
-		FILE *f = fopen(path, "r");
-		assert_non_null(f);
-		while (fgets(line, sizeof line, f)) {
-			char *x = strstr(line, "example");
-			size_t xl;
-			if (!x || (x[7] != '+' && x[7] != '-') ||
-			    exlen + (xl = strlen(x + 8)) + 2 > sizeof ex)
-				continue;
-			memcpy(ex + exlen, x + 8, xl);
-			exlen += xl;
-		}
-		fclose(f);
-	}
-	closedir(dir);
+	exlen = eb.len;
 	assert_true(exlen > 1000);
 	assert_int_equal(ward_engine_load("rules", WARD_LOAD_NOCACHE, &e, &diag), WARD_OK);
 	assert_int_equal(ward_scanner_new(e, &sc), WARD_OK);
@@ -820,6 +842,7 @@ static void test_direct_equals_vectorscan(void **state)
 	/* the test corpus, every database, a slice of each file */
 	static const char *const corpus[] = {"tests/corpus/ordinary", "tests/corpus/evasion"};
 	for (size_t c = 0; c < 2; c++) {
+		struct dirent *de;
 		DIR *cd = opendir(corpus[c]);
 		if (!cd)
 			continue;
@@ -1159,33 +1182,27 @@ static void add_file(texts *x, const char *path)
 	add_text(x, buf, len);
 }
 
-static void add_dir(texts *x, const char *dir, const char *suffix, bool examples)
+static void add_dir(texts *x, const char *dir, const char *suffix)
 {
 	struct dirent **list = NULL;
 	int n = scandir(dir, &list, NULL, alphasort);
 	assert_true(n > 0);
 	for (int i = 0; i < n; i++) {
-		char path[512], line[2048];
+		char path[512];
 		size_t nl = strlen(list[i]->d_name), sl = strlen(suffix);
 		if (list[i]->d_name[0] != '.' && nl > sl &&
 		    strcmp(list[i]->d_name + nl - sl, suffix) == 0) {
 			snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
-			if (!examples) {
-				add_file(x, path);
-			} else {
-				FILE *f = fopen(path, "r");
-				assert_non_null(f);
-				while (fgets(line, sizeof line, f)) {
-					char *e = strstr(line, "example");
-					if (e && (e[7] == '+' || e[7] == '-'))
-						add_text(x, e + 8, strlen(e + 8));
-				}
-				fclose(f);
-			}
+			add_file(x, path);
 		}
 		free(list[i]);
 	}
 	free(list);
+}
+
+static void add_example(char *text, void *ctx)
+{
+	add_text(ctx, text, strlen(text));
 }
 
 static void scan_texts(ward_scanner *sc, const texts *x, flist *out)
@@ -1214,10 +1231,10 @@ static void test_anchor_never_changes_findings(void **state)
 		return;
 	}
 	closedir(dir);
-	add_dir(&x, "tests/corpus/ordinary", ".txt", false);
-	add_dir(&x, "tests/corpus/evasion", ".txt", false);
+	add_dir(&x, "tests/corpus/ordinary", ".txt");
+	add_dir(&x, "tests/corpus/evasion", ".txt");
 	size_t files = x.n;
-	add_dir(&x, "rules", ".rules", true);
+	assert_true(each_example("rules", add_example, &x) > 0);
 	examples = x.n - files;
 	assert_true(files >= 5 && examples > 200);
 	/* each example's last words then the next one's first: sets of terms across two */
