@@ -157,20 +157,24 @@ int main(void)
 	int checked = 0;
 	if (ward_conv_new(NULL, NULL, &c) != WARD_OK)
 		return 2;
-	hand(c, "ur so kind", "youre so kind");
-	hand(c, "dont tell ur mum", "dont tell your mum");
-	hand(c, "U R my best m8", "you are my best mate");
-	hand(c, "just 4 me", "just for me");
-	hand(c, "meet at 4", "meet at 4");
-	hand(c, "im in year 4", "im in year 4");
-	hand(c, "4 u", "4 you");
-	hand(c, "easy 2 talk 2", "easy to talk 2");
-	hand(c, "y0u and ur4", "y0u and ur4");
-	hand(c, "u\xc3\xa9 u", "u\xc3\xa9 you");
-	hand(c, "no1 needs 2 know bout us", "no one needs to know about us");
-	hand(c, "what are you up to", "what are you up to");
-	hand(c, "", "");
-	checked += 13;
+	static const char *const cases[][2] = {
+	    {"ur so kind", "youre so kind"},
+	    {"dont tell ur mum", "dont tell your mum"},
+	    {"U R my best m8", "you are my best mate"},
+	    {"just 4 me", "just for me"},
+	    {"meet at 4", "meet at 4"},
+	    {"im in year 4", "im in year 4"},
+	    {"4 u", "4 you"},
+	    {"easy 2 talk 2", "easy to talk 2"},
+	    {"y0u and ur4", "y0u and ur4"},
+	    {"u\xc3\xa9 u", "u\xc3\xa9 you"},
+	    {"no1 needs 2 know bout us", "no one needs to know about us"},
+	    {"what are you up to", "what are you up to"},
+	    {"", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		hand(c, cases[i][0], cases[i][1]);
+	checked += (int)(sizeof cases / sizeof *cases);
 	/* seeded random texts of every length to 300, at several alignments */
 	uint32_t seed = 20261201;
 	for (int round = 0; round < 3000; round++) {
